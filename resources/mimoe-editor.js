@@ -1,0 +1,655 @@
+/*
+ * Shared editor code of the mimOE nodes (@mimoe-flows/node-red-mimoe).
+ *
+ * Every node's .html loads this file; Node-RED serves a module's top-level `resources/` folder
+ * at `resources/<module-name>/`. It defines `window.MimoeEditor` once, however many node files
+ * load it. Texts come from the catalogs: `t(type, key)` reads `<type>.<key>` from the catalog of
+ * the node file `<type>`; texts shared by several nodes live in the mimoe-config catalog.
+ */
+(function (RED, $) {
+    'use strict';
+    if (window.MimoeEditor) {
+        return;
+    }
+
+    var MODULE = '@mimoe-flows/node-red-mimoe';
+    /** Node-RED shows this in a password field when a value is stored; the runtime falls back to the saved one. */
+    var PASSWORD_PLACEHOLDER = '__PWRD__';
+    /** The config node's settings the admin endpoints read (the token travels apart). */
+    var CONFIG_SETTINGS = ['url', 'clientId', 'timeout', 'concurrency', 'resource', 'tokenSource', 'keyFile', 'tls', 'insecure'];
+    /** The env keys the mimOE runtime reads itself; their descriptions are in the mimoe-deploy catalog (env.keys.*). */
+    var RUNTIME_ENV_KEYS = ['BASE_API_PATH', 'API_ALIAS', 'WEBSOCKET_SUPPORT', 'MAX_EXECUTION_TIME_SEC', 'OTEL_SUPPORT', 'DB_ENCRYPTION_SUPPORT'];
+    /** How long a list fetched for autocomplete is reused (ms). */
+    var CACHE_MS = 10000;
+
+    // ---------------------------------------------------------------------------------------------
+    // Texts
+
+    /** `<type>.<key>` from the catalog of the node file `<type>`. */
+    function t(type, key, params) {
+        return RED._(MODULE + '/' + type + ':' + type + '.' + key, params);
+    }
+
+    /** Texts several nodes share: they live in the mimoe-config catalog. */
+    function shared(key, params) {
+        return t('mimoe-config', key, params);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Styling: Node-RED's theme variables only, so light and dark themes both work.
+
+    function addStyles() {
+        if (document.getElementById('mimoe-editor-styles')) {
+            return;
+        }
+        var css = [
+            '.mimoe-hint { margin: -6px 0 12px 104px; font-size: 0.85em; line-height: 1.4em; color: var(--red-ui-secondary-text-color); }',
+            '.mimoe-hint.mimoe-error { color: var(--red-ui-text-color-error); }',
+            '.mimoe-hint i.spinner { width: 11px; height: 11px; margin-right: 4px; }',
+            '.mimoe-inline-hint { font-size: 0.85em; color: var(--red-ui-secondary-text-color); margin-left: 6px; }',
+            '.mimoe-warning { font-size: 0.85em; color: var(--red-ui-primary-text-color); margin-left: 6px; }',
+            '.mimoe-warning i.fa { color: var(--red-ui-text-color-warning); }',
+            '.mimoe-test-result { margin-left: 8px; }',
+            '.mimoe-test-result.mimoe-ok { color: var(--red-ui-text-color-success); }',
+            '.mimoe-test-result.mimoe-error { color: var(--red-ui-text-color-error); }',
+            '.mimoe-test-result.mimoe-busy { color: var(--red-ui-secondary-text-color); }',
+            '.mimoe-test-result i.spinner { margin-right: 4px; }',
+            '.form-row.mimoe-checkbox-row input[type="checkbox"] { display: inline-block; width: auto; vertical-align: top; margin: 3px 6px 0 0; }',
+            '.form-row.mimoe-checkbox-row label.mimoe-checkbox-label { width: auto; }',
+            '.form-row .mimoe-env-row { display: flex; align-items: center; gap: 6px; }',
+            '.form-row .mimoe-env-row input[type="text"] { flex: 1 1 0; width: auto; min-width: 0; margin: 0; }',
+            '.form-row .mimoe-env-row .mimoe-env-eq { color: var(--red-ui-secondary-text-color); }',
+            '.form-row .mimoe-env-row input.mimoe-invalid { border-color: var(--red-ui-form-input-border-error-color); }',
+            '.form-row.mimoe-list-row > label { width: auto; }',
+            '.ui-autocomplete.mimoe-autocomplete { z-index: 2000; max-height: 240px; overflow-y: auto; overflow-x: hidden;',
+            '  background: var(--red-ui-form-background); color: var(--red-ui-form-text-color);',
+            '  border: 1px solid var(--red-ui-form-input-border-color); box-shadow: 1px 1px 4px var(--red-ui-shadow); }',
+            '.mimoe-autocomplete .mimoe-ac-value { font-family: var(--red-ui-monospace-font); }',
+            '.mimoe-autocomplete .mimoe-ac-detail { display: block; font-size: 0.85em; color: var(--red-ui-secondary-text-color); white-space: normal; }',
+            '.mimoe-autocomplete .ui-state-active .mimoe-ac-detail { color: inherit; }'
+        ].join('\n');
+        $('<style>', { id: 'mimoe-editor-styles', type: 'text/css' }).text(css).appendTo('head');
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Requests to the runtime's admin endpoints (registered by the mimoe-config node).
+
+    function configSettings(source) {
+        var settings = {};
+        CONFIG_SETTINGS.forEach(function (key) {
+            settings[key] = source[key];
+        });
+        return settings;
+    }
+
+    /**
+     * The body `{id, settings, token}` for a config node chosen in another node's dialog. A config
+     * node edited in this session but not deployed carries its values (and a newly typed token in
+     * `credentials.token`) on the editor's node object; otherwise the runtime uses the saved token.
+     */
+    function requestBody(serverId) {
+        var node = serverId ? RED.nodes.node(serverId) : null;
+        if (!node || node.type !== 'mimoe-config') {
+            return null;
+        }
+        var credentials = node.credentials || {};
+        var token = typeof credentials.token === 'string' && credentials.token !== '' ? credentials.token : PASSWORD_PLACEHOLDER;
+        return { id: node.id, settings: configSettings(node), token: token };
+    }
+
+    function post(path, body) {
+        return $.ajax({
+            url: path,
+            type: 'POST',
+            contentType: 'application/json',
+            data: JSON.stringify(body),
+            dataType: 'json',
+            timeout: 30000
+        });
+    }
+
+    /** A sentence for a request to the Node-RED runtime that failed before the MCM answered. */
+    function requestFailure(xhr) {
+        var status = xhr ? xhr.status : 0;
+        if (status === 401 || status === 403) {
+            return shared('request.forbidden');
+        }
+        if (status === 404) {
+            return shared('request.notFound');
+        }
+        if (!status) {
+            return shared('request.unreachable');
+        }
+        return shared('request.failed', { status: status, text: (xhr && xhr.statusText) || '' });
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Small dialog helpers
+
+    function isBlank(value) {
+        return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+    }
+
+    /** The visible text input of a TypedInput (the original element is hidden). */
+    function typedVisibleInput($el) {
+        var instance = null;
+        try {
+            instance = $el.typedInput('instance');
+        } catch (err) {
+            instance = null;
+        }
+        if (instance && instance.input) {
+            return instance.input;
+        }
+        if ($el.hasClass('red-ui-typedInput')) {
+            return $el.next().find('input.red-ui-typedInput-input').first();
+        }
+        return $el;
+    }
+
+    function typedType($el) {
+        try {
+            return $el.typedInput('type');
+        } catch (err) {
+            return 'str';
+        }
+    }
+
+    /** Shows `rows` while the checkbox is checked. */
+    function toggleRows(checkbox, rows) {
+        var $box = $(checkbox);
+        var update = function () {
+            $(rows).toggle($box.prop('checked'));
+        };
+        $box.on('change', update);
+        update();
+    }
+
+    /** Keeps the text of `target` on the explanation `<type>.<prefix>.<selected value>` of a select. */
+    function optionHelp(select, target, type, prefix) {
+        var $select = $(select);
+        var update = function () {
+            var value = $select.val();
+            $(target).text(value ? t(type, prefix + '.' + value) : '');
+        };
+        $select.on('change', update);
+        update();
+    }
+
+    /**
+     * The value for a hidden `#node-input-outputs` when the number of outputs goes from `current` to
+     * `wanted`: an output map, so Node-RED drops the wires of a removed port instead of leaving them.
+     */
+    function outputsMap(current, wanted) {
+        var map = {};
+        var i;
+        current = Math.max(1, parseInt(current, 10) || 1);
+        for (i = 0; i < current; i++) {
+            map[String(i)] = i < wanted ? String(i) : '-1';
+        }
+        for (i = current; i < wanted; i++) {
+            map['new' + i] = String(i);
+        }
+        return JSON.stringify(map);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Autocomplete (jQuery UI, which Node-RED ships and themes with its variables)
+
+    function renderItem(ul, item) {
+        var li = $('<li>');
+        var wrapper = $('<div>').appendTo(li);
+        $('<span class="mimoe-ac-value">').text(item.label).appendTo(wrapper);
+        if (item.detail) {
+            $('<span class="mimoe-ac-detail">').text(item.detail).appendTo(wrapper);
+        }
+        return li.appendTo(ul);
+    }
+
+    function filterItems(items, term) {
+        var needle = String(term || '').toLowerCase();
+        return items.filter(function (item) {
+            return !needle ||
+                String(item.value).toLowerCase().indexOf(needle) !== -1 ||
+                String(item.label).toLowerCase().indexOf(needle) !== -1;
+        });
+    }
+
+    /**
+     * Attaches a jQuery UI autocomplete to an input. `load(done)` hands over the items
+     * `[{value, label, detail}]`; `enabled()` (optional) says whether suggestions make sense now.
+     * The list opens on focus and narrows as the user types.
+     */
+    function attachAutocomplete($input, load, enabled) {
+        var tray = $input.closest('.red-ui-tray');
+        // Escape closes the list, not the edit tray: stop it here, before Node-RED's keyboard handler.
+        $input.on('keydown.mimoe', function (evt) {
+            if (evt.keyCode === 27 && $input.autocomplete('widget').is(':visible')) {
+                evt.stopPropagation();
+            }
+        });
+        $input.autocomplete({
+            minLength: 0,
+            delay: 150,
+            appendTo: tray.length ? tray : null,
+            classes: { 'ui-autocomplete': 'mimoe-autocomplete' },
+            source: function (request, response) {
+                if (enabled && !enabled()) {
+                    response([]);
+                    return;
+                }
+                load(function (items) {
+                    response(filterItems(items || [], request.term));
+                });
+            },
+            focus: function () {
+                // Keep what the user typed while moving through the list with the arrow keys.
+                return false;
+            },
+            select: function (event, ui) {
+                $input.val(ui.item.value).trigger('change');
+                return false;
+            }
+        });
+        $input.autocomplete('instance')._renderItem = renderItem;
+        $input.on('focus.mimoe', function () {
+            if ((!enabled || enabled()) && !$input.autocomplete('widget').is(':visible')) {
+                $input.autocomplete('search', '');
+            }
+        });
+    }
+
+    /**
+     * Live suggestions from the runtime for a TypedInput field, while its type is 'str'.
+     *   input:  selector of the TypedInput's element, e.g. '#node-input-image'
+     *   server: selector of the dialog's config select, e.g. '#node-input-server'
+     *   kind:   'images' | 'mims', or a function returning one
+     * A line under the field says when suggestions cannot be listed; it never blocks the dialog.
+     */
+    function autocomplete(options) {
+        var $el = $(options.input);
+        var $input = typedVisibleInput($el);
+        var $server = $(options.server);
+        var message = $('<div class="mimoe-hint mimoe-ac-message">').hide().insertAfter($el.closest('.form-row'));
+        var cache = {};
+        var pending = null;
+
+        function kind() {
+            return typeof options.kind === 'function' ? options.kind() : options.kind;
+        }
+        function show(text, style) {
+            message.empty().removeClass('mimoe-error');
+            if (style === 'busy') {
+                $('<i class="spinner">').appendTo(message);
+            } else if (style === 'error') {
+                message.addClass('mimoe-error');
+                $('<i class="fa fa-exclamation-circle">').appendTo(message);
+                message.append(' ');
+            }
+            $('<span>').text(text).appendTo(message);
+            message.show();
+        }
+        function hide() {
+            message.hide().empty();
+        }
+        function load(done) {
+            var serverId = $server.val();
+            var body = requestBody(serverId);
+            if (!body) {
+                show(shared('autocomplete.noServer'), 'info');
+                done([]);
+                return;
+            }
+            var what = kind();
+            var key = serverId + '|' + what;
+            var hit = cache[key];
+            if (hit && Date.now() - hit.time < CACHE_MS) {
+                done(hit.items);
+                return;
+            }
+            if (pending && pending.key === key) {
+                pending.waiters.push(done);
+                return;
+            }
+            pending = { key: key, waiters: [done] };
+            var mine = pending;
+            show(shared('autocomplete.loading'), 'busy');
+            var finish = function (items) {
+                if (pending === mine) {
+                    pending = null;
+                }
+                mine.waiters.forEach(function (waiter) {
+                    waiter(items);
+                });
+            };
+            post('mimoe/resources/' + what, body)
+                .done(function (answer) {
+                    if (answer && answer.ok) {
+                        var items = (Array.isArray(answer.items) ? answer.items : []).map(function (item) {
+                            return {
+                                value: String(item.value),
+                                label: String(item.label !== undefined ? item.label : item.value),
+                                detail: item.detail ? String(item.detail) : ''
+                            };
+                        });
+                        cache[key] = { time: Date.now(), items: items };
+                        if (items.length === 0) {
+                            show(shared('autocomplete.empty.' + what), 'info');
+                        } else {
+                            hide();
+                        }
+                        finish(items);
+                    } else {
+                        show(shared('autocomplete.failed', { message: (answer && answer.message) || '' }), 'error');
+                        finish([]);
+                    }
+                })
+                .fail(function (xhr) {
+                    show(shared('autocomplete.failed', { message: requestFailure(xhr) }), 'error');
+                    finish([]);
+                });
+        }
+
+        attachAutocomplete($input, load, function () {
+            return typedType($el) === 'str';
+        });
+        $el.on('change.mimoe', function () {
+            if (typedType($el) !== 'str') {
+                $input.autocomplete('close');
+                hide();
+            }
+        });
+        $server.on('change.mimoe', function () {
+            hide();
+        });
+        return {
+            refresh: function () {
+                cache = {};
+                hide();
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The env list of mimoe-deploy: rows {key, value} in an editableList
+
+    function envKeySuggestions() {
+        return RUNTIME_ENV_KEYS.map(function (name) {
+            return { value: 'MCM.' + name, label: 'MCM.' + name, detail: t('mimoe-deploy', 'env.keys.' + name) };
+        });
+    }
+
+    /**
+     * Builds the env editor in `container` (an `<ol>`) with `entries` ([{key, value}]). Texts come
+     * from the catalog of `type` (env.add, env.key, env.value, ...). The key field suggests the keys
+     * the mimOE runtime reads itself, with a one-line description.
+     */
+    function envList(options) {
+        var type = options.type;
+        var suggestions = envKeySuggestions();
+        var $list = $(options.container);
+        $list.css('min-height', '60px').css('min-width', '450px').editableList({
+            addButton: t(type, 'env.add'),
+            height: 'auto',
+            sortable: true,
+            removable: true,
+            addItem: function (row, index, data) {
+                row.addClass('mimoe-env-row');
+                var key = $('<input type="text" class="mimoe-env-key">')
+                    .attr('placeholder', t(type, 'env.key'))
+                    .val(data.key !== undefined ? data.key : '')
+                    .appendTo(row);
+                $('<span class="mimoe-env-eq">').text('=').appendTo(row);
+                $('<input type="text" class="mimoe-env-value">')
+                    .attr('placeholder', t(type, 'env.value'))
+                    .val(data.value !== undefined ? String(data.value) : '')
+                    .appendTo(row);
+                var check = function () {
+                    key.toggleClass('mimoe-invalid', /\s/.test(key.val().trim()));
+                };
+                key.on('change keyup', check);
+                check();
+                attachAutocomplete(key, function (done) {
+                    done(suggestions);
+                });
+            }
+        });
+        (Array.isArray(options.entries) ? options.entries : []).forEach(function (entry) {
+            if (entry && typeof entry === 'object') {
+                $list.editableList('addItem', { key: entry.key, value: entry.value });
+            }
+        });
+        return $list;
+    }
+
+    /** The rows of an env list as [{key, value}], rows without a key left out. */
+    function readEnvList(container) {
+        var entries = [];
+        $(container).editableList('items').each(function () {
+            var row = $(this);
+            var key = row.find('.mimoe-env-key').val().trim();
+            if (key) {
+                entries.push({ key: key, value: row.find('.mimoe-env-value').val() });
+            }
+        });
+        return entries;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Connection test of the mimoe-config dialog
+
+    /**
+     * Wires the Test connection button of the config dialog: it posts the dialog's CURRENT values
+     * (saved or not) and shows the answer beside the button.
+     */
+    function connectionTest(options) {
+        var $button = $(options.button);
+        var $result = $(options.result);
+        var prefix = '#node-config-input-';
+        function dialogBody() {
+            var tls = $(prefix + 'tls').val();
+            var settings = {
+                url: ($(prefix + 'url').val() || '').trim(),
+                clientId: ($(prefix + 'clientId').val() || '').trim(),
+                timeout: $(prefix + 'timeout').val(),
+                concurrency: $(prefix + 'concurrency').val(),
+                resource: $(prefix + 'resource').val(),
+                tokenSource: $(prefix + 'tokenSource').val(),
+                keyFile: ($(prefix + 'keyFile').val() || '').trim(),
+                tls: tls && tls !== '_ADD_' ? tls : '',
+                insecure: $(prefix + 'insecure').prop('checked')
+            };
+            return { id: options.id, settings: settings, token: $(prefix + 'token').val() || '' };
+        }
+        function show(style, text) {
+            $result.empty().removeClass('mimoe-ok mimoe-error mimoe-busy').addClass('mimoe-' + style);
+            if (style === 'busy') {
+                $('<i class="spinner">').appendTo($result);
+            } else {
+                $('<i class="fa">').addClass(style === 'ok' ? 'fa-check' : 'fa-exclamation-triangle').appendTo($result);
+                $result.append(' ');
+            }
+            $('<span>').text(text).appendTo($result);
+        }
+        RED.popover.tooltip($button, shared('test.tooltip'));
+        $button.on('click', function (evt) {
+            evt.preventDefault();
+            $button.prop('disabled', true);
+            show('busy', shared('test.testing'));
+            post('mimoe/check', dialogBody())
+                .done(function (answer) {
+                    if (answer && answer.ok) {
+                        show('ok', shared('test.ok', { mims: answer.mims, url: answer.url || '' }));
+                    } else {
+                        show('error', (answer && answer.message) || shared('test.failed'));
+                    }
+                })
+                .fail(function (xhr) {
+                    show('error', shared('test.failed') + ': ' + requestFailure(xhr));
+                })
+                .always(function () {
+                    $button.prop('disabled', false);
+                });
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Validators for `defaults` (each node wraps them in a two-argument function, so a string
+    // result is shown as the reason)
+
+    /**
+     * A TypedInput field whose blank value means "take it from msg". `o`: {type, typeField,
+     * defaultType, noWhitespace (catalog key), json (function(parsed) -> true | message)}.
+     */
+    function checkTyped(node, value, opt, o) {
+        if (isBlank(value)) {
+            return true;
+        }
+        var ptype = $('#node-input-' + o.typeField).val() || (node && node[o.typeField]) || o.defaultType || 'str';
+        if (ptype === 'str') {
+            if (o.noWhitespace && /\s/.test(String(value))) {
+                return t(o.type, o.noWhitespace);
+            }
+            return true;
+        }
+        var result = RED.validators.typedInput({ type: ptype, allowBlank: true })(value, opt || {});
+        if (result !== true) {
+            return result || t(o.type, 'validation.invalid');
+        }
+        if (ptype === 'json' && o.json) {
+            var parsed;
+            try {
+                parsed = JSON.parse(value);
+            } catch (err) {
+                return t(o.type, 'validation.invalid');
+            }
+            return o.json(parsed);
+        }
+        return true;
+    }
+
+    /**
+     * A number field: `o.min` (at least) or `o.above` (more than), a whole number when `o.integer`;
+     * `o.key` names the message in the catalog of `o.type`.
+     */
+    function checkNumber(value, o) {
+        if (o.allowBlank && isBlank(value)) {
+            return true;
+        }
+        var n = Number(value);
+        if (isBlank(value) || !isFinite(n) ||
+            (o.min !== undefined && n < o.min) ||
+            (o.above !== undefined && n <= o.above) ||
+            (o.max !== undefined && n > o.max) ||
+            (o.integer && Math.floor(n) !== n)) {
+            return t(o.type, o.key);
+        }
+        return true;
+    }
+
+    /** The env list: keys without whitespace, each key once, string values. */
+    function checkEnv(value, type) {
+        if (value === undefined || value === null || value === '') {
+            return true;
+        }
+        if (!Array.isArray(value)) {
+            return t(type, 'validation.env');
+        }
+        var seen = {};
+        for (var i = 0; i < value.length; i++) {
+            var entry = value[i];
+            if (!entry || typeof entry.key !== 'string') {
+                return t(type, 'validation.env');
+            }
+            var key = entry.key.trim();
+            if (/\s/.test(key)) {
+                return t(type, 'validation.envKeyWhitespace', { key: key });
+            }
+            if (seen[key]) {
+                return t(type, 'validation.envKeyDuplicate', { key: key });
+            }
+            seen[key] = true;
+        }
+        return true;
+    }
+
+    /** A composition written as JSON in the node: [{name, image, env?}, ...]. */
+    function checkSpecs(specs, type) {
+        if (!Array.isArray(specs)) {
+            return t(type, 'validation.specsArray');
+        }
+        if (specs.length === 0) {
+            return t(type, 'validation.specsEmpty');
+        }
+        var names = {};
+        for (var i = 0; i < specs.length; i++) {
+            var spec = specs[i];
+            var index = i + 1;
+            if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
+                return t(type, 'validation.specObject', { index: index });
+            }
+            if (typeof spec.name !== 'string' || spec.name.trim() === '') {
+                return t(type, 'validation.specName', { index: index });
+            }
+            if (/\s/.test(spec.name)) {
+                return t(type, 'validation.specNameWhitespace', { index: index, name: spec.name });
+            }
+            if (typeof spec.image !== 'string' || spec.image.trim() === '') {
+                return t(type, 'validation.specImage', { index: index });
+            }
+            if (spec.env !== undefined) {
+                if (!spec.env || typeof spec.env !== 'object' || Array.isArray(spec.env)) {
+                    return t(type, 'validation.specEnv', { index: index });
+                }
+                for (var k in spec.env) {
+                    if (Object.prototype.hasOwnProperty.call(spec.env, k) && typeof spec.env[k] !== 'string') {
+                        return t(type, 'validation.specEnvValue', { index: index, key: k });
+                    }
+                }
+            }
+            if (names[spec.name]) {
+                return t(type, 'validation.specDuplicate', { name: spec.name });
+            }
+            names[spec.name] = true;
+        }
+        return true;
+    }
+
+    /** The config node's URL: http:// or https:// followed by a host. */
+    function checkUrl(value) {
+        return /^https?:\/\/[^\s/]+/i.test(String(value || '').trim()) ? true : t('mimoe-config', 'validation.url');
+    }
+
+    addStyles();
+
+    window.MimoeEditor = {
+        version: 1,
+        MODULE: MODULE,
+        /** TypedInput types of fields whose value may come from msg, flow, global or env. */
+        TYPES: ['str', 'msg', 'flow', 'global', 'env'],
+        /** TypedInput types of the composition specs. */
+        SPEC_TYPES: ['json', 'msg', 'flow', 'global'],
+        RUNTIME_ENV_KEYS: RUNTIME_ENV_KEYS.slice(),
+        t: t,
+        shared: shared,
+        configSettings: configSettings,
+        requestBody: requestBody,
+        post: post,
+        requestFailure: requestFailure,
+        typedVisibleInput: typedVisibleInput,
+        toggleRows: toggleRows,
+        optionHelp: optionHelp,
+        outputsMap: outputsMap,
+        autocomplete: autocomplete,
+        envList: envList,
+        readEnvList: readEnvList,
+        connectionTest: connectionTest,
+        check: {
+            typed: checkTyped,
+            number: checkNumber,
+            env: checkEnv,
+            specs: checkSpecs,
+            url: checkUrl
+        }
+    };
+})(window.RED, window.jQuery);

@@ -1,0 +1,569 @@
+/**
+ * McmClient: one method per MCM operation of mimik's SDK, over HTTP with axios.
+ * No Node-RED imports: the config node owns one client and lends it to the action nodes.
+ *
+ * Every call: Bearer token, optional x-client-id, ids URL-encoded, a timeout that measures
+ * silence (an upload that keeps moving never times out), an AbortSignal, the shared
+ * keep-alive pool and concurrency bound, retries only for idempotent reads, and failures
+ * as one McmError that never carries the token.
+ */
+import axios, { AxiosInstance, AxiosRequestConfig } from 'axios';
+import FormData from 'form-data';
+import { constants as fsConstants, createReadStream, promises as fsp } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { basename } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { delay } from './delay';
+import { McmError, McmErrorCode, McmOperation } from './errors';
+import { ConcurrencyLimiter } from './limiter';
+import {
+  DataStoreAction,
+  DataStoreResult,
+  Env,
+  Mim,
+  MimImage,
+  MimSpec,
+  normalizeDataStoreResult,
+  normalizeImage,
+  normalizeMim,
+  unwrapList,
+} from './models';
+import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject } from './validate';
+
+export const MCM_BASE_PATH = '/mcm/v1';
+/** Read size for uploads: large chunks keep a 1 GiB upload near curl's speed. */
+export const UPLOAD_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface TlsOptions {
+  ca?: string | Buffer | Array<string | Buffer>;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** false accepts self-signed and otherwise unverifiable certificates. Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface McmClientOptions {
+  /** The runtime's base URL, e.g. http://127.0.0.1:8083 (the client adds /mcm/v1). */
+  url: string;
+  /** The MCM API key or an access token with scope edge:mcm; a function is asked on every call. */
+  token: string | (() => string);
+  /**
+   * Asked after a 403: when it resolves true (the token changed, e.g. a re-read key file),
+   * the call is repeated once with the new token.
+   */
+  reloadToken?: () => boolean | Promise<boolean>;
+  /** Sent as x-client-id when set. */
+  clientId?: string;
+  /** Milliseconds without progress before a call fails. Default 30 000. */
+  timeoutMs?: number;
+  /** Requests in flight at once; the rest wait in order. Default 8. */
+  maxConcurrent?: number;
+  /** Extra attempts for idempotent reads after connection errors, 429/502/503/504. Default 2. */
+  retries?: number;
+  /** First retry delay (doubles, with jitter). Default 250 ms. */
+  retryBaseMs?: number;
+  /** Longest wait between retries, Retry-After included; a longer Retry-After fails at once. Default 10 000 ms. */
+  retryMaxMs?: number;
+  /** `containers` for edgeEngine-era runtimes. Default `mims`. */
+  mimsResource?: 'mims' | 'containers';
+  tls?: TlsOptions;
+  /** How often to ask about an `inProgress` data store operation. Default 500 ms. */
+  dataStorePollMs?: number;
+  /** Longest wait for a data store operation to finish. Default 10 minutes. */
+  dataStoreMaxWaitMs?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overrides the client's timeoutMs for this call. */
+  timeoutMs?: number;
+}
+
+export interface UploadProgress {
+  bytes: number;
+  /** Undefined for a stream of unknown length. */
+  total?: number;
+  /** 0..100, undefined when the total is unknown. */
+  percentage?: number;
+}
+
+export interface UploadOptions extends CallOptions {
+  /** The file name sent with the part; default the path's base name or `image.tar`. */
+  filename?: string;
+  /** Length of a stream source, when known (enables Content-Length and a percentage). */
+  size?: number;
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+export interface DataStoreOptions extends CallOptions {
+  /** Called with every `inProgress` answer. */
+  onProgress?: (result: DataStoreResult) => void;
+}
+
+export interface ConnectionCheck {
+  url: string;
+  mims: number;
+}
+
+/** An image tar: a file path, a Readable stream or the bytes. */
+export type ImageSource = string | Readable | Buffer;
+
+interface RequestSpec {
+  operation: McmOperation;
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  json?: unknown;
+  /** Builds a fresh upload body for each attempt; undefined when it cannot be built twice. */
+  upload?: () => Promise<UploadBody>;
+  /** Safe to repeat: reads and polls. */
+  idempotent?: boolean;
+  /** False when the body cannot be sent twice (a caller's stream): no repeat even after a new token. */
+  replayable?: boolean;
+  call?: CallOptions;
+}
+
+interface UploadBody {
+  form: FormData;
+  headers: Record<string, string>;
+  /** Set when reading the source failed, to tell that apart from a network failure. */
+  sourceError: () => Error | undefined;
+  destroy: () => void;
+}
+
+interface Response {
+  status: number;
+  body: unknown;
+}
+
+const TIMEOUT = Symbol('timeout');
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|EPROTO$|HOSTNAME_MISMATCH)/;
+
+export class McmClient {
+  readonly url: string;
+  private readonly options: Required<
+    Pick<McmClientOptions, 'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'mimsResource' | 'dataStorePollMs' | 'dataStoreMaxWaitMs'>
+  > &
+    McmClientOptions;
+  private readonly http: AxiosInstance;
+  private readonly agent: http.Agent | https.Agent;
+  private readonly limiter: ConcurrencyLimiter;
+  /** Aborted by close(): ends every call in flight or queued. */
+  private readonly closing = new AbortController();
+
+  constructor(options: McmClientOptions) {
+    const url = options.url?.trim().replace(/\/+$/, '').replace(/\/mcm\/v1$/, '');
+    if (!url || !/^https?:\/\/[^/]/i.test(url)) throw new TypeError(`the runtime URL must start with http:// or https:// (got "${options.url ?? ''}")`);
+    this.url = url;
+    this.options = {
+      timeoutMs: 30_000,
+      retries: 2,
+      retryBaseMs: 250,
+      retryMaxMs: 10_000,
+      mimsResource: 'mims',
+      dataStorePollMs: 500,
+      dataStoreMaxWaitMs: 10 * 60_000,
+      ...options,
+    };
+    const maxConcurrent = Math.max(1, options.maxConcurrent ?? 8);
+    this.limiter = new ConcurrencyLimiter(maxConcurrent);
+    const agentOptions = { keepAlive: true, maxSockets: maxConcurrent, scheduling: 'lifo' as const };
+    this.agent = url.startsWith('https')
+      ? new https.Agent({ ...agentOptions, ...options.tls })
+      : new http.Agent(agentOptions);
+    this.http = axios.create({
+      baseURL: url + MCM_BASE_PATH,
+      httpAgent: this.agent,
+      httpsAgent: this.agent,
+      proxy: false,
+      // Redirects would make axios keep a copy of every upload body: 0 keeps uploads streaming.
+      maxRedirects: 0,
+      maxBodyLength: Infinity,
+      maxContentLength: Infinity,
+      responseType: 'text',
+      transformResponse: (data: unknown) => data,
+      validateStatus: () => true,
+    });
+  }
+
+  /** Requests waiting for a free slot. */
+  get queued(): number {
+    return this.limiter.pending;
+  }
+
+  async listMims(call?: CallOptions): Promise<Mim[]> {
+    const op = 'listMims';
+    const { body } = await this.send({ operation: op, method: 'GET', path: this.mimsPath(), idempotent: true, call });
+    return list(op, body).map(normalizeMim);
+  }
+
+  async deployMim(name: string, image: string, env?: Env, call?: CallOptions): Promise<Mim> {
+    const op = 'deployMim';
+    const spec: MimSpec = { name: checkName(op, name), image: checkImageName(op, image), env: checkEnv(op, env) };
+    const { body } = await this.send({ operation: op, method: 'POST', path: this.mimsPath(), json: spec, call });
+    // A runtime that answers 201/204 without a body still created the mim the contract describes.
+    return normalizeMim(isPlainObject(body) ? unwrapObject(body) : { ...spec, id: `${this.options.clientId || 'api'}-${spec.name}` });
+  }
+
+  async removeMim(id: string, call?: CallOptions): Promise<void> {
+    const op = 'removeMim';
+    await this.send({ operation: op, method: 'DELETE', path: this.mimsPath(checkId(op, id)), call });
+  }
+
+  async listImages(call?: CallOptions): Promise<MimImage[]> {
+    const op = 'listImages';
+    const { body } = await this.send({ operation: op, method: 'GET', path: '/images', idempotent: true, call });
+    return list(op, body).map(normalizeImage);
+  }
+
+  /** Streams the tar to the runtime: a file is never read whole into memory. */
+  async uploadImage(source: ImageSource, options: UploadOptions = {}): Promise<MimImage> {
+    const op = 'uploadImage';
+    const opened = await openImageSource(source, options);
+    let sent = 0;
+    const upload = async (): Promise<UploadBody> => {
+      const stream = opened.take();
+      sent = 0;
+      let sourceError: Error | undefined;
+      stream.once('error', (err) => (sourceError = err));
+      const counter = new Transform({
+        highWaterMark: UPLOAD_CHUNK_BYTES,
+        transform(chunk: Buffer, _encoding, next) {
+          sent += chunk.length;
+          options.onProgress?.({
+            bytes: sent,
+            total: opened.total,
+            percentage: opened.total ? Math.min(100, Math.floor((sent / opened.total) * 100)) : undefined,
+          });
+          next(null, chunk);
+        },
+      });
+      stream.on('error', (err) => counter.destroy(err));
+      stream.pipe(counter);
+      const form = new FormData({ maxDataSize: Infinity });
+      form.append('image', counter, { filename: opened.filename, contentType: 'application/x-tar', knownLength: opened.total });
+      const headers: Record<string, string> = { ...form.getHeaders() };
+      if (opened.total !== undefined) headers['Content-Length'] = String(form.getLengthSync());
+      return { form, headers, sourceError: () => sourceError, destroy: () => (stream.destroy(), counter.destroy()) };
+    };
+    const response = await this.send({ operation: op, method: 'POST', path: '/images', upload, replayable: opened.replayable, call: options });
+    if (isPlainObject(response.body)) return normalizeImage(unwrapObject(response.body));
+    // No body: find what was stored, by size when known, else the newest.
+    const images = await this.listImages(options);
+    return images.find((image) => image.size === opened.total) ?? images[images.length - 1] ?? normalizeImage({});
+  }
+
+  async deleteImage(id: string, call?: CallOptions): Promise<void> {
+    const op = 'deleteImage';
+    await this.send({ operation: op, method: 'DELETE', path: `/images/${encodeURIComponent(checkId(op, id))}`, call });
+  }
+
+  /** Deploys several mims at once; the runtime decides whether a partial failure is undone. */
+  async deployComposition(specs: MimSpec[], call?: CallOptions): Promise<Mim[]> {
+    const op = 'deployComposition';
+    const mims = checkSpecs(op, specs);
+    const { body } = await this.send({ operation: op, method: 'POST', path: '/compositions', json: { mims }, call });
+    if (body === undefined) {
+      const names = new Set(mims.map((spec) => spec.name));
+      return (await this.listMims(call)).filter((mim) => names.has(mim.name));
+    }
+    return list(op, body).map(normalizeMim);
+  }
+
+  backupDataStore(mimId: string, path: string, options?: DataStoreOptions): Promise<DataStoreResult> {
+    return this.dataStore('backupDataStore', 'backup', mimId, path, options);
+  }
+
+  restoreDataStore(mimId: string, path: string, options?: DataStoreOptions): Promise<DataStoreResult> {
+    return this.dataStore('restoreDataStore', 'restore', mimId, path, options);
+  }
+
+  /** Reachable and authorised? Lists mims once, without retries. */
+  async checkConnection(call?: CallOptions): Promise<ConnectionCheck> {
+    const op = 'checkConnection';
+    const { body } = await this.send({ operation: op, method: 'GET', path: this.mimsPath(), call });
+    return { url: this.url, mims: list(op, body).length };
+  }
+
+  /** Ends every call in flight or queued and closes the pooled connections. */
+  close(): void {
+    this.closing.abort();
+    this.agent.destroy();
+  }
+
+  private mimsPath(id?: string): string {
+    const base = `/${this.options.mimsResource}`;
+    return id === undefined ? base : `${base}/${encodeURIComponent(id)}`;
+  }
+
+  private async dataStore(
+    op: McmOperation,
+    action: DataStoreAction,
+    mimId: string,
+    path: string,
+    options: DataStoreOptions = {},
+  ): Promise<DataStoreResult> {
+    const id = checkId(op, mimId);
+    const body = { action, path: checkPath(op, path) };
+    const endpoint = `${this.mimsPath(id)}/dataStore`;
+    let result = normalizeDataStoreResult((await this.send({ operation: op, method: 'POST', path: endpoint, json: body, call: options })).body, action);
+    const deadline = Date.now() + this.options.dataStoreMaxWaitMs;
+    while (result.status === 'inProgress') {
+      options.onProgress?.(result);
+      if (Date.now() + this.options.dataStorePollMs > deadline) {
+        throw new McmError({ operation: op, code: 'timeout', detail: `still in progress at ${result.percentage}% after ${this.options.dataStoreMaxWaitMs} ms` });
+      }
+      await this.pause(op, this.options.dataStorePollMs, options.signal);
+      const polled = await this.send({ operation: op, method: 'GET', path: endpoint, idempotent: true, call: options });
+      result = normalizeDataStoreResult(polled.body, action);
+    }
+    if (result.status === 'failed') {
+      throw new McmError({ operation: op, code: 'operation-failed', serverMessage: result.message || `${action} of ${result.path || path} failed`, result });
+    }
+    return result;
+  }
+
+  /** One call with its retries: idempotent reads on transient failures, any call once after a reloaded token. */
+  private async send(spec: RequestSpec): Promise<Response> {
+    let tokenReloaded = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt(spec);
+      } catch (err) {
+        const error = err as McmError;
+        if (error.statusCode === 403 && !tokenReloaded && this.options.reloadToken && spec.replayable !== false) {
+          tokenReloaded = true;
+          if (await this.options.reloadToken()) continue;
+        }
+        const delay = spec.idempotent ? this.retryDelay(error, attempt) : undefined;
+        if (delay === undefined) throw error;
+        await this.pause(spec.operation, delay, spec.call?.signal);
+      }
+    }
+  }
+
+  private retryDelay(error: McmError, attempt: number): number | undefined {
+    if (attempt >= this.options.retries) return undefined;
+    const transient = error.code === 'unreachable' || error.code === 'connection' || (error.code === 'http' && RETRYABLE_STATUS.has(error.statusCode ?? 0));
+    if (!transient) return undefined;
+    if (error.retryAfterMs !== undefined) return error.retryAfterMs <= this.options.retryMaxMs ? error.retryAfterMs : undefined;
+    const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
+    return backoff / 2 + Math.random() * (backoff / 2);
+  }
+
+  private async attempt(spec: RequestSpec): Promise<Response> {
+    const { operation } = spec;
+    const timeoutMs = spec.call?.timeoutMs ?? this.options.timeoutMs;
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    const signals = [spec.call?.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
+    for (const signal of signals) {
+      if (signal.aborted) throw new McmError({ operation, code: 'aborted' });
+      signal.addEventListener('abort', abort, { once: true });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const touch = () => {
+      clearTimeout(timer);
+      if (timeoutMs > 0) timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+    };
+    let upload: UploadBody | undefined;
+    try {
+      return await this.limiter.run(async () => {
+        touch();
+        upload = await spec.upload?.();
+        upload?.form.on('data', touch);
+        const config: AxiosRequestConfig = {
+          method: spec.method,
+          url: spec.path,
+          signal: controller.signal,
+          headers: { ...this.headers(), ...(spec.json !== undefined ? { 'Content-Type': 'application/json' } : {}), ...upload?.headers },
+          data: upload ? upload.form : spec.json,
+        };
+        const res = await this.http.request<string>(config);
+        return this.readResponse(operation, res.status, res.data, res.headers['retry-after']);
+      }, controller.signal);
+    } catch (err) {
+      if (err instanceof McmError) throw err;
+      const sourceError = upload?.sourceError();
+      if (sourceError) throw McmError.invalid(operation, 'source-stream-failed', { reason: sourceError.message });
+      if (controller.signal.reason === TIMEOUT) throw new McmError({ operation, code: 'timeout', detail: `nothing for ${timeoutMs} ms` });
+      if (controller.signal.aborted) throw new McmError({ operation, code: 'aborted' });
+      throw this.networkError(operation, err);
+    } finally {
+      clearTimeout(timer);
+      upload?.destroy();
+      for (const signal of signals) signal.removeEventListener('abort', abort);
+    }
+  }
+
+  private headers(): Record<string, string> {
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (this.options.clientId) headers['x-client-id'] = this.options.clientId;
+    return headers;
+  }
+
+  private readResponse(operation: McmOperation, status: number, text: string | undefined, retryAfter: unknown): Response {
+    const raw = typeof text === 'string' ? text : '';
+    if (status >= 200 && status < 300) {
+      if (raw.trim() === '') return { status, body: undefined };
+      try {
+        return { status, body: JSON.parse(raw) as unknown };
+      } catch {
+        throw new McmError({ operation, code: 'bad-response', detail: `HTTP ${status} with malformed JSON: ${this.redact(clip(raw, 80))}` });
+      }
+    }
+    throw new McmError({
+      operation,
+      code: 'http',
+      statusCode: status,
+      serverMessage: this.redact(serverMessage(raw)) || undefined,
+      retryAfterMs: parseRetryAfter(retryAfter),
+    });
+  }
+
+  private networkError(operation: McmOperation, err: unknown): McmError {
+    const e = err as { code?: string; message?: string; cause?: { code?: string } };
+    const code = e.cause?.code ?? e.code ?? '';
+    const where = new URL(this.url).host;
+    let kind: McmErrorCode = 'connection';
+    if (UNREACHABLE_CODES.has(code)) kind = 'unreachable';
+    else if (TLS_CODES.test(code)) kind = 'tls';
+    const detail = `${code || clip(this.redact(e.message ?? 'unknown error'), 120)} ${where}`;
+    return new McmError({ operation, code: kind, detail });
+  }
+
+  /** A server that echoes the request must not leak the token into an error text. */
+  private redact(text: string): string {
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    return token ? text.split(token).join('***') : text;
+  }
+
+  private pause(operation: McmOperation, ms: number, signal?: AbortSignal): Promise<void> {
+    return delay(operation, ms, signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal);
+  }
+}
+
+/** A list body, wrapped or bare; 2xx without a body is an empty list. */
+function list(operation: McmOperation, body: unknown): unknown[] {
+  if (body === undefined) return [];
+  const items = unwrapList(body);
+  if (!items) throw new McmError({ operation, code: 'bad-response', detail: 'expected a list' });
+  return items;
+}
+
+/** A single object, bare or wrapped in {data: {...}}. */
+function unwrapObject(body: Record<string, unknown>): Record<string, unknown> {
+  return isPlainObject(body.data) && body.id === undefined ? body.data : body;
+}
+
+/** The server's own words, from whichever error shape it used; never assumes JSON. */
+export function serverMessage(raw: string): string {
+  try {
+    const body = JSON.parse(raw) as Record<string, unknown>;
+    if (isPlainObject(body)) {
+      const error = body.error;
+      if (isPlainObject(error) && typeof error.message === 'string') return error.message;
+      if (typeof body.message === 'string') return body.message;
+      if (typeof error === 'string') return error;
+      if (typeof body.errorMessage === 'string') return body.errorMessage;
+    }
+  } catch {
+    // Not JSON: the raw text is the message.
+  }
+  return clip(raw.trim(), 500);
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** Retry-After in seconds or as an HTTP date. */
+function parseRetryAfter(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+interface OpenedSource {
+  /** A fresh stream of the tar; a caller's own stream can be taken once only. */
+  take: () => Readable;
+  total?: number;
+  filename: string;
+  replayable: boolean;
+}
+
+/** Checks the source before any request: missing, unreadable, a directory, or empty all fail here. */
+async function openImageSource(source: ImageSource, options: UploadOptions): Promise<OpenedSource> {
+  const op = 'uploadImage';
+  if (source === undefined || source === null || source === '') throw McmError.invalid(op, 'source-missing');
+  if (typeof source === 'string') {
+    let stat;
+    try {
+      stat = await fsp.stat(source);
+      await fsp.access(source, fsConstants.R_OK);
+    } catch (err) {
+      throw McmError.invalid(op, 'source-unreadable', { path: source, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
+    }
+    if (stat.isDirectory()) throw McmError.invalid(op, 'source-directory', { path: source });
+    if (stat.size === 0) throw McmError.invalid(op, 'source-empty');
+    return {
+      take: () => createReadStream(source, { highWaterMark: UPLOAD_CHUNK_BYTES }),
+      total: stat.size,
+      filename: options.filename ?? basename(source),
+      replayable: true,
+    };
+  }
+  if (Buffer.isBuffer(source)) {
+    if (source.length === 0) throw McmError.invalid(op, 'source-empty');
+    return { take: () => Readable.from(chunks(source)), total: source.length, filename: options.filename ?? 'image.tar', replayable: true };
+  }
+  if (source instanceof Readable || (typeof (source as Readable)?.pipe === 'function' && typeof (source as Readable)?.on === 'function')) {
+    const stream = source as Readable;
+    const first = await firstChunk(stream);
+    if (first === undefined) throw McmError.invalid(op, 'source-empty');
+    return { take: () => Readable.from(prepend(first, stream)), total: options.size, filename: options.filename ?? 'image.tar', replayable: false };
+  }
+  throw McmError.invalid(op, 'source-type', { type: Array.isArray(source) ? 'array' : typeof source });
+}
+
+/** The chunk read to check for emptiness, then the rest of the stream (unshift cannot undo an ended stream). */
+async function* prepend(first: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+  yield first;
+  for await (const chunk of rest) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+}
+
+function* chunks(buffer: Buffer): Generator<Buffer> {
+  for (let offset = 0; offset < buffer.length; offset += UPLOAD_CHUNK_BYTES) yield buffer.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
+}
+
+/** Reads one chunk (undefined at a clean end) so an empty stream fails before any request. */
+function firstChunk(stream: Readable): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onReadable = () => {
+      const chunk = stream.read() as Buffer | string | null;
+      if (chunk === null) return;
+      cleanup();
+      resolve(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    };
+    const onEnd = () => (cleanup(), resolve(undefined));
+    const onError = (err: Error) => {
+      cleanup();
+      reject(McmError.invalid('uploadImage', 'source-stream-failed', { reason: err.message }));
+    };
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+    onReadable();
+  });
+}

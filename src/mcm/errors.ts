@@ -1,0 +1,184 @@
+/**
+ * The one error type of the MCM client. It names the operation, and for HTTP failures carries the
+ * status and the server's own message. It never carries the token, the request config or the
+ * underlying HTTP library's error (whose config holds the Authorization header).
+ */
+
+export type McmOperation =
+  | 'listMims'
+  | 'deployMim'
+  | 'removeMim'
+  | 'listImages'
+  | 'uploadImage'
+  | 'deleteImage'
+  | 'deployComposition'
+  | 'backupDataStore'
+  | 'restoreDataStore'
+  | 'checkConnection';
+
+export type McmErrorCode =
+  /** Refused locally before any request: see `rule`. */
+  | 'invalid-input'
+  /** The runtime answered with a non-2xx status. */
+  | 'http'
+  /** No answer (or no progress) within the timeout. */
+  | 'timeout'
+  /** Could not connect: refused, unknown host, unreachable network. */
+  | 'unreachable'
+  /** The connection broke mid-request (reset, closed early). */
+  | 'connection'
+  /** TLS handshake or certificate problem. */
+  | 'tls'
+  /** A 2xx answer whose body could not be used. */
+  | 'bad-response'
+  /** The runtime reported that the operation failed (data store `failed`). */
+  | 'operation-failed'
+  /** Mims deployed but not `started` within the wait. */
+  | 'not-started'
+  /** The caller aborted (node closed, flow redeployed). */
+  | 'aborted';
+
+/** Rules that input breaks; each has an English text here and a catalog entry in the nodes. */
+export type InvalidInputRule =
+  | 'name-missing'
+  | 'name-whitespace'
+  | 'image-missing'
+  | 'env-not-object'
+  | 'env-value'
+  | 'env-too-large'
+  | 'specs-not-array'
+  | 'specs-empty'
+  | 'spec-not-object'
+  | 'spec-duplicate-name'
+  | 'id-missing'
+  | 'id-invalid'
+  | 'path-missing'
+  | 'source-missing'
+  | 'source-unreadable'
+  | 'source-directory'
+  | 'source-empty'
+  | 'source-stream-failed'
+  | 'source-type'
+  | 'if-exists';
+
+export type ErrorParams = Record<string, string | number>;
+
+const INVALID_INPUT_TEXT: Record<InvalidInputRule, string> = {
+  'name-missing': 'a mim name is required',
+  'name-whitespace': 'the mim name "__name__" must not contain whitespace',
+  'image-missing': 'an image name is required',
+  'env-not-object': 'env must be an object of string values',
+  'env-value': 'env value "__key__" must be a string (got __type__)',
+  'env-too-large': 'env is too large (__size__ bytes, at most __max__)',
+  'specs-not-array': 'a composition must be an array of mim specs {name, image, env}',
+  'specs-empty': 'a composition needs at least one mim spec',
+  'spec-not-object': 'mim spec __index__ must be an object {name, image, env}',
+  'spec-duplicate-name': 'the name "__name__" appears twice in the composition',
+  'id-missing': 'an id is required',
+  'id-invalid': 'the id "__id__" is not a valid id',
+  'path-missing': 'a data store path on the mimOE host is required',
+  'source-missing': 'an image tar is required: a Buffer or stream in msg.payload, or a file path',
+  'source-unreadable': 'cannot read the image file "__path__" (__reason__)',
+  'source-directory': 'the image path "__path__" is a directory, not a tar file',
+  'source-empty': 'the image is empty (0 bytes)',
+  'source-stream-failed': 'reading the image stream failed (__reason__)',
+  'source-type': 'the image must be a Buffer, a Readable stream or a file path (got __type__)',
+  'if-exists': 'ifExists must be "fail", "replace" or "keep" (got "__value__")',
+};
+
+/** Fills `__name__` placeholders, the syntax Node-RED's catalogs use too. */
+export function fillPlaceholders(text: string, params: ErrorParams): string {
+  return text.replace(/__(\w+)__/g, (whole, key: string) => (key in params ? String(params[key]) : whole));
+}
+
+export interface McmErrorInit {
+  operation: McmOperation;
+  code: McmErrorCode;
+  statusCode?: number;
+  serverMessage?: string;
+  rule?: InvalidInputRule;
+  params?: ErrorParams;
+  /** Extra text for network failures, e.g. the system error code. */
+  detail?: string;
+  /** How long the runtime asked to wait before retrying (Retry-After). */
+  retryAfterMs?: number;
+  /** What the runtime answered, when it answered with a result that says "failed". */
+  result?: unknown;
+  /** Ids of mims removed again after a failed composition. */
+  rolledBack?: string[];
+  /** Ids of mims that could not be removed again. */
+  rollbackFailed?: string[];
+}
+
+export class McmError extends Error {
+  override readonly name = 'McmError';
+  readonly operation: McmOperation;
+  readonly code: McmErrorCode;
+  readonly statusCode?: number;
+  readonly serverMessage?: string;
+  readonly rule?: InvalidInputRule;
+  readonly params: ErrorParams;
+  readonly detail?: string;
+  readonly retryAfterMs?: number;
+  readonly result?: unknown;
+  readonly rolledBack: string[];
+  readonly rollbackFailed: string[];
+
+  constructor(init: McmErrorInit) {
+    super(describe(init));
+    this.operation = init.operation;
+    this.code = init.code;
+    this.statusCode = init.statusCode;
+    this.serverMessage = init.serverMessage;
+    this.rule = init.rule;
+    this.params = init.params ?? {};
+    this.detail = init.detail;
+    this.retryAfterMs = init.retryAfterMs;
+    this.result = init.result;
+    this.rolledBack = init.rolledBack ?? [];
+    this.rollbackFailed = init.rollbackFailed ?? [];
+  }
+
+  static invalid(operation: McmOperation, rule: InvalidInputRule, params: ErrorParams = {}): McmError {
+    return new McmError({ operation, code: 'invalid-input', rule, params });
+  }
+
+  /** The text of an invalid-input rule, without the operation. */
+  static ruleText(rule: InvalidInputRule, params: ErrorParams): string {
+    return fillPlaceholders(INVALID_INPUT_TEXT[rule], params);
+  }
+}
+
+function describe(init: McmErrorInit): string {
+  let text = describeFailure(init);
+  if (init.rolledBack?.length) text += `; rolled back: ${init.rolledBack.join(', ')}`;
+  if (init.rollbackFailed?.length) text += `; could not remove: ${init.rollbackFailed.join(', ')}`;
+  return text;
+}
+
+function describeFailure(init: McmErrorInit): string {
+  const op = init.operation;
+  const detail = init.detail ? ` (${init.detail})` : '';
+  switch (init.code) {
+    case 'invalid-input':
+      return `${op}: ${McmError.ruleText(init.rule ?? 'id-missing', init.params ?? {})}`;
+    case 'http':
+      return `${op} failed: HTTP ${init.statusCode} ${init.serverMessage ?? ''}`.trimEnd();
+    case 'timeout':
+      return `${op} failed: no answer from the runtime in time${detail}`;
+    case 'unreachable':
+      return `${op} failed: cannot reach the runtime${detail}`;
+    case 'connection':
+      return `${op} failed: the connection to the runtime broke${detail}`;
+    case 'tls':
+      return `${op} failed: TLS problem${detail}`;
+    case 'bad-response':
+      return `${op} failed: the runtime sent an answer that cannot be read${detail}`;
+    case 'operation-failed':
+      return `${op} failed: ${init.serverMessage || 'the runtime reported a failure'}`;
+    case 'not-started':
+      return `${op} failed: not started within ${init.params?.seconds} s: ${init.params?.mims}`;
+    case 'aborted':
+      return `${op} aborted`;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Beyond mimik's one-shot SDK calls: deploys that are safe to repeat (ifExists), waiting until
+ * mims are started, and compositions that undo what they created when they fail part-way.
+ * Built only from McmClient calls, so library users get the same behaviour as the nodes.
+ */
+import { CallOptions, McmClient } from './client';
+import { delay } from './delay';
+import { McmError, McmOperation } from './errors';
+import { Env, Mim, MimSpec } from './models';
+import { checkEnv, checkImageName, checkName, checkSpecs } from './validate';
+
+export const IF_EXISTS = ['fail', 'replace', 'keep'] as const;
+export type IfExists = (typeof IF_EXISTS)[number];
+
+export interface DeployPolicy {
+  /** What to do when a mim of the same name runs already. Default `fail`. */
+  ifExists?: IfExists;
+  /** Poll until every mim's state is `started`. */
+  waitStarted?: boolean;
+  /** Longest wait for `started`. Default 60 000 ms. */
+  waitTimeoutMs?: number;
+  /** Poll interval while waiting. Default 500 ms. */
+  pollMs?: number;
+  /** Compositions: remove the mims this call created when it fails part-way. Default true. */
+  rollback?: boolean;
+  /** Called while waiting: how many of the mims are started. */
+  onWaiting?: (started: number, total: number) => void;
+}
+
+export function parseIfExists(value: unknown, operation: McmOperation): IfExists {
+  if (value === undefined || value === null || value === '') return 'fail';
+  if ((IF_EXISTS as readonly unknown[]).includes(value)) return value as IfExists;
+  throw McmError.invalid(operation, 'if-exists', { value: String(value) });
+}
+
+function sameEnv(a: Env, b: Env): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+/** The running mim matches the spec: same image, same env. */
+function matches(mim: Mim, spec: MimSpec): boolean {
+  return mim.image === spec.image && sameEnv(mim.env, spec.env ?? {});
+}
+
+/**
+ * Splits specs by what ifExists says about the mims already running: which to keep as they
+ * are, which running mims to remove first, and which specs to deploy.
+ */
+function plan(specs: MimSpec[], running: Mim[], ifExists: IfExists): { keep: Mim[]; remove: Mim[]; deploy: MimSpec[] } {
+  const byName = new Map(running.map((mim) => [mim.name, mim]));
+  const keep: Mim[] = [];
+  const remove: Mim[] = [];
+  const deploy: MimSpec[] = [];
+  for (const spec of specs) {
+    const current = byName.get(spec.name);
+    if (current && ifExists === 'keep' && matches(current, spec)) keep.push(current);
+    else {
+      if (current && ifExists !== 'fail') remove.push(current);
+      deploy.push(spec);
+    }
+  }
+  return { keep, remove, deploy };
+}
+
+export async function deployMimWithPolicy(client: McmClient, spec: MimSpec, policy: DeployPolicy = {}, call?: CallOptions): Promise<Mim> {
+  const op = 'deployMim';
+  const checked: MimSpec = { name: checkName(op, spec.name), image: checkImageName(op, spec.image), env: checkEnv(op, spec.env) };
+  const ifExists = policy.ifExists ?? 'fail';
+  let mim: Mim;
+  if (ifExists === 'fail') {
+    mim = await client.deployMim(checked.name, checked.image, checked.env, call);
+  } else {
+    const { keep, remove } = plan([checked], await client.listMims(call), ifExists);
+    if (keep.length) return keep[0];
+    for (const old of remove) await client.removeMim(old.id, call);
+    try {
+      mim = await client.deployMim(checked.name, checked.image, checked.env, call);
+    } catch (err) {
+      // The same event twice at once: the other one deployed it; keep it if it matches.
+      if (ifExists === 'keep' && err instanceof McmError && err.statusCode === 409) {
+        const winner = (await client.listMims(call)).find((m) => m.name === checked.name && matches(m, checked));
+        if (winner) return winner;
+      }
+      throw err;
+    }
+  }
+  if (!policy.waitStarted) return mim;
+  return (await waitUntilStarted(client, op, [mim], policy, call))[0];
+}
+
+export async function deployCompositionWithPolicy(client: McmClient, specs: MimSpec[], policy: DeployPolicy = {}, call?: CallOptions): Promise<Mim[]> {
+  const op = 'deployComposition';
+  const checked = checkSpecs(op, specs);
+  const ifExists = policy.ifExists ?? 'fail';
+  const rollback = policy.rollback ?? true;
+  const before = await client.listMims(call);
+  const { keep, remove, deploy } = plan(checked, before, ifExists);
+  for (const old of remove) await client.removeMim(old.id, call);
+  const beforeIds = new Set(before.filter((m) => !remove.includes(m)).map((m) => m.id));
+
+  let deployed: Mim[] = [];
+  try {
+    if (deploy.length) deployed = await client.deployComposition(deploy, call);
+    const all = checked.map((spec) => keep.find((m) => m.name === spec.name) ?? deployed.find((m) => m.name === spec.name)).filter((m): m is Mim => !!m);
+    return policy.waitStarted ? await waitUntilStarted(client, op, all, policy, call) : all;
+  } catch (err) {
+    if (!rollback || (err instanceof McmError && err.code === 'aborted')) throw err;
+    // What this call created: deployed mims of these names that were not running before.
+    const names = new Set(deploy.map((spec) => spec.name));
+    let created: Mim[];
+    try {
+      created = (await client.listMims()).filter((m) => names.has(m.name) && !beforeIds.has(m.id));
+    } catch {
+      created = deployed;
+    }
+    const removed: string[] = [];
+    const left: string[] = [];
+    for (const mim of created) {
+      try {
+        await client.removeMim(mim.id);
+        removed.push(mim.id);
+      } catch {
+        left.push(mim.id);
+      }
+    }
+    throw withRollback(err, removed, left);
+  }
+}
+
+/** Adds what was rolled back to the error's text, keeping its kind and status. */
+function withRollback(err: unknown, removed: string[], left: string[]): unknown {
+  if (!(err instanceof McmError)) return err;
+  return new McmError({
+    operation: err.operation,
+    code: err.code,
+    statusCode: err.statusCode,
+    serverMessage: err.serverMessage,
+    rule: err.rule,
+    params: err.params,
+    detail: err.detail,
+    result: err.result,
+    rolledBack: removed,
+    rollbackFailed: left,
+  });
+}
+
+/** Polls the list until every mim is `started`; fails with the mims still waiting, by name and state. */
+export async function waitUntilStarted(client: McmClient, op: McmOperation, mims: Mim[], policy: DeployPolicy, call?: CallOptions): Promise<Mim[]> {
+  const timeoutMs = policy.waitTimeoutMs ?? 60_000;
+  const pollMs = policy.pollMs ?? 500;
+  const deadline = Date.now() + timeoutMs;
+  let current = mims;
+  for (;;) {
+    const waiting = current.filter((m) => m.state !== 'started');
+    policy.onWaiting?.(current.length - waiting.length, current.length);
+    if (waiting.length === 0) return current;
+    if (Date.now() + pollMs > deadline) {
+      throw new McmError({
+        operation: op,
+        code: 'not-started',
+        params: { seconds: Math.round(timeoutMs / 1000), mims: waiting.map((m) => `${m.id} (${m.state || 'unknown'})`).join(', ') },
+      });
+    }
+    await delay(op, pollMs, call?.signal);
+    const listed = new Map((await client.listMims(call)).map((m) => [m.id, m]));
+    current = current.map((m) => listed.get(m.id) ?? { ...m, state: 'missing' });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Checks that input is sendable before any request leaves. Shared by the client (a library user
+ * gets the same guarantees) and the nodes (which translate `McmError.rule` through their catalogs).
+ */
+import { McmError, McmOperation } from './errors';
+import { Env, MimSpec } from './models';
+
+/** Larger env bodies are refused locally: no runtime needs them, and they hint at a wiring mistake. */
+export const MAX_ENV_BYTES = 64 * 1024;
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+export function checkName(op: McmOperation, name: unknown): string {
+  if (isBlank(name) || typeof name !== 'string') throw McmError.invalid(op, 'name-missing');
+  if (/\s/.test(name)) throw McmError.invalid(op, 'name-whitespace', { name });
+  return name;
+}
+
+export function checkImageName(op: McmOperation, image: unknown): string {
+  if (isBlank(image) || typeof image !== 'string') throw McmError.invalid(op, 'image-missing');
+  return image.trim();
+}
+
+/** Env values must be strings; numbers and booleans become strings ("120", "true"). */
+export function checkEnv(op: McmOperation, env: unknown): Env {
+  if (env === undefined || env === null || env === '') return {};
+  if (!isPlainObject(env)) throw McmError.invalid(op, 'env-not-object');
+  const result: Env = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === 'string') result[key] = value;
+    else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') result[key] = String(value);
+    else throw McmError.invalid(op, 'env-value', { key, type: typeName(value) });
+  }
+  const size = Buffer.byteLength(JSON.stringify(result));
+  if (size > MAX_ENV_BYTES) throw McmError.invalid(op, 'env-too-large', { size, max: MAX_ENV_BYTES });
+  return result;
+}
+
+export function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
+  if (!isPlainObject(spec)) throw McmError.invalid(op, 'spec-not-object', { index });
+  return { name: checkName(op, spec.name), image: checkImageName(op, spec.image), env: checkEnv(op, spec.env) };
+}
+
+export function checkSpecs(op: McmOperation, specs: unknown): MimSpec[] {
+  if (!Array.isArray(specs)) throw McmError.invalid(op, 'specs-not-array');
+  if (specs.length === 0) throw McmError.invalid(op, 'specs-empty');
+  const seen = new Set<string>();
+  return specs.map((spec, index) => {
+    const checked = checkSpec(op, spec, index);
+    if (seen.has(checked.name)) throw McmError.invalid(op, 'spec-duplicate-name', { name: checked.name });
+    seen.add(checked.name);
+    return checked;
+  });
+}
+
+/**
+ * Ids go into URL paths encoded, so `a/b` cannot reach another route; `.` and `..` survive
+ * encoding and would be normalised away by servers, and whitespace never occurs in real ids.
+ */
+export function checkId(op: McmOperation, id: unknown): string {
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  if (isBlank(id) || typeof id !== 'string') throw McmError.invalid(op, 'id-missing');
+  if (id === '.' || id === '..' || /[\s\u0000-\u001f\u007f]/.test(id)) throw McmError.invalid(op, 'id-invalid', { id });
+  return id;
+}
+
+export function checkPath(op: McmOperation, path: unknown): string {
+  if (isBlank(path) || typeof path !== 'string') throw McmError.invalid(op, 'path-missing');
+  return path;
+}

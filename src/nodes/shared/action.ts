@@ -1,0 +1,99 @@
+/**
+ * What every action node does the same way: find the config node's client, evaluate inputs,
+ * show status, put the result in msg.payload, and route every failure through one funnel to
+ * done(err). Close aborts the msgs in flight and waits until each has called done.
+ */
+import type { Node } from 'node-red';
+import { CallOptions, McmClient } from '../../mcm/client';
+import { describeFailure, MimoeNodeError, shared } from './errors';
+import { FromMsg, readInput } from './inputs';
+import { Done, MimoeConfigNode, Msg, NodeConfig, RED, Send } from './runtime';
+
+export interface ActionContext {
+  RED: RED;
+  node: Node;
+  config: NodeConfig;
+  msg: Msg;
+  client: McmClient;
+  /** Carries the abort signal of this msg and its timeout (msg.timeout, in ms, when set). */
+  call: CallOptions;
+  /** The blank-field rule: the node's field when set, else `fromMsg(msg)`. */
+  input(key: string, fromMsg: FromMsg): Promise<unknown>;
+  /** Text from this node's own catalog, e.g. t('status.deploying', {name}). */
+  t(key: string, params?: Record<string, unknown>): string;
+  /** A blue status while the work goes on. */
+  progress(text: string): void;
+  send: Send;
+}
+
+export interface ActionSpec {
+  type: string;
+  /** Does the work and resolves the new msg.payload. */
+  run(ctx: ActionContext): Promise<unknown>;
+  /** Green status text after success; undefined clears the status. */
+  summary?(payload: unknown, ctx: ActionContext): string | undefined;
+}
+
+export function registerAction(RED: RED, spec: ActionSpec): void {
+  function ActionNode(this: Node, config: NodeConfig) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
+    const inFlight = new Map<AbortController, Promise<void>>();
+    let closing = false;
+    const t = (key: string, params?: Record<string, unknown>) => RED._(`${spec.type}.${key}`, params as Record<string, string>);
+    const status = (fill: 'blue' | 'green' | 'red', shape: 'dot' | 'ring', text?: string) => {
+      if (!closing) node.status(text === undefined ? {} : { fill, shape, text });
+    };
+
+    async function handle(msg: Msg, send: Send, done: Done, controller: AbortController): Promise<void> {
+      try {
+        if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
+        if (!server.client) throw new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason: server.problem ?? '' }), 'MCM_CONFIG');
+        const timeoutMs = typeof msg.timeout === 'number' && msg.timeout > 0 ? msg.timeout : undefined;
+        const ctx: ActionContext = {
+          RED,
+          node,
+          config,
+          msg,
+          client: server.client,
+          call: { signal: controller.signal, timeoutMs },
+          input: (key, fromMsg) => readInput(RED, node, config, key, msg, fromMsg),
+          t,
+          progress: (text) => status('blue', 'dot', text),
+          send,
+        };
+        status('blue', 'dot', t('status.working'));
+        const payload = await spec.run(ctx);
+        msg.payload = payload;
+        const summary = spec.summary?.(payload, ctx);
+        status('green', 'dot', summary);
+        send(msg);
+        done();
+      } catch (err) {
+        const failure = describeFailure(RED, err);
+        if (failure.statusCode !== undefined) msg.statusCode = failure.statusCode;
+        status('red', 'ring', failure.status);
+        done(failure.error);
+      }
+    }
+
+    node.on('input', (msg: Msg, send: Send, done: Done) => {
+      const controller = new AbortController();
+      inFlight.set(
+        controller,
+        handle(msg, send, done, controller).finally(() => inFlight.delete(controller)),
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      for (const controller of inFlight.keys()) controller.abort();
+      void Promise.allSettled([...inFlight.values()]).then(() => {
+        node.status({});
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType(spec.type, ActionNode);
+}

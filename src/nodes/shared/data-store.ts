@@ -1,0 +1,23 @@
+/** Backup and restore differ only in the action: one definition serves both nodes. */
+import type { DataStoreAction, DataStoreResult } from '../../mcm/models';
+import { registerAction } from './action';
+import { fromPayload } from './inputs';
+import { RED } from './runtime';
+
+export function registerDataStoreNode(RED: RED, type: string, action: DataStoreAction): void {
+  registerAction(RED, {
+    type,
+    async run(ctx) {
+      const mimId = await ctx.input('mimId', fromPayload('mimId'));
+      const path = await ctx.input('path', fromPayload('path'));
+      const options = {
+        ...ctx.call,
+        onProgress: (result: DataStoreResult) => ctx.progress(ctx.t('status.progress', { percentage: result.percentage })),
+      };
+      return action === 'backup'
+        ? ctx.client.backupDataStore(mimId as string, path as string, options)
+        : ctx.client.restoreDataStore(mimId as string, path as string, options);
+    },
+    summary: (result, ctx) => ctx.t('status.done', { path: (result as DataStoreResult).path }),
+  });
+}

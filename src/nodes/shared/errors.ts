@@ -1,0 +1,51 @@
+/**
+ * The one error funnel: every failure of every node becomes a translated message, a short
+ * status reason, and (for HTTP failures) msg.statusCode. No token can reach these texts: the
+ * client redacts server echoes and never keeps the HTTP library's error.
+ */
+import { McmError } from '../../mcm/errors';
+import { RED, SHARED_CATALOG } from './runtime';
+
+/** An Error whose toString() is its message, so a Catch node's msg.error.message reads cleanly. */
+export class MimoeNodeError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.code = code;
+  }
+  override toString(): string {
+    return this.message;
+  }
+}
+
+export interface NodeFailure {
+  error: MimoeNodeError;
+  /** A few words for the status ring. */
+  status: string;
+  statusCode?: number;
+}
+
+export function shared(RED: RED, key: string, params?: Record<string, unknown>): string {
+  return RED._(`${SHARED_CATALOG}:mimoe.${key}`, params as Record<string, string>);
+}
+
+export function describeFailure(RED: RED, err: unknown): NodeFailure {
+  if (err instanceof McmError) {
+    const reason = err.rule ? shared(RED, `invalid.${err.rule}`, err.params) : '';
+    let message = shared(RED, `errors.${err.code}`, {
+      ...err.params,
+      operation: err.operation,
+      status: err.statusCode ?? '',
+      message: err.serverMessage ?? '',
+      detail: err.detail ?? '',
+      reason,
+    }).trimEnd();
+    if (err.rolledBack.length) message += shared(RED, 'errors.rolled-back', { ids: err.rolledBack.join(', ') });
+    if (err.rollbackFailed.length) message += shared(RED, 'errors.rollback-failed', { ids: err.rollbackFailed.join(', ') });
+    const status = err.code === 'http' ? `HTTP ${err.statusCode}` : shared(RED, `status.${err.code}`);
+    return { error: new MimoeNodeError(message, `MCM_${err.code.toUpperCase().replace(/-/g, '_')}`), status, statusCode: err.statusCode };
+  }
+  if (err instanceof MimoeNodeError) return { error: err, status: shared(RED, 'status.error') };
+  const message = err instanceof Error ? err.message : String(err);
+  return { error: new MimoeNodeError(message, 'MCM_UNEXPECTED'), status: shared(RED, 'status.error') };
+}

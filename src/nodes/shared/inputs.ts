@@ -1,0 +1,34 @@
+/**
+ * Input evaluation in one place. A field set in the node wins and is evaluated as its TypedInput
+ * says (str, msg, flow, global, env, json...); a blank field takes its value from the msg.
+ */
+import type { Node } from 'node-red';
+import { isPlainObject } from '../../mcm/validate';
+import { Msg, NodeConfig, RED } from './runtime';
+
+export type FromMsg = (msg: Msg) => unknown;
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+export function readInput(RED: RED, node: Node, config: NodeConfig, key: string, msg: Msg, fromMsg: FromMsg): Promise<unknown> {
+  const value = config[key];
+  if (isBlank(value)) return Promise.resolve(fromMsg(msg));
+  const type = typeof config[`${key}Type`] === 'string' && config[`${key}Type`] ? (config[`${key}Type`] as string) : 'str';
+  return new Promise((resolve, reject) => {
+    // The callback form is the one that works with asynchronous context stores.
+    RED.util.evaluateNodeProperty(value as string, type, node, msg, (err: Error | null, result: unknown) =>
+      err ? reject(err) : resolve(result),
+    );
+  });
+}
+
+/** Reads `msg.payload.<key>` when the payload is an object. */
+export function fromPayload(key: string): FromMsg {
+  return (msg) => (isPlainObject(msg.payload) ? msg.payload[key] : undefined);
+}
+
+/** An id given as `msg.payload = "<id>"` or `msg.payload = {id}`. */
+export const idFromPayload: FromMsg = (msg) =>
+  typeof msg.payload === 'string' || typeof msg.payload === 'number' ? msg.payload : fromPayload('id')(msg);

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * `mcm-simulator`: runs the MCM simulator until SIGINT/SIGTERM.
+ * Prints one line with the URL and where the API key is; bad arguments exit with code 2.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { McmSimulator, SimulatorOptions } from './server';
+
+export const USAGE = `Usage: mcm-simulator [options]
+
+Runs a simulated mimOE Compute Manager (MCM) API under /mcm/v1.
+
+Options:
+  --port N             port to listen on (default 8083; 0 picks a free one)
+  --host HOST          address to listen on (default 127.0.0.1)
+  --key-file PATH      mimoe-api-key.env file: MCM_API_KEY is read from it, or written to it
+  --key KEY            the API key to accept (written to --key-file if one is given)
+  --start-delay MS     deployed mims stay "created" this long before "started" (negative: forever)
+  --async-datastore    data store calls answer "inProgress" and finish after a few status polls
+  --async-steps N      status polls a data store call takes (implies --async-datastore; default 4)
+  --tls-cert PATH      serve https with this certificate (PEM) ...
+  --tls-key PATH       ... and this private key (PEM)
+  --quiet              do not print a line per request
+  --help               show this help
+
+Test controls (same Bearer key): GET /_simulator/log, GET /_simulator/stats,
+POST /_simulator/faults {route, fault}, DELETE /_simulator/faults, POST /_simulator/reset.
+`;
+
+export class UsageError extends Error {}
+
+/** A long-running simulator keeps the latest requests only. */
+const CLI_LOG_LIMIT = 100_000;
+
+export interface CliArgs {
+  help: boolean;
+  port: number;
+  options: SimulatorOptions;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function integer(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || n < min || n > max) throw new UsageError(`${flag} needs a whole number from ${min} to ${max} (got "${value}")`);
+  return n;
+}
+
+/** Parses `--flag value` and `--flag=value`; throws UsageError on anything unknown or missing. */
+export function parseArgs(argv: string[]): CliArgs {
+  const args: CliArgs = { help: false, port: 8083, options: { quiet: false, logLimit: CLI_LOG_LIMIT } };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        args.help = true;
+        break;
+      case '--port':
+        args.port = integer(flag, value(), 0, 65535);
+        break;
+      case '--host':
+        args.options.host = value();
+        break;
+      case '--key-file':
+        args.options.keyFile = resolve(value());
+        break;
+      case '--key':
+        args.options.key = value();
+        break;
+      case '--start-delay':
+        args.options.startDelayMs = integer(flag, value(), -86_400_000, 86_400_000);
+        break;
+      case '--async-datastore':
+        args.options.asyncDataStore = args.options.asyncDataStore || true;
+        break;
+      case '--async-steps':
+        args.options.asyncDataStore = { steps: integer(flag, value(), 1, 1000) };
+        break;
+      case '--tls-cert':
+        args.tlsCert = value();
+        break;
+      case '--tls-key':
+        args.tlsKey = value();
+        break;
+      case '--quiet':
+        args.options.quiet = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument "${argv[i]}"`);
+    }
+  }
+  if (!args.tlsCert !== !args.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+  return args;
+}
+
+function keyNote(options: SimulatorOptions, key: string): string {
+  if (options.keyFile) return `API key in ${options.keyFile}`;
+  if (options.key) return 'API key from --key';
+  return `generated API key: ${key} (a throwaway test key; use --key-file to keep it in a file)`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`mcm-simulator: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.tlsCert && args.tlsKey) args.options.tls = { cert: readFileSync(args.tlsCert), key: readFileSync(args.tlsKey) };
+  let sim: McmSimulator;
+  try {
+    sim = await McmSimulator.start({ ...args.options, port: args.port });
+  } catch (err) {
+    process.stderr.write(`mcm-simulator: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`MCM simulator listening on ${sim.url}/mcm/v1 (${keyNote(args.options, sim.key)})\n`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void sim.stop().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`mcm-simulator: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

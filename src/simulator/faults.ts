@@ -1,0 +1,95 @@
+/**
+ * The fault table: what a route should do instead of (or before) its normal answer.
+ * Tests and benchmarks set faults by route name; the server takes one per request.
+ */
+
+export const SIM_ROUTES = [
+  'listImages',
+  'uploadImage',
+  'deleteImage',
+  'listMims',
+  'deployMim',
+  'removeMim',
+  'deployComposition',
+  'dataStore',
+  'dataStoreStatus',
+] as const;
+
+/** `dataStore` is POST /mims/{id}/dataStore; `dataStoreStatus` is GET on the same path. */
+export type SimRoute = (typeof SIM_ROUTES)[number];
+
+export function isSimRoute(value: unknown): value is SimRoute {
+  return typeof value === 'string' && (SIM_ROUTES as readonly string[]).includes(value);
+}
+
+export interface Fault {
+  /** Answer with this status ... */
+  status?: number;
+  /** ... and this body (a string is sent raw, an object as JSON). Default: the contract's error shape. */
+  body?: string | object;
+  /** Extra response headers, e.g. {'Retry-After': '1'}; also added to a normal answer. */
+  headers?: Record<string, string>;
+  /** Wait this long first, then go on (normal handling unless another switch says otherwise). */
+  delayMs?: number;
+  /** Never answer: the socket stays open until the client gives up or the simulator stops. */
+  hang?: boolean;
+  /** Destroy the socket without answering. */
+  reset?: boolean;
+  /** Send 200 headers and part of a JSON body, then destroy the socket. */
+  resetMidResponse?: boolean;
+  /** Answer 200 with truncated, invalid JSON. */
+  malformed?: boolean;
+  /** Apply to the next N matching requests only (default: until cleared). */
+  times?: number;
+}
+
+/** Checks a fault that came over HTTP; returns a problem text or undefined. */
+export function faultProblem(fault: unknown): string | undefined {
+  if (fault === null || typeof fault !== 'object' || Array.isArray(fault)) return 'fault must be an object';
+  const f = fault as Record<string, unknown>;
+  const intIn = (key: string, min: number, max: number): string | undefined => {
+    const v = f[key];
+    if (v === undefined) return undefined;
+    return Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `fault.${key} must be an integer ${min}..${max}`;
+  };
+  for (const key of ['hang', 'reset', 'resetMidResponse', 'malformed']) {
+    if (f[key] !== undefined && typeof f[key] !== 'boolean') return `fault.${key} must be a boolean`;
+  }
+  if (f.headers !== undefined) {
+    const h = f.headers;
+    if (h === null || typeof h !== 'object' || Object.values(h).some((v) => typeof v !== 'string')) {
+      return 'fault.headers must be an object of string values';
+    }
+  }
+  if (f.body !== undefined && typeof f.body !== 'string' && (f.body === null || typeof f.body !== 'object')) {
+    return 'fault.body must be a string or an object';
+  }
+  return intIn('status', 100, 599) ?? intIn('delayMs', 0, 3_600_000) ?? intIn('times', 1, Number.MAX_SAFE_INTEGER);
+}
+
+/** One active fault per route; a newer setFault replaces the older one. */
+export class FaultTable {
+  private readonly faults = new Map<SimRoute, { fault: Fault; left: number }>();
+
+  set(route: SimRoute, fault: Fault): void {
+    this.faults.set(route, { fault: { ...fault }, left: fault.times ?? Infinity });
+  }
+
+  clear(): void {
+    this.faults.clear();
+  }
+
+  /** The fault for this request, counting it against `times`. */
+  take(route: SimRoute): Fault | undefined {
+    const entry = this.faults.get(route);
+    if (!entry) return undefined;
+    entry.left -= 1;
+    if (entry.left <= 0) this.faults.delete(route);
+    return entry.fault;
+  }
+
+  /** Snapshot, for the control endpoint. */
+  list(): Array<{ route: SimRoute; fault: Fault; left: number | null }> {
+    return [...this.faults].map(([route, e]) => ({ route, fault: { ...e.fault }, left: Number.isFinite(e.left) ? e.left : null }));
+  }
+}

@@ -1,0 +1,744 @@
+/**
+ * The MCM simulator: an HTTP(S) server that speaks the wire contract (/work/shared/mcm-api.md)
+ * from in-memory state, with a fault table for failure tests, a request log, in-flight
+ * counters, and the same controls over HTTP under /_simulator/ for out-of-process users.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { McmError } from '../mcm/errors';
+import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
+import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
+import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
+import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
+import { MultipartError, MultipartParser, boundaryOf } from './multipart';
+import { SimError, SimState } from './state';
+
+export interface SimulatorOptions {
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** The MCM API key; default: MCM_API_KEY from keyFile if it has one, else random. */
+  key?: string;
+  /** A mimoe-api-key.env style file: the key is read from it, or written to it. */
+  keyFile?: string;
+  /** Extra accepted bearer tokens -> the client id each implies (stands in for JWT access tokens). */
+  tokens?: Record<string, string>;
+  /** A deployed mim stays 'created' this long, then 'started' (0: at once; negative: never). */
+  startDelayMs?: number;
+  /** Data store calls answer 'inProgress' first and finish after `steps` status polls (default 4). */
+  asyncDataStore?: boolean | { steps: number };
+  /** Serve https. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** The library prints nothing unless quiet is explicitly false (then one access line per request). */
+  quiet?: boolean;
+  /** Keep at most this many log entries, dropping the oldest (default: all; the CLI keeps 100000). */
+  logLimit?: number;
+}
+
+export interface UploadPartLog {
+  name?: string;
+  filename?: string;
+  contentType?: string;
+  bytes: number;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  /** The raw request url, encoding included. */
+  url: string;
+  route: SimRoute | 'unknown' | 'control';
+  /** As received (lowercase names). */
+  headers: Record<string, string | string[] | undefined>;
+  /** '' when the request was not authorised. */
+  clientId: string;
+  /** 0 while unanswered, and for requests that never got an answer (hang, reset). */
+  status: number;
+  /** The parsed JSON body of JSON requests. */
+  body?: unknown;
+  /** The parts of a multipart upload. */
+  parts?: UploadPartLog[];
+  startedAt: number;
+  endedAt?: number;
+}
+
+/** Matches the runtime's one-level paths; `:mims` is `mims` or its older alias `containers`. */
+interface RouteDef {
+  method: string;
+  path: string[];
+}
+
+interface Ctx {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  entry: RequestLogEntry;
+  clientId: string;
+  /** Decoded path parameters. */
+  id: string;
+  query: URLSearchParams;
+}
+
+type Handler = (ctx: Ctx) => Promise<void>;
+
+const MCM_PREFIX = ['mcm', 'v1'];
+const CONTROL_PREFIX = ['_simulator'];
+
+const MCM_ROUTES: Array<RouteDef & { route: SimRoute }> = [
+  { method: 'GET', path: ['images'], route: 'listImages' },
+  { method: 'POST', path: ['images'], route: 'uploadImage' },
+  { method: 'DELETE', path: ['images', ':id'], route: 'deleteImage' },
+  { method: 'GET', path: [':mims'], route: 'listMims' },
+  { method: 'POST', path: [':mims'], route: 'deployMim' },
+  { method: 'DELETE', path: [':mims', ':id'], route: 'removeMim' },
+  { method: 'POST', path: [':mims', ':id', 'dataStore'], route: 'dataStore' },
+  { method: 'GET', path: [':mims', ':id', 'dataStore'], route: 'dataStoreStatus' },
+  { method: 'POST', path: ['compositions'], route: 'deployComposition' },
+];
+
+type ControlName = 'log' | 'stats' | 'state' | 'listFaults' | 'setFault' | 'clearFaults' | 'reset' | 'resetStats' | 'options' | 'rotateKey';
+
+const CONTROL_ROUTES: Array<RouteDef & { name: ControlName }> = [
+  { method: 'GET', path: ['log'], name: 'log' },
+  { method: 'GET', path: ['stats'], name: 'stats' },
+  { method: 'GET', path: ['state'], name: 'state' },
+  { method: 'GET', path: ['faults'], name: 'listFaults' },
+  { method: 'POST', path: ['faults'], name: 'setFault' },
+  { method: 'DELETE', path: ['faults'], name: 'clearFaults' },
+  { method: 'POST', path: ['reset'], name: 'reset' },
+  { method: 'POST', path: ['reset-stats'], name: 'resetStats' },
+  { method: 'POST', path: ['options'], name: 'options' },
+  { method: 'POST', path: ['rotate-key'], name: 'rotateKey' },
+];
+
+/** JSON bodies are small specs; anything bigger is a mistake. */
+const MAX_JSON_BYTES = 1024 * 1024;
+const DEFAULT_ASYNC_STEPS = 4;
+
+// ---------------------------------------------------------------- routing
+
+type Match<T> = { kind: 'found'; def: T; params: Record<string, string> } | { kind: 'method'; allow: string[] } | { kind: 'none' };
+
+function matchSegments(pattern: string[], segments: string[]): Record<string, string> | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i];
+    const s = segments[i];
+    if (p === ':mims') {
+      if (s !== 'mims' && s !== 'containers') return undefined;
+    } else if (p.startsWith(':')) {
+      if (s === '') return undefined;
+      params[p.slice(1)] = s; // still encoded: an encoded '/' never splits a segment
+    } else if (p !== s) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function matchRoute<T extends RouteDef>(table: T[], method: string, segments: string[]): Match<T> {
+  const allow: string[] = [];
+  for (const def of table) {
+    const params = matchSegments(def.path, segments);
+    if (!params) continue;
+    if (def.method === method) return { kind: 'found', def, params };
+    allow.push(def.method);
+  }
+  return allow.length ? { kind: 'method', allow } : { kind: 'none' };
+}
+
+/** Segments after the prefix, or undefined if the path is not under it. */
+function under(prefix: string[], segments: string[]): string[] | undefined {
+  return prefix.every((p, i) => segments[i] === p) ? segments.slice(prefix.length) : undefined;
+}
+
+// ---------------------------------------------------------------- responses
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The contract's error shape. */
+function sendError(res: http.ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { error: { code: status, message } });
+}
+
+// ---------------------------------------------------------------- request bodies
+
+/** Collects a JSON body (bounded); 400 when it is missing or not JSON. */
+function readJson(req: http.IncomingMessage, entry: RequestLogEntry): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_JSON_BYTES) chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (size > MAX_JSON_BYTES) return reject(new SimError(413, `the request body is too large (over ${MAX_JSON_BYTES} bytes)`));
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return reject(new SimError(400, 'the request body must be JSON (it is empty)'));
+      try {
+        entry.body = JSON.parse(text);
+      } catch (err) {
+        return reject(new SimError(400, `the request body is not valid JSON: ${(err as Error).message}`));
+      }
+      resolve(entry.body);
+    });
+  });
+}
+
+/**
+ * Streams a multipart upload through the parser into an ImageTarScanner, part `image` only.
+ * On a malformed body it stops parsing but keeps reading, so the client can finish sending
+ * and then read a clean 400.
+ */
+function receiveImage(req: http.IncomingMessage, boundary: string, entry: RequestLogEntry): Promise<ImageTarInfo> {
+  return new Promise((resolve, reject) => {
+    let scanner: ImageTarScanner | undefined;
+    let current: UploadPartLog | undefined;
+    let toScanner = false;
+    let problem: string | undefined;
+    const parts: UploadPartLog[] = (entry.parts = []);
+    const parser = new MultipartParser(boundary, {
+      partStart(part) {
+        current = { name: part.name, filename: part.filename, contentType: part.contentType, bytes: 0 };
+        parts.push(current);
+        // The first part named `image` is the tar; other fields are ignored, as the runtime does.
+        toScanner = part.name === 'image' && !scanner;
+        if (toScanner) scanner = new ImageTarScanner();
+      },
+      partData(chunk) {
+        if (current) current.bytes += chunk.length;
+        if (toScanner) scanner?.write(chunk);
+      },
+      partEnd() {
+        toScanner = false;
+      },
+    });
+    req.on('data', (chunk: Buffer) => {
+      if (problem) return;
+      try {
+        parser.write(chunk);
+      } catch (err) {
+        problem = err instanceof MultipartError ? err.message : String(err);
+      }
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      try {
+        if (problem) throw new SimError(400, problem);
+        parser.end();
+        if (!scanner) throw new SimError(400, 'no image received');
+        resolve(scanner.finish());
+      } catch (err) {
+        const badInput = err instanceof MultipartError || err instanceof ImageTarError;
+        reject(badInput ? new SimError(400, (err as Error).message) : err);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------- validation
+
+/** Runs a validate.ts check; its McmError becomes a 400 with the rule's text. */
+function check<T>(fn: () => T, label = ''): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof McmError)) throw err;
+    const text = err.rule ? McmError.ruleText(err.rule, err.params) : err.message;
+    throw new SimError(400, label + text);
+  }
+}
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+/** Server side, env values must be strings already (the client converts numbers, the runtime does not). */
+function strictEnv(env: unknown, label: string): Env {
+  if (env === undefined || env === null) return {};
+  if (!isPlainObject(env)) throw new SimError(400, label + McmError.ruleText('env-not-object', {}));
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value !== 'string') throw new SimError(400, label + McmError.ruleText('env-value', { key, type: typeName(value) }));
+  }
+  return { ...(env as Env) };
+}
+
+function toSpec(raw: unknown, label = ''): MimSpec {
+  if (!isPlainObject(raw)) throw new SimError(400, `${label}a mim spec must be a JSON object {name, image, env}`);
+  return {
+    name: check(() => checkName('deployMim', raw.name), label),
+    image: check(() => checkImageName('deployMim', raw.image), label),
+    env: strictEnv(raw.env, label),
+  };
+}
+
+/** Composition bodies: {"mims": [...]}, {"data": [...]} or a bare array. */
+function toSpecs(body: unknown): MimSpec[] {
+  const list = Array.isArray(body) ? body : isPlainObject(body) ? (body.mims ?? body.data) : undefined;
+  if (!Array.isArray(list)) throw new SimError(400, 'a composition must be {"mims": [mim specs]}, {"data": [...]} or an array of mim specs');
+  if (list.length === 0) throw new SimError(400, McmError.ruleText('specs-empty', {}));
+  return list.map((raw, index) => toSpec(raw, `mim spec ${index}: `));
+}
+
+function toDataStoreRequest(body: unknown): { action: DataStoreAction; path: string } {
+  if (!isPlainObject(body)) throw new SimError(400, 'the body must be a JSON object {action, path}');
+  const action = body.action;
+  if (action !== 'backup' && action !== 'restore') {
+    throw new SimError(400, `action must be "backup" or "restore" (got ${JSON.stringify(action) ?? 'nothing'})`);
+  }
+  return { action, path: check(() => checkPath('backupDataStore', body.path)) };
+}
+
+// ---------------------------------------------------------------- key file
+
+const KEY_LINE = /^\s*(?:export\s+)?MCM_API_KEY\s*=\s*(.*?)\s*$/;
+
+export function readKeyFile(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  for (const line of text.split(/\r?\n/)) {
+    const m = KEY_LINE.exec(line);
+    if (m && !line.trimStart().startsWith('#')) return m[1].replace(/^(["'])(.*)\1$/, '$2') || undefined;
+  }
+  return undefined;
+}
+
+/** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */
+export function writeKeyFile(file: string, key: string): void {
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+  } catch {
+    lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
+  }
+  const at = lines.findIndex((line) => KEY_LINE.test(line) && !line.trimStart().startsWith('#'));
+  if (at >= 0) lines[at] = `MCM_API_KEY=${key}`;
+  else lines.push(`MCM_API_KEY=${key}`);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+const randomKey = (): string => randomBytes(24).toString('base64url');
+
+/** Compares tokens without leaking how much of them matched. */
+function sameToken(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+// ---------------------------------------------------------------- the simulator
+
+export class McmSimulator {
+  key: string;
+  options: SimulatorOptions;
+  readonly log: RequestLogEntry[] = [];
+  private readonly state = new SimState();
+  private readonly faults = new FaultTable();
+
+  private server?: http.Server;
+  private listeningPort = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private active = 0;
+  private maxActive = 0;
+  private accepted = 0;
+
+  private readonly handlers: Record<SimRoute, Handler> = {
+    listImages: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listImages(ctx.clientId) }),
+    uploadImage: (ctx) => this.uploadImage(ctx),
+    deleteImage: async (ctx) => sendJson(ctx.res, 200, this.state.deleteImage(ctx.clientId, ctx.id)),
+    listMims: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listMims(ctx.clientId) }),
+    deployMim: (ctx) => this.deployMim(ctx),
+    removeMim: async (ctx) => sendJson(ctx.res, 200, this.state.removeMim(ctx.clientId, ctx.id)),
+    deployComposition: (ctx) => this.deployComposition(ctx),
+    dataStore: (ctx) => this.startDataStore(ctx),
+    dataStoreStatus: async (ctx) => sendJson(ctx.res, 200, this.state.pollDataStore(ctx.clientId, ctx.id)),
+  };
+
+  private readonly controls: Record<ControlName, Handler> = {
+    log: async (ctx) => {
+      const route = ctx.query.get('route');
+      sendJson(ctx.res, 200, { data: route ? this.log.filter((e) => e.route === route) : this.log });
+    },
+    stats: async (ctx) => sendJson(ctx.res, 200, this.stats()),
+    state: async (ctx) => {
+      const clientId = ctx.query.get('clientId') ?? undefined;
+      sendJson(ctx.res, 200, { mims: this.mims(clientId), images: this.images(clientId) });
+    },
+    listFaults: async (ctx) => sendJson(ctx.res, 200, { data: this.faults.list() }),
+    setFault: async (ctx) => {
+      const body = await readJson(ctx.req, ctx.entry);
+      const { route, fault } = isPlainObject(body) ? body : ({} as Record<string, unknown>);
+      if (!isSimRoute(route)) throw new SimError(400, `route must be one of the simulator's route names (got ${JSON.stringify(route)})`);
+      const problem = faultProblem(fault);
+      if (problem) throw new SimError(400, problem);
+      this.setFault(route, fault as Fault);
+      sendJson(ctx.res, 200, { data: this.faults.list() });
+    },
+    clearFaults: async (ctx) => {
+      this.clearFaults();
+      sendJson(ctx.res, 200, { data: [] });
+    },
+    reset: async (ctx) => {
+      this.reset();
+      sendJson(ctx.res, 200, { reset: true });
+    },
+    resetStats: async (ctx) => {
+      this.resetStats();
+      sendJson(ctx.res, 200, this.stats());
+    },
+    options: async (ctx) => {
+      const body = await readJson(ctx.req, ctx.entry);
+      if (!isPlainObject(body)) throw new SimError(400, 'the body must be a JSON object of options');
+      const { startDelayMs, asyncDataStore, tokens } = body;
+      if (startDelayMs !== undefined) this.options.startDelayMs = Number(startDelayMs) || 0;
+      if (asyncDataStore !== undefined) this.options.asyncDataStore = asyncDataStore as SimulatorOptions['asyncDataStore'];
+      if (tokens !== undefined) this.options.tokens = tokens as Record<string, string>;
+      sendJson(ctx.res, 200, { startDelayMs: this.options.startDelayMs ?? 0, asyncDataStore: this.options.asyncDataStore ?? false });
+    },
+    rotateKey: async (ctx) => {
+      const body = (await readJson(ctx.req, ctx.entry).catch(() => undefined)) as { key?: unknown } | undefined;
+      const key = this.rotateKey(typeof body?.key === 'string' && body.key ? body.key : undefined);
+      sendJson(ctx.res, 200, { key });
+    },
+  };
+
+  private constructor(options: SimulatorOptions) {
+    this.options = options;
+    this.key = options.key ?? (options.keyFile ? readKeyFile(options.keyFile) : undefined) ?? randomKey();
+    if (options.keyFile && readKeyFile(options.keyFile) !== this.key) writeKeyFile(options.keyFile, this.key);
+  }
+
+  static async start(options: SimulatorOptions = {}): Promise<McmSimulator> {
+    const sim = new McmSimulator({ ...options });
+    await sim.listen(options.port ?? 0);
+    return sim;
+  }
+
+  get port(): number {
+    return this.listeningPort;
+  }
+
+  get url(): string {
+    const host = this.options.host ?? '127.0.0.1';
+    return `${this.options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.listeningPort}`;
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  get maxInFlight(): number {
+    return this.maxActive;
+  }
+
+  /** TCP connections accepted since start/resetStats(): shows whether clients keep connections alive. */
+  get connections(): number {
+    return this.accepted;
+  }
+
+  setFault(route: SimRoute, fault: Fault): void {
+    this.faults.set(route, fault);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  rotateKey(newKey?: string): string {
+    this.key = newKey ?? randomKey();
+    if (this.options.keyFile) writeKeyFile(this.options.keyFile, this.key);
+    return this.key;
+  }
+
+  mims(clientId?: string): Mim[] {
+    return this.state.listMims(clientId);
+  }
+
+  images(clientId?: string): MimImage[] {
+    return this.state.listImages(clientId);
+  }
+
+  requests(route?: SimRoute): RequestLogEntry[] {
+    return route ? this.log.filter((e) => e.route === route) : [...this.log];
+  }
+
+  /** Clears the log in place (callers may hold the array); maxInFlight and connections count from now. */
+  resetStats(): void {
+    this.log.length = 0;
+    this.maxActive = this.active;
+    this.accepted = 0;
+  }
+
+  reset(): void {
+    this.state.reset();
+    this.faults.clear();
+    this.resetStats();
+  }
+
+  /** Closes the server and destroys every socket (keep-alive, hung, mid-upload); state stays. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  /** Stops, stays down `downMs`, and listens again on the same port with the same state. */
+  async restart(downMs = 0): Promise<void> {
+    await this.stop();
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.listen(this.listeningPort);
+  }
+
+  private stats(): { inFlight: number; maxInFlight: number; connections: number; requests: number; byRoute: Record<string, number> } {
+    const byRoute: Record<string, number> = {};
+    for (const e of this.log) byRoute[e.route] = (byRoute[e.route] ?? 0) + 1;
+    const requests = this.log.filter((e) => e.route !== 'control').length;
+    return { inFlight: this.active, maxInFlight: this.maxActive, connections: this.accepted, requests, byRoute };
+  }
+
+  private async listen(port: number): Promise<void> {
+    const tls = this.options.tls;
+    const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }) : http.createServer();
+    // Big uploads over slow links must not be cut off by Node's default request timeout.
+    server.requestTimeout = 0;
+    server.on('request', (req, res) => void this.onRequest(req, res, false));
+    // The runtime does not do 100-continue: answer 417 instead of Node's automatic 100.
+    server.on('checkContinue', (req, res) => void this.onRequest(req, res, true));
+    server.on('checkExpectation', (req, res) => void this.onRequest(req, res, true));
+    server.on('connection', (socket: Socket) => {
+      this.accepted += 1;
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.listeningPort = (server.address() as { port: number }).port;
+  }
+
+  // ------------------------------------------------------------ request pipeline
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse, expect: boolean): Promise<void> {
+    const entry: RequestLogEntry = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      route: 'unknown',
+      headers: { ...req.headers },
+      clientId: '',
+      status: 0,
+      startedAt: Date.now(),
+    };
+    this.appendLog(entry);
+    const [rawPath, rawQuery = ''] = entry.url.split('?', 2);
+    const segments = rawPath.split('/').slice(1);
+    const control = under(CONTROL_PREFIX, segments);
+    const mcm = control ? undefined : under(MCM_PREFIX, segments);
+    const mcmMatch = mcm ? matchRoute(MCM_ROUTES, entry.method, mcm) : undefined;
+    if (mcmMatch?.kind === 'found') entry.route = mcmMatch.def.route;
+    if (control) entry.route = 'control';
+    this.track(res, entry);
+
+    try {
+      if (expect) {
+        res.setHeader('Connection', 'close'); // the client may or may not send the body now
+        return sendError(res, 417, 'Expect: 100-continue is not supported; send the request without an Expect header');
+      }
+      const clientId = this.authorise(req);
+      if (clientId === undefined) return this.refuse(req, res);
+      entry.clientId = clientId;
+      const ctx: Ctx = { req, res, entry, clientId, id: '', query: new URLSearchParams(rawQuery) };
+      if (control) return await this.dispatch(ctx, matchRoute(CONTROL_ROUTES, entry.method, control), (d) => this.controls[d.name]);
+      if (!mcmMatch) return sendError(res, 404, `no such endpoint: ${entry.method} ${rawPath} (the MCM API is under /mcm/v1)`);
+      if (mcmMatch.kind === 'found' && (await this.applyFault(ctx, mcmMatch.def.route))) return;
+      await this.dispatch(ctx, mcmMatch, (d) => this.handlers[d.route]);
+    } catch (err) {
+      if (err instanceof SimError) return sendError(res, err.status, err.message);
+      sendError(res, 500, `simulator error: ${(err as Error).message}`);
+    }
+  }
+
+  private async dispatch<T extends RouteDef>(ctx: Ctx, match: Match<T>, handlerOf: (def: T) => Handler): Promise<void> {
+    const { res, entry } = ctx;
+    const path = entry.url.split('?')[0];
+    if (match.kind === 'none') return sendError(res, 404, `no such endpoint: ${entry.method} ${path}`);
+    if (match.kind === 'method') {
+      res.setHeader('Allow', match.allow.join(', '));
+      return sendError(res, 405, `${entry.method} is not allowed on ${path} (allowed: ${match.allow.join(', ')})`);
+    }
+    if (match.params.id !== undefined) ctx.id = decodeId(match.params.id);
+    await handlerOf(match.def)(ctx);
+  }
+
+  /** Long runs (benchmarks against the CLI) must not grow the log without bound. */
+  private appendLog(entry: RequestLogEntry): void {
+    this.log.push(entry);
+    const limit = this.options.logLimit;
+    // Drop in batches so trimming stays cheap.
+    if (limit && limit > 0 && this.log.length > limit + Math.ceil(limit / 10)) this.log.splice(0, this.log.length - limit);
+  }
+
+  /** Counts the request in flight until its answer is out or its socket is gone. */
+  private track(res: http.ServerResponse, entry: RequestLogEntry): void {
+    const counted = entry.route !== 'control'; // control calls would blur the client's concurrency
+    if (counted) this.maxActive = Math.max(this.maxActive, ++this.active);
+    let done = false;
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      if (counted) this.active -= 1;
+      entry.endedAt = Date.now();
+      entry.status = res.headersSent ? res.statusCode : 0;
+      if (this.options.quiet === false) {
+        console.log(`${entry.method} ${entry.url} -> ${entry.status || 'no answer'} (${entry.endedAt - entry.startedAt} ms)`);
+      }
+    };
+    res.on('finish', end);
+    res.on('close', end);
+  }
+
+  /** The client id the bearer token implies (x-client-id overrides), or undefined if refused. */
+  private authorise(req: http.IncomingMessage): string | undefined {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) return undefined;
+    const tokens = this.options.tokens ?? {};
+    const base = sameToken(token, this.key) ? 'api' : Object.prototype.hasOwnProperty.call(tokens, token) ? tokens[token] : undefined;
+    if (base === undefined) return undefined;
+    const header = req.headers['x-client-id'];
+    return typeof header === 'string' && header.trim() ? header.trim() : base;
+  }
+
+  private refuse(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const message = req.headers.authorization
+      ? 'the API key or token is not valid (the MCM API key is MCM_API_KEY in mimoe-api-key.env)'
+      : 'missing API key: send "Authorization: Bearer <MCM API key>"';
+    sendError(res, 403, message);
+  }
+
+  // ------------------------------------------------------------ faults
+
+  /** Applies the route's fault, if any; true when the fault answered (or will never answer). */
+  private async applyFault(ctx: Ctx, route: SimRoute): Promise<boolean> {
+    const fault = this.faults.take(route);
+    if (!fault) return false;
+    const { req, res } = ctx;
+    for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
+    if (fault.delayMs) await this.sleep(fault.delayMs);
+    if (res.destroyed) return true; // the client gave up while we waited
+    if (fault.reset) {
+      req.socket.destroy();
+      return true;
+    }
+    if (fault.hang) return true; // nothing is ever sent; stop() destroys the socket
+    if (fault.resetMidResponse) {
+      const text = JSON.stringify({ data: [{ id: 'cut-short', name: 'cut-short', note: 'this answer never completes' }] });
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.write(text.slice(0, Math.floor(text.length / 2)), () => req.socket.destroy());
+      return true;
+    }
+    if (fault.malformed) {
+      const text = '{"data": [{"id": "malformed", "name": ';
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return true;
+    }
+    if (fault.status !== undefined) {
+      if (fault.body === undefined) sendError(res, fault.status, `simulated fault: HTTP ${fault.status} on ${route}`);
+      else if (typeof fault.body === 'string') {
+        if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.writeHead(fault.status, { 'Content-Length': Buffer.byteLength(fault.body) });
+        res.end(fault.body);
+      } else sendJson(res, fault.status, fault.body);
+      return true;
+    }
+    return false;
+  }
+
+  /** A timer that stop() clears (the request it delays dies with its socket). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  // ------------------------------------------------------------ route handlers
+
+  private async uploadImage(ctx: Ctx): Promise<void> {
+    const boundary = boundaryOf(ctx.req.headers['content-type']);
+    if (!boundary) {
+      throw new SimError(400, 'expected a multipart/form-data body (with a boundary) holding the image tar in a part named "image"');
+    }
+    const info = await receiveImage(ctx.req, boundary, ctx.entry);
+    sendJson(ctx.res, 201, this.state.putImage(ctx.clientId, info));
+  }
+
+  private async deployMim(ctx: Ctx): Promise<void> {
+    const spec = toSpec(await readJson(ctx.req, ctx.entry));
+    const [mim] = this.state.deploy(ctx.clientId, [spec], this.options.startDelayMs ?? 0);
+    sendJson(ctx.res, 201, mim);
+  }
+
+  private async deployComposition(ctx: Ctx): Promise<void> {
+    const specs = toSpecs(await readJson(ctx.req, ctx.entry));
+    sendJson(ctx.res, 201, { data: this.state.deploy(ctx.clientId, specs, this.options.startDelayMs ?? 0) });
+  }
+
+  private async startDataStore(ctx: Ctx): Promise<void> {
+    this.state.getMim(ctx.clientId, ctx.id); // 404 before looking at the body
+    const { action, path } = toDataStoreRequest(await readJson(ctx.req, ctx.entry));
+    sendJson(ctx.res, 200, this.state.startDataStore(ctx.clientId, ctx.id, action, path, this.asyncSteps()));
+  }
+
+  private asyncSteps(): number {
+    const mode = this.options.asyncDataStore;
+    if (!mode) return 0;
+    return mode === true ? DEFAULT_ASYNC_STEPS : Math.max(1, Math.floor(mode.steps || DEFAULT_ASYNC_STEPS));
+  }
+}
+
+/** Ids arrive URL-encoded: `..%2Fimages%2Fx` is the id `../images/x`, never another route. */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new SimError(400, `the id in the path is not valid URL encoding: ${raw}`);
+  }
+}
+
+export function startSimulator(options?: SimulatorOptions): Promise<McmSimulator> {
+  return McmSimulator.start(options);
+}

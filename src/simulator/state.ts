@@ -1,0 +1,232 @@
+/**
+ * The simulator's in-memory state: images, mims, data store backups and running data store
+ * operations, kept per client id (the runtime scopes everything to the caller's client id).
+ * Methods throw SimError(status, message) for the answers the contract defines.
+ */
+import { DataStoreAction, DataStoreResult, Env, Mim, MimImage, MimSpec } from '../mcm/models';
+
+export class SimError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A mim as stored: `startsAt` is when a 'created' mim becomes 'started' (Infinity = never). */
+interface StoredMim {
+  mim: Mim;
+  startsAt?: number;
+}
+
+/** What a backup keeps: enough to show that a restore found the right one. */
+interface Backup {
+  mimId: string;
+  env: Env;
+  /** Per client id, 1 for the first backup; lets tests tell backups apart. */
+  seq: number;
+  takenAt: string;
+}
+
+interface DataStoreOp {
+  action: DataStoreAction;
+  path: string;
+  /** Polls needed to finish (0 = finished on the POST). */
+  steps: number;
+  polls: number;
+  /** Set when the operation is finished; computed then, so a backup sees the state of that moment. */
+  result?: DataStoreResult;
+  finish: () => DataStoreResult;
+}
+
+interface ClientState {
+  images: Map<string, MimImage>; // by name
+  mims: Map<string, StoredMim>; // by id
+  backups: Map<string, Backup>; // by path
+  ops: Map<string, DataStoreOp>; // by mim id: the latest operation
+  backupSeq: number;
+}
+
+export interface ImageUpload {
+  name: string;
+  repoTags: string[];
+  size: number;
+  digest: string;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+export class SimState {
+  private readonly clients = new Map<string, ClientState>();
+
+  reset(): void {
+    this.clients.clear();
+  }
+
+  private client(clientId: string): ClientState {
+    let state = this.clients.get(clientId);
+    if (!state) {
+      state = { images: new Map(), mims: new Map(), backups: new Map(), ops: new Map(), backupSeq: 0 };
+      this.clients.set(clientId, state);
+    }
+    return state;
+  }
+
+  private scopes(clientId?: string): ClientState[] {
+    if (clientId !== undefined) return this.clients.has(clientId) ? [this.client(clientId)] : [];
+    return [...this.clients.values()];
+  }
+
+  // ---- images ----
+
+  listImages(clientId?: string): MimImage[] {
+    return this.scopes(clientId).flatMap((c) => [...c.images.values()].map(clone));
+  }
+
+  /** Adds an image, or replaces the one with the same name. */
+  putImage(clientId: string, upload: ImageUpload): MimImage {
+    const image: MimImage = {
+      id: `${clientId}-${upload.name}`,
+      name: upload.name,
+      digest: upload.digest,
+      repoTags: [...upload.repoTags],
+      created: new Date().toISOString(),
+      size: upload.size,
+    };
+    this.client(clientId).images.set(upload.name, image);
+    return clone(image);
+  }
+
+  /** Deletes by id or by bare name. */
+  deleteImage(clientId: string, idOrName: string): MimImage {
+    const c = this.client(clientId);
+    const image = [...c.images.values()].find((i) => i.id === idOrName) ?? c.images.get(idOrName);
+    if (!image) throw new SimError(404, `image "${idOrName}" not found`);
+    const user = [...c.mims.values()].find((m) => m.mim.imageId === image.id);
+    if (user) throw new SimError(409, `image "${image.name}" is used by mim "${user.mim.id}"; remove the mim first`);
+    c.images.delete(image.name);
+    return clone(image);
+  }
+
+  // ---- mims ----
+
+  listMims(clientId?: string): Mim[] {
+    return this.scopes(clientId).flatMap((c) => [...c.mims.values()].map((m) => clone(this.current(m))));
+  }
+
+  /** Brings a 'created' mim to 'started' once its time has come (no timers to clean up). */
+  private current(stored: StoredMim): Mim {
+    if (stored.startsAt !== undefined && Date.now() >= stored.startsAt) {
+      stored.mim.state = 'started';
+      stored.mim.status = 'up';
+      stored.startsAt = undefined;
+    }
+    return stored.mim;
+  }
+
+  /**
+   * Deploys all specs or none: every image must exist and every name be free before any mim is
+   * created. `startDelayMs` > 0 keeps new mims 'created' that long; < 0 forever.
+   */
+  deploy(clientId: string, specs: MimSpec[], startDelayMs = 0): Mim[] {
+    const c = this.client(clientId);
+    const seen = new Set<string>();
+    const plan = specs.map((spec) => {
+      const image = c.images.get(spec.image);
+      if (!image) throw new SimError(404, `image "${spec.image}" not found; upload it first`);
+      const id = `${clientId}-${spec.name}`;
+      if (c.mims.has(id)) throw new SimError(409, `mim "${id}" already exists`);
+      if (seen.has(id)) throw new SimError(409, `the name "${spec.name}" appears twice in the composition`);
+      seen.add(id);
+      return { spec, image, id };
+    });
+    const now = Date.now();
+    const pending = startDelayMs !== 0;
+    return plan.map(({ spec, image, id }) => {
+      const mim: Mim = {
+        id,
+        name: spec.name,
+        image: image.name,
+        imageId: image.id,
+        clientId,
+        created: new Date(now).toISOString(),
+        state: pending ? 'created' : 'started',
+        status: pending ? 'pending' : 'up',
+        env: { ...(spec.env ?? {}) },
+      };
+      const startsAt = !pending ? undefined : startDelayMs < 0 ? Infinity : now + startDelayMs;
+      c.mims.set(id, { mim, startsAt });
+      return clone(mim);
+    });
+  }
+
+  removeMim(clientId: string, id: string): Mim {
+    const c = this.client(clientId);
+    const stored = c.mims.get(id);
+    if (!stored) throw new SimError(404, `mim "${id}" not found`);
+    c.mims.delete(id);
+    c.ops.delete(id);
+    return clone(this.current(stored));
+  }
+
+  /** The mim, or a 404. */
+  getMim(clientId: string, id: string): Mim {
+    return clone(this.current(this.findMim(this.client(clientId), id)));
+  }
+
+  private findMim(c: ClientState, id: string): StoredMim {
+    const stored = c.mims.get(id);
+    if (!stored) throw new SimError(404, `mim "${id}" not found`);
+    return stored;
+  }
+
+  // ---- data store ----
+
+  /**
+   * Starts a backup or restore. With `steps` 0 it finishes at once; otherwise it answers
+   * 'inProgress' and finishes on the `steps`-th status poll.
+   */
+  startDataStore(clientId: string, mimId: string, action: DataStoreAction, path: string, steps = 0): DataStoreResult {
+    const c = this.client(clientId);
+    const stored = this.findMim(c, mimId);
+    const finish = action === 'backup' ? () => this.backup(c, stored.mim, path) : () => this.restore(c, stored.mim, path);
+    const op: DataStoreOp = { action, path, steps: Math.max(0, Math.floor(steps)), polls: 0, finish };
+    c.ops.set(mimId, op);
+    if (op.steps === 0) op.result = finish();
+    return clone(op.result ?? progress(op, 0));
+  }
+
+  /** The latest operation's status; each call moves an unfinished one a step on. */
+  pollDataStore(clientId: string, mimId: string): DataStoreResult {
+    const c = this.client(clientId);
+    this.findMim(c, mimId);
+    const op = c.ops.get(mimId);
+    if (!op) throw new SimError(404, `no data store operation was started for mim "${mimId}"`);
+    if (!op.result) {
+      op.polls += 1;
+      if (op.polls >= op.steps) op.result = op.finish();
+    }
+    return clone(op.result ?? progress(op, Math.round((op.polls * 100) / op.steps)));
+  }
+
+  private backup(c: ClientState, mim: Mim, path: string): DataStoreResult {
+    c.backupSeq += 1;
+    c.backups.set(path, { mimId: mim.id, env: { ...mim.env }, seq: c.backupSeq, takenAt: new Date().toISOString() });
+    const message = `backup #${c.backupSeq} of mim "${mim.id}" saved to ${path}`;
+    return { action: 'backup', status: 'completed', message, path, percentage: 100 };
+  }
+
+  private restore(c: ClientState, mim: Mim, path: string): DataStoreResult {
+    const backup = c.backups.get(path);
+    if (!backup) {
+      return { action: 'restore', status: 'failed', message: `no backup found at ${path}`, path, percentage: 100 };
+    }
+    const message = `mim "${mim.id}" restored from ${path} (backup #${backup.seq} of mim "${backup.mimId}")`;
+    return { action: 'restore', status: 'completed', message, path, percentage: 100 };
+  }
+}
+
+function progress(op: DataStoreOp, percentage: number): DataStoreResult {
+  return { action: op.action, status: 'inProgress', message: `${op.action} in progress`, path: op.path, percentage };
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from '../../src/simulator/cli';
+import { tempDir } from '../support/simulator-helpers';
+
+const CLI = resolve(__dirname, '../../src/simulator/cli.js');
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(args: string[]): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c) => (out += c));
+  child.stderr?.on('data', (c) => (err += c));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Waits for the "listening on" line and returns the base URL (without /mcm/v1). */
+async function listeningUrl(r: Run): Promise<string> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const m = /listening on (\S+)\/mcm\/v1/.exec(r.stdout());
+    if (m) return m[1];
+    if (Date.now() > until || r.child.exitCode !== null) throw new Error(`no listening line: ${r.stdout()} ${r.stderr()}`);
+    await new Promise((ok) => setTimeout(ok, 20));
+  }
+}
+
+describe('simulator CLI', () => {
+  it('starts on --port 0 with a key file, answers, and exits 0 on SIGTERM', async () => {
+    const keyFile = join(tempDir(), 'mimoe-api-key.env');
+    const r = run(['--port', '0', '--key-file', keyFile, '--quiet']);
+    try {
+      const url = await listeningUrl(r);
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(r.stdout(), new RegExp(`\\(API key in ${keyFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+      const key = /MCM_API_KEY=(\S+)/.exec(readFileSync(keyFile, 'utf8'))?.[1];
+      assert.ok(key);
+      const ok = await fetch(`${url}/mcm/v1/mims`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(ok.status, 200);
+      assert.deepEqual(await ok.json(), { data: [] });
+      assert.equal((await fetch(`${url}/mcm/v1/mims`)).status, 403);
+      r.child.kill('SIGTERM');
+      assert.deepEqual(await r.exit, { code: 0, signal: null });
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
+  it('prints a generated key when there is no key file, logs requests, and exits on SIGINT', async () => {
+    const r = run(['--port=0', '--start-delay', '-1', '--async-datastore']);
+    try {
+      const url = await listeningUrl(r);
+      const key = /generated API key: (\S+)/.exec(r.stdout())?.[1];
+      assert.ok(key, r.stdout());
+      assert.equal((await fetch(`${url}/mcm/v1/images`, { headers: { authorization: `Bearer ${key}` } })).status, 200);
+      const until = Date.now() + 2000;
+      while (!/GET \/mcm\/v1\/images -> 200/.test(r.stdout()) && Date.now() < until) await new Promise((ok) => setTimeout(ok, 10));
+      assert.match(r.stdout(), /GET \/mcm\/v1\/images -> 200/);
+      r.child.kill('SIGINT');
+      assert.equal((await r.exit).code, 0);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
+  it('rejects bad arguments with usage on stderr and exit code 2', async () => {
+    for (const args of [['--port', 'abc'], ['--bogus'], ['--key'], ['--tls-cert', 'x']]) {
+      const r = run(args);
+      const { code } = await r.exit;
+      assert.equal(code, 2, args.join(' '));
+      assert.match(r.stderr(), /Usage: mcm-simulator/);
+      assert.equal(r.stdout(), '');
+    }
+  });
+
+  it('prints usage on --help and exits 0', async () => {
+    const r = run(['--help']);
+    assert.equal((await r.exit).code, 0);
+    assert.match(r.stdout(), /--async-datastore/);
+  });
+
+  it('parses arguments into simulator options', () => {
+    const args = parseArgs(['--host', '0.0.0.0', '--key', 'k', '--start-delay', '250', '--async-steps', '3']);
+    assert.equal(args.port, 8083);
+    assert.deepEqual(args.options, { quiet: false, logLimit: 100_000, host: '0.0.0.0', key: 'k', startDelayMs: 250, asyncDataStore: { steps: 3 } });
+    assert.equal(parseArgs(['--async-datastore']).options.asyncDataStore, true);
+    assert.equal(parseArgs(['--port=9000']).port, 9000);
+    assert.throws(() => parseArgs(['--port', '70000']), /--port/);
+  });
+});
