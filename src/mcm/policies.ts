@@ -155,14 +155,15 @@ export async function waitUntilStarted(client: McmClient, op: McmOperation, mims
     const waiting = current.filter((m) => m.state !== 'started');
     policy.onWaiting?.(current.length - waiting.length, current.length);
     if (waiting.length === 0) return current;
-    if (Date.now() + pollMs > deadline) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
       throw new McmError({
         operation: op,
         code: 'not-started',
         params: { seconds: Math.round(timeoutMs / 1000), mims: waiting.map((m) => `${m.id} (${m.state || 'unknown'})`).join(', ') },
       });
     }
-    await delay(op, pollMs, call?.signal);
+    await delay(op, Math.min(pollMs, remaining), call?.signal);
     const listed = new Map((await client.listMims(call)).map((m) => [m.id, m]));
     current = current.map((m) => listed.get(m.id) ?? { ...m, state: 'missing' });
   }

@@ -41,7 +41,7 @@ export = function (RED: RED) {
     const node = this;
     const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
     const resources: Resource[] = config.resource === 'both' ? ['mim', 'image'] : [config.resource === 'image' ? 'image' : 'mim'];
-    const intervalMs = Math.max(1, Number(config.interval) || 10) * 1000;
+    const intervalMs = Math.max(0.1, Number(config.interval) || 10) * 1000;
     const known = new Map<Resource, Map<string, Item>>();
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;

@@ -72,7 +72,9 @@ export class FaultTable {
   private readonly faults = new Map<SimRoute, { fault: Fault; left: number }>();
 
   set(route: SimRoute, fault: Fault): void {
-    this.faults.set(route, { fault: { ...fault }, left: fault.times ?? Infinity });
+    const left = fault.times ?? Infinity;
+    if (left <= 0) this.faults.delete(route); // "the next 0 requests": nothing to do
+    else this.faults.set(route, { fault: { ...fault }, left });
   }
 
   clear(): void {

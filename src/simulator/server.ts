@@ -1,5 +1,5 @@
 /**
- * The MCM simulator: an HTTP(S) server that speaks the wire contract (/work/shared/mcm-api.md)
+ * The MCM simulator: an HTTP(S) server that speaks the MCM wire contract (mcm-api.md)
  * from in-memory state, with a fault table for failure tests, a request log, in-flight
  * counters, and the same controls over HTTP under /_simulator/ for out-of-process users.
  */
@@ -30,6 +30,11 @@ export interface SimulatorOptions {
   tokens?: Record<string, string>;
   /** A deployed mim stays 'created' this long, then 'started' (0: at once; negative: never). */
   startDelayMs?: number;
+  /**
+   * Compositions deploy in order and stop at the first failure, leaving the mims before it
+   * (the contract does not say whether real runtimes are all-or-nothing). Default false.
+   */
+  partialCompositions?: boolean;
   /** Data store calls answer 'inProgress' first and finish after `steps` status polls (default 4). */
   asyncDataStore?: boolean | { steps: number };
   /** Serve https. */
@@ -77,7 +82,7 @@ interface Ctx {
   res: http.ServerResponse;
   entry: RequestLogEntry;
   clientId: string;
-  /** Decoded path parameters. */
+  /** The decoded {id} path parameter ('' when the route has none). */
   id: string;
   query: URLSearchParams;
 }
@@ -361,6 +366,8 @@ export class McmSimulator {
   private active = 0;
   private maxActive = 0;
   private accepted = 0;
+  /** Counts stop() calls, so a restart that is waiting can tell it was stopped meanwhile. */
+  private stops = 0;
 
   private readonly handlers: Record<SimRoute, Handler> = {
     listImages: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listImages(ctx.clientId) }),
@@ -497,6 +504,7 @@ export class McmSimulator {
 
   /** Closes the server and destroys every socket (keep-alive, hung, mid-upload); state stays. */
   async stop(): Promise<void> {
+    this.stops += 1;
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -511,7 +519,9 @@ export class McmSimulator {
   /** Stops, stays down `downMs`, and listens again on the same port with the same state. */
   async restart(downMs = 0): Promise<void> {
     await this.stop();
+    const stops = this.stops;
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    if (this.stops !== stops) return; // stop() was called while down: stay down
     await this.listen(this.listeningPort);
   }
 
@@ -714,7 +724,13 @@ export class McmSimulator {
 
   private async deployComposition(ctx: Ctx): Promise<void> {
     const specs = toSpecs(await readJson(ctx.req, ctx.entry));
-    sendJson(ctx.res, 201, { data: this.state.deploy(ctx.clientId, specs, this.options.startDelayMs ?? 0) });
+    const delayMs = this.options.startDelayMs ?? 0;
+    if (this.options.partialCompositions) {
+      for (const spec of specs) this.state.deploy(ctx.clientId, [spec], delayMs);
+      sendJson(ctx.res, 201, { data: specs.map((spec) => this.state.getMim(ctx.clientId, `${ctx.clientId}-${spec.name}`)) });
+      return;
+    }
+    sendJson(ctx.res, 201, { data: this.state.deploy(ctx.clientId, specs, delayMs) });
   }
 
   private async startDataStore(ctx: Ctx): Promise<void> {

@@ -68,6 +68,18 @@ describe('simulator images', () => {
     ]);
   });
 
+  it('takes the name from repositories before RepoTags', async () => {
+    const tar = tarOf([
+      { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: ['from-tags:1.0'], Layers: [] }]) },
+      { name: 'repositories', data: JSON.stringify({ 'from-repos': { '1.0': 'abc' } }) },
+    ]);
+    const res = await uploadTar(sim, tar);
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.json.name, 'from-repos');
+    assert.equal(res.json.id, 'api-from-repos');
+    assert.deepEqual(res.json.repoTags, ['from-tags:1.0']);
+  });
+
   it('takes the name from RepoTags when the tar has no repositories file', async () => {
     const tar = tarOf([{ name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', RepoTags: ['tagged-v2:3.1'], Layers: [] }]) }]);
     const res = await uploadTar(sim, tar);

@@ -176,6 +176,15 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
       }
     });
 
+    it('stays down when stopped during a restart', async () => {
+      const sim = await startTestSimulator();
+      const restarting = sim.restart(100);
+      await sleep(20);
+      await sim.stop();
+      await restarting;
+      await assert.rejects(rawRequest(sim, '/mcm/v1/mims'), { code: 'ECONNREFUSED' });
+    });
+
     it('stop is fast with a hung request, a delayed one and an idle keep-alive socket', async () => {
       const sim = await startTestSimulator();
       const agent = new http.Agent({ keepAlive: true });

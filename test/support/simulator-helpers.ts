@@ -2,7 +2,7 @@
  * Small helpers for tests that talk to the MCM simulator over real HTTP on 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,7 +139,17 @@ export function rawRequest(sim: McmSimulator, path: string, init: RawInit = {}):
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'mcm-sim-test-'));
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory under the OS temp dir, removed when the test process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mcm-sim-test-'));
+  tempDirs.push(dir);
+  return dir;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

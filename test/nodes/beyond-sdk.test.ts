@@ -1,0 +1,260 @@
+/**
+ * What goes beyond mimik's SDK: ifExists, waiting until started, composition rollback, the
+ * watch node, key files with rotation, and /containers runtimes, in real flows.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImageTar } from '../../src/mcm/image-tar';
+import { McmClient } from '../../src/mcm/client';
+import { McmSimulator } from '../../src/simulator';
+import { collect, configNode, helper, loadActionFlow, loadFlow, nextMessage, run, statuses } from '../support/nodes';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls a condition until it holds or the time is up. */
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await wait(20);
+  }
+}
+
+describe('beyond the SDK', function () {
+  let sim: McmSimulator;
+  let client: McmClient;
+
+  before(async () => {
+    sim = await McmSimulator.start({ quiet: true });
+  });
+  after(async () => {
+    await sim.stop();
+  });
+  beforeEach(async () => {
+    sim.reset();
+    sim.options.startDelayMs = 0;
+    sim.options.partialCompositions = false;
+    client = new McmClient({ url: sim.url, token: sim.key });
+    await client.uploadImage(buildImageTar({ name: 'v1' }));
+    await client.uploadImage(buildImageTar({ name: 'v2' }));
+  });
+  afterEach(async () => {
+    client.close();
+    await helper.unload();
+  });
+
+  describe('ifExists', () => {
+    it('keep: a repeated event deploys once and returns the running mim', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
+      const event = () => ({ payload: { name: 'svc', image: 'v1', env: { A: '1' } } });
+      const first = await run(event());
+      const second = await run(event());
+      const third = await run(event());
+      assert.equal(first.kind, 'sent');
+      assert.equal(second.kind, 'sent');
+      assert.equal(third.msg.payload.id, 'api-svc');
+      assert.equal(sim.requests('deployMim').length, 1, 'deployed once');
+      assert.equal(sim.requests('removeMim').length, 0);
+    });
+
+    it('keep: a different env replaces the running mim', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
+      await run({ payload: { name: 'svc', image: 'v1', env: { A: '1' } } });
+      const { msg } = await run({ payload: { name: 'svc', image: 'v1', env: { A: '2' } } });
+      assert.deepEqual(msg.payload.env, { A: '2' });
+      assert.equal(sim.requests('deployMim').length, 2);
+      assert.equal(sim.requests('removeMim').length, 1);
+    });
+
+    it('replace: swaps the image', async () => {
+      await client.deployMim('svc', 'v1');
+      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'replace' });
+      const { kind, msg } = await run({ payload: { name: 'svc', image: 'v2' } });
+      assert.equal(kind, 'sent');
+      assert.equal(msg.payload.image, 'v2');
+      assert.deepEqual(sim.mims().map((m) => m.image), ['v2']);
+    });
+
+    it('fail (the default) answers 409; msg.ifExists overrides the node', async () => {
+      await client.deployMim('svc', 'v1');
+      await loadActionFlow(sim, { type: 'mimoe-deploy' });
+      const failed = await run({ payload: { name: 'svc', image: 'v2' } });
+      assert.equal(failed.kind, 'caught');
+      assert.equal(failed.msg.statusCode, 409);
+      const replaced = await run({ payload: { name: 'svc', image: 'v2' }, ifExists: 'replace' });
+      assert.equal(replaced.kind, 'sent');
+      assert.equal(replaced.msg.payload.image, 'v2');
+    });
+
+    it('refuses an unknown msg.ifExists before any request', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-deploy' });
+      sim.resetStats();
+      const { kind, msg } = await run({ payload: { name: 'svc', image: 'v1' }, ifExists: 'overwrite' });
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /ifExists must be "fail", "replace" or "keep" \(got "overwrite"\)/);
+      assert.equal(sim.log.length, 0);
+    });
+
+    it('keep in a composition skips the mims that match', async () => {
+      await client.deployMim('a', 'v1');
+      await loadActionFlow(sim, { type: 'mimoe-composition', ifExists: 'keep' });
+      const { kind, msg } = await run({ payload: [{ name: 'a', image: 'v1' }, { name: 'b', image: 'v2' }] });
+      assert.equal(kind, 'sent');
+      assert.deepEqual(msg.payload.map((m: { id: string }) => m.id), ['api-a', 'api-b']);
+      const body = sim.requests('deployComposition')[0].body as { mims: Array<{ name: string }> };
+      assert.deepEqual(body.mims.map((m) => m.name), ['b']);
+    });
+  });
+
+  describe('wait until started', () => {
+    it('waits for started and reports progress in the status', async () => {
+      sim.options.startDelayMs = 300;
+      await loadActionFlow(sim, { type: 'mimoe-deploy', waitStarted: true, waitTimeout: 5 });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { name: 'slow', image: 'v1' } });
+      assert.equal(kind, 'sent');
+      assert.equal(msg.payload.state, 'started');
+      assert.ok(seen.some((s) => /started 0\/1/.test(s.text ?? '')), JSON.stringify(seen));
+    });
+
+    it('times out with a clear error while the simulator holds a mim in created', async () => {
+      sim.options.startDelayMs = -1;
+      await loadActionFlow(sim, { type: 'mimoe-deploy', waitStarted: true, waitTimeout: 1 });
+      const started = Date.now();
+      const { kind, msg } = await run({ payload: { name: 'stuck', image: 'v1' } });
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /deployMim failed: not started within 1 s: api-stuck \(created\)/);
+      assert.ok(Date.now() - started < 4000);
+    });
+  });
+
+  describe('composition rollback', () => {
+    it('removes what a part-way failure created and says so', async () => {
+      sim.options.partialCompositions = true;
+      await client.deployMim('existing', 'v1');
+      await loadActionFlow(sim, { type: 'mimoe-composition' });
+      const { kind, msg } = await run({ payload: [{ name: 'one', image: 'v1' }, { name: 'two', image: 'v2' }, { name: 'three', image: 'missing' }] });
+      assert.equal(kind, 'caught');
+      assert.equal(msg.statusCode, 404);
+      assert.match(msg.error.message, /rolled back \(removed again\): api-one, api-two/);
+      assert.deepEqual(sim.mims().map((m) => m.id), ['api-existing'], 'nothing of this call is left; the older mim stays');
+    });
+
+    it('removes the created mims when they do not start in time', async () => {
+      sim.options.startDelayMs = -1;
+      await loadActionFlow(sim, { type: 'mimoe-composition', waitStarted: true, waitTimeout: 1 });
+      const { kind, msg } = await run({ payload: [{ name: 'one', image: 'v1' }, { name: 'two', image: 'v2' }] });
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /not started within 1 s/);
+      assert.match(msg.error.message, /rolled back/);
+      assert.deepEqual(sim.mims(), []);
+    });
+
+    it('leaves the created mims when rollback is off', async () => {
+      sim.options.partialCompositions = true;
+      await loadActionFlow(sim, { type: 'mimoe-composition', rollback: false });
+      const { kind } = await run({ payload: [{ name: 'one', image: 'v1' }, { name: 'two', image: 'missing' }] });
+      assert.equal(kind, 'caught');
+      assert.deepEqual(sim.mims().map((m) => m.id), ['api-one']);
+    });
+  });
+
+  describe('mimoe-watch', () => {
+    async function loadWatch(extra: Record<string, unknown> = {}): Promise<void> {
+      await loadFlow(
+        [configNode(sim, { timeout: 1 }), { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']], ...extra }, { id: 'out', type: 'helper' }],
+        { cfg: { token: sim.key } },
+      );
+    }
+
+    it('reports an add, a state change and a removal made behind its back', async () => {
+      sim.options.startDelayMs = 400;
+      await loadWatch();
+      await wait(250);
+      const added = nextMessage('out', 3000);
+      await client.deployMim('bg', 'v1');
+      const a = await added;
+      assert.equal(a.topic, 'mim/added');
+      assert.equal(a.payload.after.state, 'created');
+      assert.equal(a.payload.before, null);
+      const changed = await nextMessage('out', 3000);
+      assert.equal(changed.topic, 'mim/changed');
+      assert.equal(changed.payload.before.state, 'created');
+      assert.equal(changed.payload.after.state, 'started');
+      const removed = nextMessage('out', 3000);
+      await client.removeMim('api-bg');
+      const r = await removed;
+      assert.equal(r.topic, 'mim/removed');
+      assert.equal(r.payload.id, 'api-bg');
+      assert.equal(r.payload.after, null);
+    });
+
+    it('survives a simulator restart, says so in its status, and reports what changed meanwhile', async () => {
+      await loadWatch();
+      await wait(250);
+      const seen = statuses('w');
+      await sim.stop();
+      try {
+        await until(() => seen.some((s) => s.fill === 'red' && /unreachable, retrying in \d+ s/.test(s.text ?? '')), 'the unreachable status');
+      } finally {
+        await sim.restart();
+      }
+      const next = nextMessage('out', 8000);
+      await client.deployMim('after', 'v1');
+      const msg = await next;
+      assert.equal(msg.topic, 'mim/added');
+      assert.equal(msg.payload.id, 'api-after');
+      await until(() => seen.some((s) => s.fill === 'green'), 'the green status after recovery');
+    });
+
+    it('stops polling on close', async () => {
+      await loadWatch();
+      await wait(350);
+      await helper.unload();
+      const count = sim.requests('listMims').length;
+      assert.ok(count >= 2, `polled ${count} times`);
+      await wait(400);
+      assert.equal(sim.requests('listMims').length, count);
+    });
+  });
+
+  describe('key file', () => {
+    it('reads the token from the key file and picks up a rotated key after a 403', async () => {
+      const keyFile = join(mkdtempSync(join(tmpdir(), 'mimoe-key-')), 'mimoe-api-key.env');
+      const keyed = await McmSimulator.start({ quiet: true, keyFile });
+      try {
+        await loadActionFlow(keyed, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile });
+        assert.equal((await run({})).kind, 'sent');
+        keyed.rotateKey();
+        const { kind } = await run({});
+        assert.equal(kind, 'sent');
+        const auths = keyed.requests('listMims').map((e) => e.status);
+        assert.deepEqual(auths, [200, 403, 200]);
+      } finally {
+        await helper.unload();
+        await keyed.stop();
+      }
+    });
+
+    it('fails with the file name when the key file is missing', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /cannot read the key file \/nonexistent\/mimoe-api-key.env/);
+    });
+  });
+
+  it('talks to an older runtime through /containers', async () => {
+    await loadActionFlow(sim, { type: 'mimoe-deploy' }, { resource: 'containers' });
+    const { kind, msg } = await run({ payload: { name: 'legacy', image: 'v1' } });
+    assert.equal(kind, 'sent');
+    assert.equal(msg.payload.id, 'api-legacy');
+    assert.equal(sim.log.filter((e) => e.url.startsWith('/mcm/v1/containers')).length, 1);
+  });
+
+  it('does not use collect by accident', () => {
+    assert.equal(typeof collect, 'function');
+  });
+});
