@@ -93,7 +93,7 @@ async function main() {
     }
   });
   const stop = async () => {
-    red.kill('SIGINT');
+    red.kill('SIGTERM');
     await runtime.simulator?.stop();
   };
   process.on('SIGINT', stop);

@@ -9,6 +9,7 @@
  */
 import axios, { AxiosInstance, AxiosRequestConfig } from 'axios';
 import FormData from 'form-data';
+import { setMaxListeners } from 'node:events';
 import { constants as fsConstants, createReadStream, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -167,6 +168,8 @@ export class McmClient {
       dataStoreMaxWaitMs: 10 * 60_000,
       ...options,
     };
+    // Every call in flight or queued listens for close(): no listener limit applies.
+    setMaxListeners(0, this.closing.signal);
     const maxConcurrent = Math.max(1, options.maxConcurrent ?? 8);
     this.limiter = new ConcurrencyLimiter(maxConcurrent);
     const agentOptions = { keepAlive: true, maxSockets: maxConcurrent, scheduling: 'lifo' as const };

@@ -59,10 +59,14 @@ export function credentials(sim: McmSimulator): Record<string, Record<string, st
  * Loads a flow. Nodes with wires (or of a wired kind) are placed on one tab with coordinates,
  * as the editor would save them; without that Node-RED takes them for config nodes.
  */
-export async function loadFlow(flow: Array<Record<string, unknown>>, creds?: object): Promise<void> {
+export async function loadFlow(flow: Array<Record<string, unknown>>, creds?: object, coreNodes: string[] = []): Promise<void> {
   const placed = flow.map((n) => (n.type === 'mimoe-config' || n.type === 'tls-config' ? n : { z: 'tab', x: 100, y: 100, ...n }));
-  await helper.load((await nodeModules()) as never, [{ id: 'tab', type: 'tab', label: 'test' }, ...placed] as never, creds ?? {});
+  const core = coreNodes.map((file) => require(path.join(root, 'node_modules', '@node-red', 'nodes', 'core', file)) as NodeModule);
+  await helper.load([...core, ...(await nodeModules())] as never, [{ id: 'tab', type: 'tab', label: 'test' }, ...placed] as never, creds ?? {});
 }
+
+/** Core node files, for flows that need them. */
+export const CORE = { tls: 'network/05-tls.js', inject: 'common/20-inject.js', change: 'function/15-change.js', file: 'storage/10-file.js', debug: 'common/21-debug.js' };
 
 /** Resolves with the next msg a helper node receives. */
 export function nextMessage(id: string, timeoutMs = 8000): Promise<Record<string, any>> {
@@ -96,9 +100,16 @@ export interface Outcome {
  * A flow of one node under test (`n1`) with a helper on its output (`out`), a Catch (`caught`)
  * and a Complete (`completed`) scoped to it, and the config node pointing at the simulator.
  */
-export async function loadActionFlow(sim: McmSimulator, node: Record<string, unknown>, configExtra: Record<string, unknown> = {}): Promise<void> {
+export async function loadActionFlow(
+  sim: McmSimulator,
+  node: Record<string, unknown>,
+  configExtra: Record<string, unknown> = {},
+  extraNodes: Array<Record<string, unknown>> = [],
+  coreNodes: string[] = [],
+): Promise<void> {
   await loadFlow(
     [
+      ...extraNodes,
       configNode(sim, configExtra),
       { id: 'n1', server: 'cfg', wires: [['out'], ['progress']], ...node },
       { id: 'out', type: 'helper' },
@@ -109,6 +120,7 @@ export async function loadActionFlow(sim: McmSimulator, node: Record<string, unk
       { id: 'completed', type: 'helper' },
     ],
     credentials(sim),
+    coreNodes,
   );
 }
 

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench`: measures this package's nodes against their references, side by side in one
+ * run, on 127.0.0.1 against the MCM simulator. Every contender runs in its own process (peak RSS
+ * is per process), the simulator too; each is repeated BENCH_REPEAT times and the median kept.
+ *
+ *   1. Upload of an image tar (BENCH_UPLOAD_MIB, default 1024): curl -F (reference), the
+ *      mimoe-upload node, and core `file in` + `function` + `http request` (multipart).
+ *   2. BENCH_LIST_REQUESTS (5000) list requests, BENCH_CONCURRENCY (8) in flight: a plain axios
+ *      loop (reference), the mimoe-list node, the core `http request` node.
+ *   3. One mimoe-composition msg of BENCH_COMPOSITION_MIMS (100) mims, and BENCH_DEPLOY_MSGS
+ *      (1000) mimoe-deploy msgs.
+ *
+ * Targets are printed as PASS/MISS; a miss never fails the run (a contender that errors does).
+ * Other knobs: BENCH_LIST_WARMUP (200), BENCH_LIST_SEED_MIMS (20), BENCH_ONLY (upload,list,deploy),
+ * BENCH_NODE_FLAGS (extra flags for the node workers, e.g. --cpu-prof), BENCH_JSON (write raw results).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { McmClient } from '../src/mcm/client';
+import { buildImageTar, writeImageTar } from '../src/mcm/image-tar';
+import { curlUpload } from './lib/curl';
+import { cleanupNow, registerTempDir, removeTempDir, runWorker } from './lib/processes';
+import { machine, median, mib, ratio, secs, table, verdict } from './lib/report';
+import { SimulatorProcess } from './lib/simulator';
+import type { WorkerResult } from './workers/meter';
+
+const ROOT = resolve(__dirname, '..', '..');
+const WORKERS = join(__dirname, 'workers');
+const SMALL_IMAGE = 'bench-small';
+
+function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min} (got "${raw}")`);
+  return n;
+}
+
+const settings = {
+  uploadMiB: envInt('BENCH_UPLOAD_MIB', 1024),
+  repeat: envInt('BENCH_REPEAT', 3),
+  concurrency: envInt('BENCH_CONCURRENCY', 8),
+  listRequests: envInt('BENCH_LIST_REQUESTS', 5000),
+  listWarmup: envInt('BENCH_LIST_WARMUP', 200, 0),
+  seedMims: envInt('BENCH_LIST_SEED_MIMS', 20, 0),
+  compositionMims: envInt('BENCH_COMPOSITION_MIMS', 100),
+  deployMsgs: envInt('BENCH_DEPLOY_MSGS', 1000),
+  only: new Set((process.env.BENCH_ONLY ?? 'upload,list,deploy').split(',').map((s) => s.trim())),
+};
+
+const TARGETS = { uploadTimeVsCurl: 1.1, uploadGrowthMiB: 64, listVsAxios: 0.8 };
+
+interface Contender {
+  key: string;
+  label: string;
+  run: () => Promise<WorkerResult>;
+  results: WorkerResult[];
+}
+
+interface Summary {
+  ok: boolean;
+  runs: number;
+  wallMs: number;
+  minMs: number;
+  maxMs: number;
+  peakRss: number;
+  rssGrowth: number;
+  baselineRss: number;
+  count: number;
+  errors: string[];
+}
+
+function summarize(results: WorkerResult[]): Summary {
+  const good = results.filter((r) => r.ok);
+  const walls = good.map((r) => r.wallMs);
+  return {
+    ok: good.length > 0 && good.length === results.length,
+    runs: good.length,
+    wallMs: median(walls),
+    minMs: Math.min(...walls),
+    maxMs: Math.max(...walls),
+    peakRss: median(good.map((r) => r.peakRss)),
+    rssGrowth: median(good.map((r) => r.rssGrowth)),
+    baselineRss: median(good.map((r) => r.baselineRss)),
+    count: median(good.map((r) => r.count ?? 0)),
+    errors: results.filter((r) => !r.ok).map((r) => r.error ?? 'failed'),
+  };
+}
+
+const progress = (text: string): boolean => process.stderr.write(text);
+
+/** Runs every contender `repeat` times, interleaved, the order rotating each round. */
+async function rounds(title: string, contenders: Contender[], before?: (c: Contender) => Promise<void>, after?: (c: Contender, r: WorkerResult) => Promise<void>): Promise<void> {
+  for (let round = 0; round < settings.repeat; round++) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+    for (const contender of order) {
+      progress(`  ${title} ${round + 1}/${settings.repeat} ${contender.label} ... `);
+      await before?.(contender);
+      let result: WorkerResult;
+      try {
+        result = await contender.run();
+      } catch (err) {
+        result = { ok: false, wallMs: 0, baselineRss: 0, peakRssSampled: 0, maxRss: 0, peakReset: false, peakRss: 0, rssGrowth: 0, error: (err as Error).message };
+      }
+      if (result.ok) await after?.(contender, result);
+      contender.results.push(result);
+      progress(result.ok ? `${secs(result.wallMs)} s, peak ${mib(result.peakRss)} MiB\n` : `FAILED: ${result.error}\n`);
+    }
+  }
+}
+
+function failures(contenders: Contender[]): string[] {
+  return contenders.flatMap((c) => summarize(c.results).errors.map((e) => `${c.label}: ${e.split('\n')[0]}`));
+}
+
+/** Uploads the small image the deploy benchmarks (and the list seed) use. */
+async function uploadSmallImage(sim: SimulatorProcess): Promise<void> {
+  const client = new McmClient({ url: sim.url, token: sim.key });
+  try {
+    await client.uploadImage(buildImageTar({ name: SMALL_IMAGE }), { filename: `${SMALL_IMAGE}.tar` });
+  } finally {
+    client.close();
+  }
+}
+
+interface Verdict {
+  target: string;
+  figure: string;
+  pass?: boolean;
+}
+
+async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict[], out: string[]): Promise<Contender[]> {
+  const file = join(tmp, 'image.tar');
+  progress(`writing a ${settings.uploadMiB} MiB image tar to ${file} ... `);
+  const size = await writeImageTar(file, { name: 'bench-upload', paddingBytes: Math.max(0, settings.uploadMiB * 2 ** 20 - 8192) });
+  progress('done\n');
+  const timeoutMs = Math.max(60_000, settings.uploadMiB * 200);
+  const worker = (mode: string) => () =>
+    runWorker(join(WORKERS, 'upload.js'), { mode, url: sim.url, key: sim.key, file, size, timeoutMs }, timeoutMs + 60_000);
+  const contenders: Contender[] = [
+    { key: 'curl', label: 'curl -F (reference)', run: () => curlUpload(sim.url, sim.key, file, timeoutMs), results: [] },
+    { key: 'node', label: 'mimoe-upload node', run: worker('node'), results: [] },
+    { key: 'diy', label: 'file in + http request (DIY)', run: worker('diy'), results: [] },
+  ];
+  await rounds(
+    'upload',
+    contenders,
+    () => sim.resetStats(),
+    async (_c, result) => {
+      const problem = await sim.checkLastUpload(size);
+      if (problem) Object.assign(result, { ok: false, error: problem });
+    },
+  );
+  removeTempDir(tmp); // the tar is not needed any more
+  const ref = summarize(contenders[0].results);
+  const rows = contenders.map((c) => {
+    const s = summarize(c.results);
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', ''];
+    return [
+      c.label,
+      secs(s.wallMs),
+      `${secs(s.minMs)}-${secs(s.maxMs)}`,
+      ((size / 2 ** 20) / (s.wallMs / 1000)).toFixed(0),
+      c.key === 'curl' ? '1.00x' : ratio(s.wallMs / ref.wallMs),
+      mib(s.peakRss),
+      mib(s.rssGrowth),
+      mib(s.baselineRss),
+    ];
+  });
+  out.push(
+    `### 1. Upload of a ${mib(size)} MiB image tar (median of ${settings.repeat})`,
+    '',
+    table(['contender', 'time s', 'min-max s', 'MiB/s', 'vs curl', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    '',
+  );
+  const node = summarize(contenders[1].results);
+  const timeRatio = node.wallMs / ref.wallMs;
+  verdicts.push(
+    { target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl`, figure: ratio(timeRatio), pass: Number.isFinite(timeRatio) ? timeRatio <= TARGETS.uploadTimeVsCurl : undefined },
+    { target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB`, figure: `${mib(node.rssGrowth)} MiB`, pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined },
+  );
+  return contenders;
+}
+
+async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string[]): Promise<Contender[]> {
+  await sim.reset();
+  if (settings.seedMims > 0) {
+    await uploadSmallImage(sim);
+    const client = new McmClient({ url: sim.url, token: sim.key });
+    try {
+      await client.deployComposition(Array.from({ length: settings.seedMims }, (_, i) => ({ name: `listed-${i}`, image: SMALL_IMAGE, env: { INDEX: String(i) } })));
+    } finally {
+      client.close();
+    }
+  }
+  const worker = (mode: string) => () =>
+    runWorker(
+      join(WORKERS, 'list.js'),
+      { mode, url: sim.url, key: sim.key, total: settings.listRequests, concurrency: settings.concurrency, warmup: settings.listWarmup },
+      180_000,
+    );
+  const contenders: Contender[] = [
+    { key: 'axios', label: 'axios loop (reference)', run: worker('axios'), results: [] },
+    { key: 'node', label: 'mimoe-list node', run: worker('node'), results: [] },
+    { key: 'core', label: 'core http request node', run: worker('core'), results: [] },
+  ];
+  await rounds('list', contenders, () => sim.resetStats());
+  const rate = (s: Summary) => s.count / (s.wallMs / 1000);
+  const ref = rate(summarize(contenders[0].results));
+  const rows = contenders.map((c) => {
+    const s = summarize(c.results);
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', ''];
+    return [c.label, rate(s).toFixed(0), c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref), secs(s.wallMs), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
+  });
+  out.push(
+    `### 2. ${settings.listRequests} list requests, ${settings.concurrency} in flight, ${settings.seedMims} mims listed (median of ${settings.repeat})`,
+    '',
+    table(['contender', 'req/s', 'vs axios', 'time s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    '',
+  );
+  const node = rate(summarize(contenders[1].results));
+  const core = rate(summarize(contenders[2].results));
+  verdicts.push(
+    { target: `list throughput >= ${TARGETS.listVsAxios}x axios loop`, figure: ratio(node / ref), pass: Number.isFinite(node / ref) ? node / ref >= TARGETS.listVsAxios : undefined },
+    { target: 'list throughput >= core http request node', figure: ratio(node / core), pass: Number.isFinite(node / core) ? node >= core : undefined },
+  );
+  return contenders;
+}
+
+async function benchDeploy(sim: SimulatorProcess, out: string[]): Promise<Contender[]> {
+  const worker = (mode: string, count: number) => () =>
+    runWorker(join(WORKERS, 'deploy.js'), { mode, url: sim.url, key: sim.key, image: SMALL_IMAGE, count, concurrency: settings.concurrency, prefix: `${mode}-` }, 180_000);
+  const contenders: Contender[] = [
+    { key: 'composition', label: `1 mimoe-composition msg, ${settings.compositionMims} mims`, run: worker('composition', settings.compositionMims), results: [] },
+    { key: 'deploy', label: `${settings.deployMsgs} mimoe-deploy msgs`, run: worker('deploy', settings.deployMsgs), results: [] },
+  ];
+  await rounds('deploy', contenders, async () => {
+    await sim.reset();
+    await uploadSmallImage(sim);
+  });
+  const rows = contenders.map((c) => {
+    const s = summarize(c.results);
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', ''];
+    return [c.label, secs(s.wallMs), (s.count / (s.wallMs / 1000)).toFixed(0), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
+  });
+  out.push(
+    `### 3. Deploying through the nodes, client concurrency ${settings.concurrency} (median of ${settings.repeat})`,
+    '',
+    table(['case', 'time s', 'mims/s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    '',
+  );
+  return contenders;
+}
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const header = ['## node-red-mimoe benchmark', '', ...machine().map((l) => `    ${l}`), ''];
+  process.stdout.write(`${header.join('\n')}\n`);
+  const tmp = mkdtempSync(join(os.tmpdir(), 'mimoe-bench-'));
+  registerTempDir(tmp);
+  const sim = await SimulatorProcess.start(ROOT, join(tmp, 'mimoe-api-key.env'));
+  progress(`simulator ${sim.url} (pid ${sim.pid})\n`);
+  const out: string[] = [];
+  const verdicts: Verdict[] = [];
+  const all: Record<string, Contender[]> = {};
+  try {
+    if (settings.only.has('upload')) all.upload = await benchUpload(sim, mkdtempSync(join(tmp, 'upload-')), verdicts, out);
+    if (settings.only.has('list')) all.list = await benchList(sim, verdicts, out);
+    if (settings.only.has('deploy')) all.deploy = await benchDeploy(sim, out);
+  } finally {
+    await sim.stop();
+    removeTempDir(tmp);
+  }
+  if (verdicts.length) {
+    out.push('### Targets', '', table(['target', 'measured', 'result'], verdicts.map((v) => [v.target, v.figure, verdict(v.pass)])), '');
+  }
+  const failed = Object.values(all).flatMap(failures);
+  if (failed.length) out.push('### Failures', '', ...failed.map((f) => `- ${f}`), '');
+  out.push(
+    `Peak RSS is per process: GNU time's maximum RSS for curl; for node workers the higher of a 20 ms RSS sampler and ` +
+      `process.resourceUsage().maxRSS (reset after the idle baseline via /proc/self/clear_refs). RSS growth = peak - idle baseline ` +
+      `(node: after setup and GC; curl: curl doing a tiny GET). Times exclude process start-up and flow loading. ` +
+      `Total ${((Date.now() - started) / 1000).toFixed(0)} s, load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+  );
+  process.stdout.write(`\n${out.join('\n')}\n`);
+  if (process.env.BENCH_JSON) {
+    const raw = Object.fromEntries(Object.entries(all).map(([k, cs]) => [k, cs.map((c) => ({ key: c.key, label: c.label, results: c.results }))]));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ settings: { ...settings, only: [...settings.only] }, machine: machine(), results: raw, verdicts }, null, 2));
+  }
+  return failed.length ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    cleanupNow();
+    process.exit(code);
+  },
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    cleanupNow();
+    process.exit(1);
+  },
+);

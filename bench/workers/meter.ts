@@ -1,0 +1,122 @@
+/**
+ * Worker side of the benchmark: an idle baseline, a wall clock, and the peak RSS of this
+ * process while the measured work runs, sampled every 20 ms and checked against the kernel's
+ * own high-water mark (reset after the baseline, so setup peaks do not count).
+ *
+ * Workers get their parameters as JSON in BENCH_WORKER_CONFIG and print one result line
+ * `@@BENCH_RESULT@@ {json}` on stdout (anything else a worker prints is ignored).
+ */
+import { writeFileSync } from 'node:fs';
+
+export const RESULT_MARKER = '@@BENCH_RESULT@@';
+const SAMPLE_MS = 20;
+
+export interface MemoryFigures {
+  /** RSS after setup, garbage collected, idle. */
+  baselineRss: number;
+  /** Highest RSS seen by the 20 ms sampler during the measured work. */
+  peakRssSampled: number;
+  /** process.resourceUsage().maxRSS at the end, in bytes (the kernel's peak, reset after the baseline when possible). */
+  maxRss: number;
+  /** True when /proc/self/clear_refs reset the kernel's peak after the baseline: maxRss is then the peak of the measured work alone. */
+  peakReset: boolean;
+  /** The peak used for the tables: max(sampled, maxRss when it was reset). */
+  peakRss: number;
+  /** peakRss - baselineRss. */
+  rssGrowth: number;
+}
+
+export interface WorkerResult extends MemoryFigures {
+  ok: boolean;
+  wallMs: number;
+  /** Work units completed (requests, msgs, bytes...), per benchmark. */
+  count?: number;
+  failed?: number;
+  error?: string;
+  extra?: Record<string, unknown>;
+}
+
+const rss = (): number => process.memoryUsage.rss();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect) {
+    collect();
+    collect();
+  }
+}
+
+export class Meter {
+  private baseline = 0;
+  private peak = 0;
+  private timer?: NodeJS.Timeout;
+  private started = 0n;
+  private peakReset = false;
+
+  /** Lets setup garbage settle, records the idle RSS and resets the kernel's peak RSS. */
+  async settle(): Promise<void> {
+    gc();
+    await sleep(250);
+    gc();
+    this.baseline = rss();
+    try {
+      // "5" resets VmHWM and getrusage's maxrss for this process (Linux >= 4.0).
+      writeFileSync('/proc/self/clear_refs', '5');
+      this.peakReset = true;
+    } catch {
+      this.peakReset = false;
+    }
+  }
+
+  start(): void {
+    this.peak = Math.max(rss(), this.baseline);
+    this.timer = setInterval(() => {
+      const now = rss();
+      if (now > this.peak) this.peak = now;
+    }, SAMPLE_MS);
+    this.started = process.hrtime.bigint();
+  }
+
+  /** Stops the clock and returns the figures. */
+  stop(): { wallMs: number } & MemoryFigures {
+    const wallMs = Number(process.hrtime.bigint() - this.started) / 1e6;
+    clearInterval(this.timer);
+    this.peak = Math.max(this.peak, rss());
+    const maxRss = process.resourceUsage().maxRSS * 1024;
+    const peakRss = this.peakReset ? Math.max(this.peak, maxRss) : this.peak;
+    return {
+      wallMs,
+      baselineRss: this.baseline,
+      peakRssSampled: this.peak,
+      maxRss,
+      peakReset: this.peakReset,
+      peakRss,
+      rssGrowth: peakRss - this.baseline,
+    };
+  }
+}
+
+export function workerConfig<T>(): T {
+  const raw = process.env.BENCH_WORKER_CONFIG;
+  if (!raw) throw new Error('BENCH_WORKER_CONFIG is not set: workers are started by build/bench/run.js');
+  return JSON.parse(raw) as T;
+}
+
+export function report(result: WorkerResult): void {
+  process.stdout.write(`\n${RESULT_MARKER} ${JSON.stringify(result)}\n`);
+}
+
+/** Runs a worker's main, reports a failure as a result line, and exits (open handles must not keep it alive). */
+export function runWorker(main: () => Promise<WorkerResult>): void {
+  main().then(
+    (result) => {
+      report(result);
+      process.exit(0);
+    },
+    (err: Error) => {
+      report({ ok: false, wallMs: 0, baselineRss: 0, peakRssSampled: 0, maxRss: 0, peakReset: false, peakRss: 0, rssGrowth: 0, error: err?.stack ?? String(err) });
+      process.exit(1);
+    },
+  );
+}
