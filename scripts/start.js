@@ -6,12 +6,11 @@
 // The demo flow's config node reads ${MIMOE_URL} and the key file ${MIMOE_KEY_FILE}, which
 // this script sets for Node-RED, so the same flow works with either.
 'use strict';
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const pkg = require(path.join(root, 'package.json'));
+const { linkPackage, startNodeRed, stopNodeRed, writeSettings } = require('./node-red-launcher');
 const { McmSimulator } = require(path.join(root, 'build/src/simulator'));
 const { buildImageTar } = require(path.join(root, 'build/src/mcm/image-tar'));
 const { McmClient } = require(path.join(root, 'build/src/mcm/client'));
@@ -40,65 +39,35 @@ async function startRuntime() {
   return { url: simulator.url, simulator };
 }
 
-/** Links this package into the user directory the way `npm install <path>` would. */
 function prepareUserDir() {
-  const link = path.join(userDir, 'node_modules', ...pkg.name.split('/'));
-  fs.mkdirSync(path.dirname(link), { recursive: true });
+  linkPackage(userDir);
   fs.mkdirSync(path.dirname(demoTar), { recursive: true });
-  fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(root, link, 'dir');
   fs.writeFileSync(demoTar, buildImageTar({ name: 'hello-v1' }));
-  const settings = path.join(userDir, 'settings.js');
-  fs.writeFileSync(
-    settings,
-    `// Written by npm start; edit scripts/start.js instead.
-module.exports = {
-  uiHost: '127.0.0.1',
-  uiPort: ${editorPort},
-  flowFile: 'flows.json',
-  credentialSecret: false,
-  editorTheme: { palette: { catalogues: [] }, tours: false, projects: { enabled: false } },
-  diagnostics: { enabled: false },
-  runtimeState: { enabled: false },
-  telemetry: { enabled: false },
-  logging: { console: { level: 'info' } },
-};
-`,
-  );
   const flows = path.join(userDir, 'flows.json');
   if (!fs.existsSync(flows)) fs.copyFileSync(path.join(root, 'examples', 'round-trip.json'), flows);
-  return settings;
+  return writeSettings(userDir, { port: editorPort });
 }
 
 async function main() {
   const settings = prepareUserDir();
   const runtime = await startRuntime();
   const env = { ...process.env, MIMOE_URL: runtime.url, MIMOE_KEY_FILE: keyFile, MIMOE_DEMO_TAR: demoTar };
-  const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', settings], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let announced = false;
-  red.stdout.on('data', (chunk) => {
-    process.stdout.write(chunk);
-    if (!announced && /Started flows/.test(chunk.toString())) {
-      announced = true;
-      console.log(`\n  Node-RED editor:  http://127.0.0.1:${editorPort}/`);
-      console.log(
-        runtime.simulator
-          ? `  mimOE runtime:    MCM simulator at ${runtime.url}/mcm/v1 (key in ${keyFile}; demo image hello-v1 uploaded)`
-          : `  mimOE runtime:    ${runtime.url}/mcm/v1 (from MIMOE_URL; token from MIMOE_TOKEN)`,
-      );
-      console.log('  Stop with Ctrl+C.\n');
-    }
-  });
+  const red = await startNodeRed({ userDir, settings, env, output: (text) => process.stdout.write(text), timeoutMs: 120_000 });
+  console.log(`\n  Node-RED editor:  ${red.url}/`);
+  console.log(
+    runtime.simulator
+      ? `  mimOE runtime:    MCM simulator at ${runtime.url}/mcm/v1 (key in ${keyFile}; demo image hello-v1 uploaded)`
+      : `  mimOE runtime:    ${runtime.url}/mcm/v1 (from MIMOE_URL; token from MIMOE_TOKEN)`,
+  );
+  console.log('  Stop with Ctrl+C.\n');
   const stop = async () => {
-    red.kill('SIGTERM');
+    await stopNodeRed(red.child);
     await runtime.simulator?.stop();
+    process.exit(0);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  red.on('exit', async (code) => {
+  red.child.on('exit', async (code) => {
     await runtime.simulator?.stop();
     process.exit(code ?? 0);
   });
