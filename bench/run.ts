@@ -16,16 +16,15 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { McmClient } from '../src/mcm/client';
 import { buildImageTar, writeImageTar } from '../src/mcm/image-tar';
 import { curlUpload } from './lib/curl';
-import { cleanupNow, registerTempDir, removeTempDir, runWorker } from './lib/processes';
+import { cleanupNow, registerTempDir, removeTempDir, ROOT, runWorker } from './lib/processes';
 import { machine, median, mib, ratio, secs, table, verdict } from './lib/report';
 import { SimulatorProcess } from './lib/simulator';
 import type { WorkerResult } from './workers/meter';
 
-const ROOT = resolve(__dirname, '..', '..');
 const WORKERS = join(__dirname, 'workers');
 const SMALL_IMAGE = 'bench-small';
 
@@ -68,6 +67,8 @@ interface Summary {
   rssGrowth: number;
   baselineRss: number;
   count: number;
+  cpuMs: number;
+  simCpuMs: number;
   errors: string[];
 }
 
@@ -84,6 +85,8 @@ function summarize(results: WorkerResult[]): Summary {
     rssGrowth: median(good.map((r) => r.rssGrowth)),
     baselineRss: median(good.map((r) => r.baselineRss)),
     count: median(good.map((r) => r.count ?? 0)),
+    cpuMs: median(good.map((r) => r.cpuMs ?? NaN).filter(Number.isFinite)),
+    simCpuMs: median(good.map((r) => Number(r.extra?.simCpuMs ?? NaN)).filter(Number.isFinite)),
     errors: results.filter((r) => !r.ok).map((r) => r.error ?? 'failed'),
   };
 }
@@ -91,18 +94,21 @@ function summarize(results: WorkerResult[]): Summary {
 const progress = (text: string): boolean => process.stderr.write(text);
 
 /** Runs every contender `repeat` times, interleaved, the order rotating each round. */
-async function rounds(title: string, contenders: Contender[], before?: (c: Contender) => Promise<void>, after?: (c: Contender, r: WorkerResult) => Promise<void>): Promise<void> {
+async function rounds(title: string, sim: SimulatorProcess, contenders: Contender[], before?: (c: Contender) => Promise<void>, after?: (c: Contender, r: WorkerResult) => Promise<void>): Promise<void> {
   for (let round = 0; round < settings.repeat; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const contender of order) {
       progress(`  ${title} ${round + 1}/${settings.repeat} ${contender.label} ... `);
       await before?.(contender);
       let result: WorkerResult;
+      const simCpu = sim.cpuMs();
       try {
         result = await contender.run();
       } catch (err) {
         result = { ok: false, wallMs: 0, baselineRss: 0, peakRssSampled: 0, maxRss: 0, peakReset: false, peakRss: 0, rssGrowth: 0, error: (err as Error).message };
       }
+      const simCpuAfter = sim.cpuMs();
+      if (simCpu !== undefined && simCpuAfter !== undefined) result.extra = { ...result.extra, simCpuMs: simCpuAfter - simCpu };
       if (result.ok) await after?.(contender, result);
       contender.results.push(result);
       progress(result.ok ? `${secs(result.wallMs)} s, peak ${mib(result.peakRss)} MiB\n` : `FAILED: ${result.error}\n`);
@@ -145,6 +151,7 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
   ];
   await rounds(
     'upload',
+    sim,
     contenders,
     () => sim.resetStats(),
     async (_c, result) => {
@@ -156,13 +163,15 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
   const ref = summarize(contenders[0].results);
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
-    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', ''];
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', '', '', ''];
     return [
       c.label,
       secs(s.wallMs),
       `${secs(s.minMs)}-${secs(s.maxMs)}`,
       ((size / 2 ** 20) / (s.wallMs / 1000)).toFixed(0),
       c.key === 'curl' ? '1.00x' : ratio(s.wallMs / ref.wallMs),
+      secs(s.cpuMs),
+      secs(s.simCpuMs),
       mib(s.peakRss),
       mib(s.rssGrowth),
       mib(s.baselineRss),
@@ -171,7 +180,7 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
   out.push(
     `### 1. Upload of a ${mib(size)} MiB image tar (median of ${settings.repeat})`,
     '',
-    table(['contender', 'time s', 'min-max s', 'MiB/s', 'vs curl', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(['contender', 'time s', 'min-max s', 'MiB/s', 'vs curl', 'CPU s', 'sim CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
     '',
   );
   const node = summarize(contenders[1].results);
@@ -205,18 +214,18 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
     { key: 'node', label: 'mimoe-list node', run: worker('node'), results: [] },
     { key: 'core', label: 'core http request node', run: worker('core'), results: [] },
   ];
-  await rounds('list', contenders, () => sim.resetStats());
+  await rounds('list', sim, contenders, () => sim.resetStats());
   const rate = (s: Summary) => s.count / (s.wallMs / 1000);
   const ref = rate(summarize(contenders[0].results));
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
-    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', ''];
-    return [c.label, rate(s).toFixed(0), c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref), secs(s.wallMs), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', ''];
+    return [c.label, rate(s).toFixed(0), c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref), secs(s.wallMs), secs(s.cpuMs), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
   });
   out.push(
     `### 2. ${settings.listRequests} list requests, ${settings.concurrency} in flight, ${settings.seedMims} mims listed (median of ${settings.repeat})`,
     '',
-    table(['contender', 'req/s', 'vs axios', 'time s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(['contender', 'req/s', 'vs axios', 'time s', 'CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
     '',
   );
   const node = rate(summarize(contenders[1].results));
@@ -235,19 +244,19 @@ async function benchDeploy(sim: SimulatorProcess, out: string[]): Promise<Conten
     { key: 'composition', label: `1 mimoe-composition msg, ${settings.compositionMims} mims`, run: worker('composition', settings.compositionMims), results: [] },
     { key: 'deploy', label: `${settings.deployMsgs} mimoe-deploy msgs`, run: worker('deploy', settings.deployMsgs), results: [] },
   ];
-  await rounds('deploy', contenders, async () => {
+  await rounds('deploy', sim, contenders, async () => {
     await sim.reset();
     await uploadSmallImage(sim);
   });
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
-    if (!s.runs) return [c.label, 'FAILED', '', '', '', ''];
-    return [c.label, secs(s.wallMs), (s.count / (s.wallMs / 1000)).toFixed(0), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', ''];
+    return [c.label, secs(s.wallMs), (s.count / (s.wallMs / 1000)).toFixed(0), secs(s.cpuMs), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
   });
   out.push(
     `### 3. Deploying through the nodes, client concurrency ${settings.concurrency} (median of ${settings.repeat})`,
     '',
-    table(['case', 'time s', 'mims/s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(['case', 'time s', 'mims/s', 'CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
     '',
   );
   return contenders;

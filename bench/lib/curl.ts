@@ -15,6 +15,8 @@ interface CurlOutcome {
   transferMs: number;
   processMs: number;
   peakRss: number;
+  /** User + system CPU time, from GNU time (undefined without it). */
+  cpuMs?: number;
   error?: string;
 }
 
@@ -39,6 +41,9 @@ async function curl(args: string[], timeoutMs: number): Promise<CurlOutcome> {
   const m = /Maximum resident set size \(kbytes\):\s*(\d+)/.exec(finished.stderr);
   const peakRss = gnuTime && m ? Number(m[1]) * 1024 : peakSampled;
   const httpCode = Number(code) || 0;
+  const user = /User time \(seconds\):\s*([\d.]+)/.exec(finished.stderr);
+  const system = /System time \(seconds\):\s*([\d.]+)/.exec(finished.stderr);
+  const cpuMs = gnuTime && user && system ? (Number(user[1]) + Number(system[1])) * 1000 : undefined;
   const problems = finished.stderr
     .split('\n')
     .filter((line) => line.startsWith('curl:'))
@@ -48,6 +53,7 @@ async function curl(args: string[], timeoutMs: number): Promise<CurlOutcome> {
     transferMs: Number(seconds) * 1000 || finished.wallMs,
     processMs: finished.wallMs,
     peakRss,
+    cpuMs,
     error: finished.timedOut ? `timed out after ${timeoutMs} ms` : problems || undefined,
   };
 }
@@ -62,6 +68,7 @@ export async function curlUpload(url: string, key: string, file: string, timeout
     error,
     count: error ? 0 : 1,
     wallMs: upload.transferMs,
+    cpuMs: upload.cpuMs,
     baselineRss: idle.peakRss,
     peakRssSampled: upload.peakRss,
     maxRss: upload.peakRss,

@@ -4,8 +4,12 @@
  */
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { WorkerResult } from '../workers/meter';
 import { RESULT_MARKER } from '../workers/meter';
+
+/** The package root (this file is build/bench/lib/processes.js): node-red-node-test-helper finds node-red from the cwd. */
+export const ROOT = resolve(__dirname, '..', '..', '..');
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -120,6 +124,7 @@ export function nodeFlags(): string[] {
 /** Starts a compiled worker with its config and returns its result line (or a failed result). */
 export async function runWorker(script: string, config: object, timeoutMs: number): Promise<WorkerResult> {
   const finished = await runToEnd(process.execPath, [...nodeFlags(), script], {
+    cwd: ROOT,
     env: { ...process.env, BENCH_WORKER_CONFIG: JSON.stringify(config) },
     timeoutMs,
   });

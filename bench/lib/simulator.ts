@@ -3,6 +3,7 @@
  * its memory never counts against a contender, and its /_simulator/ controls over HTTP.
  */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { readKeyFile } from '../../src/simulator';
@@ -44,6 +45,17 @@ export class SimulatorProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** CPU time (user + system) the simulator has used so far, from /proc (Linux; USER_HZ 100). */
+  cpuMs(): number | undefined {
+    try {
+      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return undefined;
+    }
   }
 
   /** A call to the simulator; resolves the parsed JSON answer, rejects on a non-2xx status. */

@@ -29,6 +29,8 @@ export interface MemoryFigures {
 export interface WorkerResult extends MemoryFigures {
   ok: boolean;
   wallMs: number;
+  /** CPU time (user + system) of this process during the measured work. */
+  cpuMs?: number;
   /** Work units completed (requests, msgs, bytes...), per benchmark. */
   count?: number;
   failed?: number;
@@ -52,6 +54,7 @@ export class Meter {
   private peak = 0;
   private timer?: NodeJS.Timeout;
   private started = 0n;
+  private cpu?: NodeJS.CpuUsage;
   private peakReset = false;
 
   /** Lets setup garbage settle, records the idle RSS and resets the kernel's peak RSS. */
@@ -75,18 +78,21 @@ export class Meter {
       const now = rss();
       if (now > this.peak) this.peak = now;
     }, SAMPLE_MS);
+    this.cpu = process.cpuUsage();
     this.started = process.hrtime.bigint();
   }
 
   /** Stops the clock and returns the figures. */
-  stop(): { wallMs: number } & MemoryFigures {
+  stop(): { wallMs: number; cpuMs: number } & MemoryFigures {
     const wallMs = Number(process.hrtime.bigint() - this.started) / 1e6;
+    const cpu = process.cpuUsage(this.cpu);
     clearInterval(this.timer);
     this.peak = Math.max(this.peak, rss());
     const maxRss = process.resourceUsage().maxRSS * 1024;
     const peakRss = this.peakReset ? Math.max(this.peak, maxRss) : this.peak;
     return {
       wallMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       baselineRss: this.baseline,
       peakRssSampled: this.peak,
       maxRss,

@@ -1,0 +1,139 @@
+/**
+ * Every flow in examples/ runs as shipped against the simulator set up the way `npm start` sets
+ * it up (${MIMOE_URL}, ${MIMOE_KEY_FILE}, ${MIMOE_DEMO_TAR}): debug nodes become helper nodes,
+ * each inject is pressed in turn, and what reaches the debug and Catch nodes is checked.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImageTar } from '../../src/mcm/image-tar';
+import { McmClient } from '../../src/mcm/client';
+import { McmSimulator } from '../../src/simulator';
+import { CORE, helper, loadFlow } from '../support/nodes';
+
+const examplesDir = join(__dirname, '..', '..', '..', 'examples');
+type FlowNode = Record<string, any>;
+
+/** What the examples' comments ask to do first: remove needs a mim, restore needs a backup. */
+const SETUP: Record<string, (client: McmClient) => Promise<unknown>> = {
+  'remove.json': (client) => client.deployMim('hello', 'hello-v1'),
+  'restore.json': async (client) => {
+    await client.deployMim('hello', 'hello-v1');
+    await client.backupDataStore('api-hello', '/tmp/hello-datastore.bak');
+  },
+};
+
+/** What each inject (by name) must lead to: results on debug nodes, or failures at Catch. */
+const EXPECTED: Record<string, Record<string, { results: number; errors: number }>> = {
+  'deploy.json': { 'hello, from msg.payload': { results: 1, errors: 0 } },
+  'remove.json': { 'api-hello': { results: 1, errors: 0 }, 'image hello-v1': { results: 1, errors: 0 } },
+  'list.json': { 'list mims': { results: 1, errors: 0 }, 'list images': { results: 1, errors: 0 } },
+  'upload.json': { 'upload demo tar': { results: 2, errors: 0 }, 'read file': { results: 1, errors: 0 } },
+  'composition.json': { 'two mims': { results: 1, errors: 0 }, 'one unknown image': { results: 0, errors: 1 } },
+  'backup.json': { 'deploy hello': { results: 1, errors: 0 }, 'backup api-hello': { results: 1, errors: 0 } },
+  'restore.json': { 'deploy hello': { results: 1, errors: 0 }, 'restore api-hello': { results: 1, errors: 0 } },
+  'round-trip.json': { start: { results: 6, errors: 0 } },
+  'watch.json': {},
+};
+
+describe('examples', function () {
+  this.timeout(30_000);
+  let sim: McmSimulator;
+  let client: McmClient;
+  const dir = mkdtempSync(join(tmpdir(), 'mimoe-examples-'));
+
+  before(async () => {
+    sim = await McmSimulator.start({ quiet: true, keyFile: join(dir, 'mimoe-api-key.env') });
+    client = new McmClient({ url: sim.url, token: sim.key });
+    const tar = join(dir, 'hello-v1.tar');
+    writeFileSync(tar, buildImageTar({ name: 'hello-v1' }));
+    Object.assign(process.env, { MIMOE_URL: sim.url, MIMOE_KEY_FILE: join(dir, 'mimoe-api-key.env'), MIMOE_DEMO_TAR: tar });
+  });
+  after(async () => {
+    client.close();
+    await sim.stop();
+  });
+  beforeEach(async () => {
+    sim.reset();
+    await client.uploadImage(process.env.MIMOE_DEMO_TAR as string);
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it('has an example for every node and a Comment node in each', () => {
+    const files = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
+    assert.deepEqual(files.sort(), Object.keys(EXPECTED).sort());
+    const types = new Set<string>();
+    for (const file of files) {
+      const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
+      assert.ok(flow.some((n) => n.type === 'comment' && n.info), `${file} explains itself`);
+      flow.forEach((n) => types.add(n.type));
+    }
+    for (const type of ['mimoe-config', 'mimoe-deploy', 'mimoe-remove', 'mimoe-list', 'mimoe-upload', 'mimoe-composition', 'mimoe-backup', 'mimoe-restore', 'mimoe-watch']) {
+      assert.ok(types.has(type), `an example uses ${type}`);
+    }
+  });
+
+  async function load(file: string): Promise<{ flow: FlowNode[]; results: FlowNode[]; errors: FlowNode[] }> {
+    const flow = (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[])
+      .filter((n) => n.type !== 'tab' && n.type !== 'comment')
+      .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n));
+    await loadFlow(flow, {}, [CORE.inject, CORE.change, CORE.file]);
+    const results: FlowNode[] = [];
+    const errors: FlowNode[] = [];
+    const errorDebugs = new Set(flow.filter((n) => n.type === 'catch').flatMap((n) => n.wires.flat()));
+    for (const n of flow.filter((node) => node.type === 'helper')) {
+      helper.getNode(n.id).on('input', (msg: FlowNode) => (errorDebugs.has(n.id) ? errors : results).push(msg));
+    }
+    return { flow, results, errors };
+  }
+
+  async function settle(count: () => number, expected: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    // A little longer, to catch anything unexpected that follows.
+    await new Promise((r) => setTimeout(r, 150));
+  }
+
+  for (const [file, injects] of Object.entries(EXPECTED)) {
+    if (file === 'watch.json') continue;
+    it(`${file} runs as shipped`, async () => {
+      await SETUP[file]?.(client);
+      const { flow, results, errors } = await load(file);
+      for (const [name, expected] of Object.entries(injects)) {
+        const inject = flow.find((n) => n.type === 'inject' && n.name === name);
+        assert.ok(inject, `${file} has the inject "${name}"`);
+        results.length = 0;
+        errors.length = 0;
+        helper.getNode(inject!.id).receive({});
+        await settle(() => results.length + errors.length, expected.results + expected.errors);
+        assert.equal(errors.length, expected.errors, `${name}: errors ${JSON.stringify(errors.map((e) => e.error?.message))}`);
+        assert.equal(results.length, expected.results, `${name}: results`);
+      }
+    });
+  }
+
+  it('round-trip.json leaves a backup behind and the mim removed', async () => {
+    const { flow, results } = await load('round-trip.json');
+    helper.getNode(flow.find((n) => n.type === 'inject')!.id).receive({});
+    await settle(() => results.length, 6);
+    const payloads = results.map((m) => m.payload);
+    assert.equal(payloads[0].name, 'hello-v1');
+    assert.equal(payloads[1].id, 'api-hello');
+    assert.equal(payloads[3].action, 'backup');
+    assert.equal(payloads[4].action, 'restore');
+    assert.deepEqual(payloads[5], { id: 'api-hello', resource: 'mim', removed: true });
+    assert.deepEqual(sim.mims(), []);
+  });
+
+  it('watch.json reports a mim deployed behind its back', async () => {
+    const { results } = await load('watch.json');
+    await new Promise((r) => setTimeout(r, 300));
+    await client.deployMim('watched', 'hello-v1');
+    await settle(() => results.length, 1);
+    assert.ok(results.length >= 1, 'a change was reported');
+    assert.equal(results[0].topic, 'mim/added');
+  });
+});
