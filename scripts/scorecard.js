@@ -216,6 +216,10 @@ async function main() {
         .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ') : 'not run';
       console.log(`${ok ? 'PASS' : 'FAIL'}  ${id}  ${what}${detail ? `  [${detail}]` : ''}`);
     }
+    if (run.code !== 0) {
+      failures.push('EXIT');
+      console.log(`FAIL  EXIT  node-red-dev exited with status ${run.code}`);
+    }
     if (blocked.length) {
       failures.push('NET');
       console.log(`FAIL  NET  the tool tried hosts outside the allow-list: ${blocked.join(', ')}`);
@@ -223,7 +227,7 @@ async function main() {
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const total = Object.keys(CHECKS).length;
     console.log(failures.length
-      ? `scorecard: FAILED ${failures.join(', ')} (${total - failures.filter((f) => f !== 'NET').length}/${total} checks pass; ${secs} s)`
+      ? `scorecard: FAILED ${failures.join(', ')} (${total - failures.filter((f) => f in CHECKS).length}/${total} checks pass; ${secs} s)`
       : `scorecard: all ${total} checks pass (${secs} s)`);
     return failures.length ? 1 : 0;
   } finally {

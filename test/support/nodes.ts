@@ -6,12 +6,16 @@ import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { McmSimulator } from '../../src/simulator';
 
+/** The node-red under test: NODE_RED_PATH (a node-red package folder) or this project's own. */
+const nodeRedMain = require.resolve(process.env.NODE_RED_PATH ?? 'node-red');
+const fromNodeRed = (id: string) => require.resolve(id, { paths: [path.dirname(nodeRedMain)] });
+
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { i18n } = require('@node-red/util') as { i18n: { init(s: object): void; registerMessageCatalog(ns: string, dir: string, file: string): Promise<void>; _: (key: string, params?: object) => string } };
+const { i18n } = require(fromNodeRed('@node-red/util')) as { i18n: { init(s: object): void; registerMessageCatalog(ns: string, dir: string, file: string): Promise<void>; _: (key: string, params?: object) => string } };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../../package.json') as { name: string; 'node-red': { nodes: Record<string, string> } };
 
-helper.init(require.resolve('node-red'));
+helper.init(nodeRedMain);
 
 const root = path.join(__dirname, '..', '..', '..');
 export const NODE_TYPES = Object.keys(pkg['node-red'].nodes);
@@ -61,7 +65,8 @@ export function credentials(sim: McmSimulator): Record<string, Record<string, st
  */
 export async function loadFlow(flow: Array<Record<string, unknown>>, creds?: object, coreNodes: string[] = []): Promise<void> {
   const placed = flow.map((n) => (n.type === 'mimoe-config' || n.type === 'tls-config' ? n : { z: 'tab', x: 100, y: 100, ...n }));
-  const core = coreNodes.map((file) => require(path.join(root, 'node_modules', '@node-red', 'nodes', 'core', file)) as NodeModule);
+  const coreDir = path.join(path.dirname(fromNodeRed('@node-red/nodes/package.json')), 'core');
+  const core = coreNodes.map((file) => require(path.join(coreDir, file)) as NodeModule);
   await helper.load([...core, ...(await nodeModules())] as never, [{ id: 'tab', type: 'tab', label: 'test' }, ...placed] as never, creds ?? {});
 }
 

@@ -1,0 +1,86 @@
+/**
+ * The package as npm would publish it: `npm pack` holds only what runs, and the tarball
+ * installed into a fresh Node-RED user directory loads every node, enabled, with its catalog.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pkg = require('../../../package.json') as { name: string; version: string; 'node-red': { nodes: Record<string, string> } };
+
+const root = join(__dirname, '..', '..', '..');
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('the packed package', function () {
+  this.timeout(180_000);
+  const work = mkdtempSync(join(tmpdir(), 'mimoe-pack-'));
+  let files: string[];
+  let tarball: string;
+
+  before(() => {
+    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    files = packed.files.map((f) => f.path);
+    tarball = join(work, packed.filename);
+  });
+
+  it('holds only what runs', () => {
+    const types = Object.keys(pkg['node-red'].nodes);
+    for (const type of types) {
+      for (const file of [`build/src/nodes/${type}.js`, `build/src/nodes/${type}.html`, `build/src/nodes/locales/en-US/${type}.json`, `build/src/nodes/locales/en-US/${type}.html`]) {
+        assert.ok(files.includes(file), `${file} is packed`);
+      }
+    }
+    for (const file of ['package.json', 'README.md', 'LICENSE', 'build/src/index.js', 'build/src/index.d.ts', 'build/src/mcm/client.d.ts', 'build/src/simulator/cli.js', 'resources/mimoe-editor.js', 'examples/round-trip.json']) {
+      assert.ok(files.includes(file), `${file} is packed`);
+    }
+    assert.ok(files.some((f) => f.startsWith('build/src/nodes/icons/') && f.endsWith('.svg')), 'icons are packed');
+    const strays = files.filter((f) => /^(src|test|bench|scripts|ci|\.ci|nodes|locales)\//.test(f) || f.startsWith('build/test') || f.startsWith('build/bench') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map'));
+    assert.deepEqual(strays, []);
+  });
+
+  it('installs into a fresh Node-RED, every node loaded and enabled, catalogs served', async () => {
+    const userDir = join(work, 'user');
+    execFileSync('mkdir', ['-p', userDir]);
+    writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
+    npm(['install', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
+    const settings = launcher.writeSettings(userDir, { port: 0 });
+    const red = await launcher.startNodeRed({ userDir, settings });
+    try {
+      const sets = (await (await fetch(`${red.url}/nodes`, { headers: { Accept: 'application/json' } })).json()) as Array<{
+        id: string;
+        module: string;
+        types: string[];
+        enabled: boolean;
+        loaded: boolean;
+        err?: string;
+        version: string;
+      }>;
+      const ours = sets.filter((s) => s.module === pkg.name);
+      assert.deepEqual(ours.map((s) => s.types).flat().sort(), Object.keys(pkg['node-red'].nodes).sort());
+      for (const set of ours) {
+        assert.ok(set.enabled, `${set.id} enabled`);
+        assert.equal(set.err, undefined);
+        assert.equal(set.version, pkg.version);
+      }
+      for (const type of Object.keys(pkg['node-red'].nodes)) {
+        const res = await fetch(`${red.url}/locales/${pkg.name}/${type}?lng=en-US`);
+        const catalog = (await res.json()) as Record<string, unknown>;
+        assert.ok(catalog[type] || type === 'mimoe-config', `${type} catalog served`);
+      }
+      const html = await (await fetch(`${red.url}/nodes`, { headers: { Accept: 'text/html' } })).text();
+      assert.match(html, /registerType\('mimoe-deploy'/);
+      assert.match(html, /data-help-name="mimoe-deploy"/);
+      const editorScript = await fetch(`${red.url}/resources/${pkg.name}/mimoe-editor.js`);
+      assert.equal(editorScript.status, 200);
+      const icon = await fetch(`${red.url}/icons/${pkg.name}/mimoe-deploy.svg`);
+      assert.equal(icon.status, 200);
+    } finally {
+      await red.stop();
+    }
+  });
+});
