@@ -25,7 +25,7 @@ export function readApiKey(path: string = DEFAULT_KEY_FILE): string {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read the key file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new Error(`cannot read the key file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
   const key = parseEnvFile(text)[KEY_FILE_VARIABLE];
   if (!key) throw new Error(`the key file ${path} holds no ${KEY_FILE_VARIABLE}`);

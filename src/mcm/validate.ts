@@ -72,6 +72,7 @@ export function checkSpecs(op: McmOperation, specs: unknown): MimSpec[] {
 export function checkId(op: McmOperation, id: unknown): string {
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
   if (isBlank(id) || typeof id !== 'string') throw McmError.invalid(op, 'id-missing');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (id === '.' || id === '..' || /[\s\u0000-\u001f\u007f]/.test(id)) throw McmError.invalid(op, 'id-invalid', { id });
   return id;
 }

@@ -66,6 +66,7 @@ export function credentials(sim: McmSimulator): Record<string, Record<string, st
 export async function loadFlow(flow: Array<Record<string, unknown>>, creds?: object, coreNodes: string[] = []): Promise<void> {
   const placed = flow.map((n) => (n.type === 'mimoe-config' || n.type === 'tls-config' ? n : { z: 'tab', x: 100, y: 100, ...n }));
   const coreDir = path.join(path.dirname(fromNodeRed('@node-red/nodes/package.json')), 'core');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const core = coreNodes.map((file) => require(path.join(coreDir, file)) as NodeModule);
   await helper.load([...core, ...(await nodeModules())] as never, [{ id: 'tab', type: 'tab', label: 'test' }, ...placed] as never, creds ?? {});
 }
