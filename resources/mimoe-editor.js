@@ -222,9 +222,20 @@
      */
     function attachAutocomplete($input, load, enabled) {
         var tray = $input.closest('.red-ui-tray');
+        var open = false;
+        // A list just closed (by a choice, Escape or a click elsewhere) does not reopen at once
+        // when the input gets the focus back.
+        var quietUntil = 0;
+        $input.on('autocompleteopen', function () {
+            open = true;
+        });
+        $input.on('autocompleteclose', function () {
+            open = false;
+            quietUntil = Date.now() + 300;
+        });
         // Escape closes the list, not the edit tray: stop it here, before Node-RED's keyboard handler.
         $input.on('keydown.mimoe', function (evt) {
-            if (evt.keyCode === 27 && $input.autocomplete('widget').is(':visible')) {
+            if (evt.keyCode === 27 && open) {
                 evt.stopPropagation();
             }
         });
@@ -253,7 +264,7 @@
         });
         $input.autocomplete('instance')._renderItem = renderItem;
         $input.on('focus.mimoe', function () {
-            if ((!enabled || enabled()) && !$input.autocomplete('widget').is(':visible')) {
+            if (!open && Date.now() >= quietUntil && (!enabled || enabled())) {
                 $input.autocomplete('search', '');
             }
         });

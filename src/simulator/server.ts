@@ -3,6 +3,7 @@
  * from in-memory state, with a fault table for failure tests, a request log, in-flight
  * counters, and the same controls over HTTP under /_simulator/ for out-of-process users.
  */
+import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -317,11 +318,7 @@ export function readKeyFile(file: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  for (const line of text.split(/\r?\n/)) {
-    const m = KEY_LINE.exec(line);
-    if (m && !line.trimStart().startsWith('#')) return m[1].replace(/^(["'])(.*)\1$/, '$2') || undefined;
-  }
-  return undefined;
+  return parseEnvFile(text)[KEY_FILE_VARIABLE] || undefined;
 }
 
 /** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */

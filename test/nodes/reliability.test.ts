@@ -66,6 +66,16 @@ describe('reliability', function () {
       });
     }
 
+    it('msg.timeout (ms) overrides the config node timeout for that msg', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-list' }, { timeout: 20 });
+      sim.setFault('listMims', { hang: true });
+      const started = Date.now();
+      const { kind, msg } = await run({ timeout: 300 });
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /did not answer in time \(nothing for 300 ms\)/);
+      assert.ok(Date.now() - started < 300 + BOUND_MS);
+    });
+
     it('retries a list through a single 503 with Retry-After and succeeds', async () => {
       await loadActionFlow(sim, { type: 'mimoe-list' }, { timeout: TIMEOUT_S });
       sim.setFault('listMims', { status: 503, headers: { 'Retry-After': '0' }, times: 1 });
