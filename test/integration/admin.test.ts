@@ -40,7 +40,7 @@ describe('a real Node-RED with admin authentication', function () {
       port: 0,
       extra: `credentialSecret: 'a-test-secret', adminAuth: { type: 'credentials', users: [{ username: 'admin', password: '${hash}', permissions: '*' }] },`,
     });
-    red = await launcher.startNodeRed({ userDir, settings });
+    red = await launcher.startNodeRed({ userDir, settings, env: { ...process.env, MIMOE_TEST_URL: sim.url } });
     const res = await fetch(`${red.url}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -100,6 +100,11 @@ describe('a real Node-RED with admin authentication', function () {
     assert.match(answer.message, /^checkConnection failed: HTTP 403/);
     const unreachable = await api('/mimoe/check', { method: 'POST', body: JSON.stringify({ settings: { url: 'http://127.0.0.1:1' }, token: 'x' }) });
     assert.match(((await unreachable.json()) as { message: string }).message, /cannot reach the mimOE runtime \(ECONNREFUSED/);
+  });
+
+  it('reads ${VAR} references in the dialog values from the environment', async () => {
+    const res = await api('/mimoe/check', { method: 'POST', body: JSON.stringify({ settings: { url: '${MIMOE_TEST_URL}' }, token: sim.key }) });
+    assert.deepEqual(await res.json(), { ok: true, url: sim.url, mims: 0 });
   });
 
   it('lists live resources for autocomplete', async () => {

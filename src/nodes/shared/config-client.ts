@@ -20,7 +20,10 @@ export interface ConfigCredentials {
   token?: string;
 }
 
-/** `${NAME}` in a token reads the environment variable NAME. */
+/**
+ * `${NAME}` reads the environment variable NAME. Node-RED does this for deployed properties; the
+ * editor's admin calls post the raw dialog values, and tokens are credentials, so do it here too.
+ */
 function expandEnv(value: string): string {
   return value.replace(/\$\{(\w+)\}/g, (_whole, name: string) => process.env[name] ?? '');
 }
@@ -33,7 +36,7 @@ function positive(value: unknown, fallback: number): number {
 /** Builds the client for a config node's settings; throws an Error a person can act on. */
 export function createClient(RED: RED, settings: ConfigSettings, credentials: ConfigCredentials, warn: (text: string) => void): McmClient {
   const options: McmClientOptions = {
-    url: (settings.url ?? '').trim(),
+    url: expandEnv(settings.url ?? '').trim(),
     token: '',
     clientId: settings.clientId?.trim() || undefined,
     timeoutMs: positive(settings.timeout, 30) * 1000,
@@ -41,7 +44,7 @@ export function createClient(RED: RED, settings: ConfigSettings, credentials: Co
     mimsResource: settings.resource === 'containers' ? 'containers' : 'mims',
   };
   if (settings.tokenSource === 'file') {
-    const keyFile = settings.keyFile?.trim() || DEFAULT_KEY_FILE;
+    const keyFile = expandEnv(settings.keyFile ?? '').trim() || DEFAULT_KEY_FILE;
     let key = readApiKey(keyFile);
     options.token = () => key;
     // The runtime may regenerate its key: after a 403, read the file again and retry once.
