@@ -46,7 +46,15 @@ module.exports = {
  * a free port. `nodeRedDir` chooses the node-red installation (default NODE_RED_PATH, else this
  * project's), `node` the Node.js binary.
  */
-function startNodeRed({ userDir, settings, env = process.env, nodeRedDir = process.env.NODE_RED_PATH, node = process.execPath, output = () => {}, timeoutMs = 60_000 }) {
+function startNodeRed({
+  userDir,
+  settings,
+  env = process.env,
+  nodeRedDir = process.env.NODE_RED_PATH,
+  node = process.execPath,
+  output = () => {},
+  timeoutMs = 60_000,
+}) {
   const red = nodeRedDir ? path.join(nodeRedDir, 'red.js') : require.resolve('node-red/red.js');
   const child = spawn(node, [red, '--userDir', userDir, '--settings', settings], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {

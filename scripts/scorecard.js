@@ -25,10 +25,13 @@ const BLOCKED_TAG = '[scorecard] blocked connection to';
 const nrdDir = path.dirname(require.resolve('node-red-dev/package.json'));
 
 if (require.main === module) {
-  main().then((code) => process.exit(code), (err) => {
-    console.error(`scorecard: ${err && err.stack ? err.stack : err}`);
-    process.exit(2);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`scorecard: ${err && err.stack ? err.stack : err}`);
+      process.exit(2);
+    },
+  );
 } else if (process.env.SCORECARD_PRELOAD === '1') {
   installOfflineGuards();
 }
@@ -44,13 +47,21 @@ function installOfflineGuards() {
   const httpAdapter = axios.defaults.adapter;
   axios.defaults.adapter = function scorecardAdapter(config) {
     let host = '';
-    try { host = new URL(config.url, config.baseURL).hostname; } catch { /* relative URL */ }
+    try {
+      host = new URL(config.url, config.baseURL).hostname;
+    } catch {
+      /* relative URL */
+    }
     if (host !== CATALOGUE_HOST) return httpAdapter(config);
     const body = catalogueFile ? fs.readFileSync(catalogueFile, 'utf8') : '{"modules":[]}';
     process.stderr.write(`[scorecard] answered ${config.url} from ${catalogueFile || 'an empty catalogue'}\n`);
     return Promise.resolve({
-      data: JSON.parse(body), status: 200, statusText: 'OK',
-      headers: { 'content-type': 'application/json' }, config, request: {},
+      data: JSON.parse(body),
+      status: 200,
+      statusText: 'OK',
+      headers: { 'content-type': 'application/json' },
+      config,
+      request: {},
     });
   };
 
@@ -61,7 +72,7 @@ function installOfflineGuards() {
     if (Array.isArray(opts)) opts = opts[0]; // net's internal normalized arguments
     let host;
     if (opts !== null && typeof opts === 'object') {
-      host = opts.path ? null : (opts.host || opts.hostname || 'localhost');
+      host = opts.path ? null : opts.host || opts.hostname || 'localhost';
     } else if (typeof opts === 'string' && !/^\d+$/.test(opts)) {
       host = null; // an IPC path
     } else {
@@ -105,15 +116,26 @@ function parseArgs(argv) {
 }
 
 function hostOf(url) {
-  try { return new URL(url).hostname.toLowerCase(); } catch { return null; }
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
 }
 
 function allowedHosts() {
   const hosts = new Set(['127.0.0.1', 'localhost', '::1', 'registry.npmjs.org']);
   // The registry npm-check / npm-remote-ls use (registry-url reads the npm config).
   const registries = [process.env.npm_config_registry];
-  try { registries.push(require(require.resolve('registry-url', { paths: [nrdDir] }))()); } catch { /* absent */ }
-  for (const r of registries) { const h = r && hostOf(r); if (h) hosts.add(h); }
+  try {
+    registries.push(require(require.resolve('registry-url', { paths: [nrdDir] }))());
+  } catch {
+    /* absent */
+  }
+  for (const r of registries) {
+    const h = r && hostOf(r);
+    if (h) hosts.add(h);
+  }
   return [...hosts];
 }
 
@@ -132,7 +154,9 @@ function missingBuildFiles(pkgDir) {
 function packCopy(root, tmp) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const out = execFileSync(npm, ['pack', '--json', '--pack-destination', tmp], {
-    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const info = JSON.parse(out.slice(out.indexOf('[')))[0];
   const tgz = path.join(tmp, info.filename);
@@ -143,9 +167,7 @@ function packCopy(root, tmp) {
 
 function runValidate(pkgDir, scoreFile, opts, hosts) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [
-      '-r', __filename, path.join(nrdDir, 'bin', 'run'), 'validate', '-p', pkgDir, '-o', scoreFile,
-    ], {
+    const child = spawn(process.execPath, ['-r', __filename, path.join(nrdDir, 'bin', 'run'), 'validate', '-p', pkgDir, '-o', scoreFile], {
       cwd: pkgDir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -157,13 +179,22 @@ function runValidate(pkgDir, scoreFile, opts, hosts) {
       },
     });
     let output = '';
-    child.stdout.on('data', (d) => { output += d; process.stdout.write(d); });
-    child.stderr.on('data', (d) => { output += d; process.stderr.write(d); });
+    child.stdout.on('data', (d) => {
+      output += d;
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+      process.stderr.write(d);
+    });
     const timer = setTimeout(() => {
       output += '\n[scorecard] timed out after 300 s\n';
       child.kill('SIGKILL');
     }, 300_000);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, output }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output });
+    });
   });
 }
 
@@ -187,7 +218,9 @@ async function main() {
     const run = await runValidate(pkgDir, scoreFile, opts, hosts);
 
     if (!fs.existsSync(scoreFile)) {
-      console.error(`scorecard: node-red-dev did not finish (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}); no scorecard written`);
+      console.error(
+        `scorecard: node-red-dev did not finish (exit ${run.code}${run.signal ? `, ${run.signal}` : ''}); no scorecard written`,
+      );
       return 2;
     }
     const score = JSON.parse(fs.readFileSync(scoreFile, 'utf8'));
@@ -200,8 +233,7 @@ async function main() {
     if (score.P05 && !keywordOk) score.P05 = { test: false, note: "no 'node-red' keyword (the tool records a pass)" };
     const unparsed = [...run.output.matchAll(/Unable to parse\s+(\S+)/g)].map((m) => m[1]);
     const absent = missingBuildFiles(pkgDir);
-    score.N00 = unparsed.length || absent.length
-      ? { test: false, unparsed, missing: absent } : { test: true };
+    score.N00 = unparsed.length || absent.length ? { test: false, unparsed, missing: absent } : { test: true };
 
     const blocked = [...new Set([...run.output.matchAll(/\[scorecard\] blocked connection to (\S+)/g)].map((m) => m[1]))];
 
@@ -211,9 +243,12 @@ async function main() {
       const r = score[id];
       const ok = Boolean(r && r.test === true);
       if (!ok) failures.push(id);
-      const detail = r ? Object.entries(r)
-        .filter(([k, v]) => k !== 'test' && !(Array.isArray(v) && v.length === 0))
-        .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ') : 'not run';
+      const detail = r
+        ? Object.entries(r)
+            .filter(([k, v]) => k !== 'test' && !(Array.isArray(v) && v.length === 0))
+            .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`)
+            .join(' ')
+        : 'not run';
       console.log(`${ok ? 'PASS' : 'FAIL'}  ${id}  ${what}${detail ? `  [${detail}]` : ''}`);
     }
     if (run.code !== 0) {
@@ -226,9 +261,11 @@ async function main() {
     }
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const total = Object.keys(CHECKS).length;
-    console.log(failures.length
-      ? `scorecard: FAILED ${failures.join(', ')} (${total - failures.filter((f) => f in CHECKS).length}/${total} checks pass; ${secs} s)`
-      : `scorecard: all ${total} checks pass (${secs} s)`);
+    console.log(
+      failures.length
+        ? `scorecard: FAILED ${failures.join(', ')} (${total - failures.filter((f) => f in CHECKS).length}/${total} checks pass; ${secs} s)`
+        : `scorecard: all ${total} checks pass (${secs} s)`,
+    );
     return failures.length ? 1 : 0;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

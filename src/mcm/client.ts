@@ -145,7 +145,10 @@ const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|E
 export class McmClient {
   readonly url: string;
   private readonly options: Required<
-    Pick<McmClientOptions, 'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'mimsResource' | 'dataStorePollMs' | 'dataStoreMaxWaitMs'>
+    Pick<
+      McmClientOptions,
+      'timeoutMs' | 'retries' | 'retryBaseMs' | 'retryMaxMs' | 'mimsResource' | 'dataStorePollMs' | 'dataStoreMaxWaitMs'
+    >
   > &
     McmClientOptions;
   private readonly http: AxiosInstance;
@@ -155,8 +158,12 @@ export class McmClient {
   private readonly closing = new AbortController();
 
   constructor(options: McmClientOptions) {
-    const url = options.url?.trim().replace(/\/+$/, '').replace(/\/mcm\/v1$/, '');
-    if (!url || !/^https?:\/\/[^/]/i.test(url)) throw new TypeError(`the runtime URL must start with http:// or https:// (got "${options.url ?? ''}")`);
+    const url = options.url
+      ?.trim()
+      .replace(/\/+$/, '')
+      .replace(/\/mcm\/v1$/, '');
+    if (!url || !/^https?:\/\/[^/]/i.test(url))
+      throw new TypeError(`the runtime URL must start with http:// or https:// (got "${options.url ?? ''}")`);
     this.url = url;
     this.options = {
       timeoutMs: 30_000,
@@ -173,9 +180,7 @@ export class McmClient {
     const maxConcurrent = Math.max(1, options.maxConcurrent ?? 8);
     this.limiter = new ConcurrencyLimiter(maxConcurrent);
     const agentOptions = { keepAlive: true, maxSockets: maxConcurrent, scheduling: 'lifo' as const };
-    this.agent = url.startsWith('https')
-      ? new https.Agent({ ...agentOptions, ...options.tls })
-      : new http.Agent(agentOptions);
+    this.agent = url.startsWith('https') ? new https.Agent({ ...agentOptions, ...options.tls }) : new http.Agent(agentOptions);
     this.http = axios.create({
       baseURL: url + MCM_BASE_PATH,
       httpAgent: this.agent,
@@ -251,7 +256,14 @@ export class McmClient {
       if (opened.total !== undefined) headers['Content-Length'] = String(form.getLengthSync());
       return { form, headers, sourceError: () => sourceError, destroy: () => (stream.destroy(), counter.destroy()) };
     };
-    const response = await this.send({ operation: op, method: 'POST', path: '/images', upload, replayable: opened.replayable, call: options });
+    const response = await this.send({
+      operation: op,
+      method: 'POST',
+      path: '/images',
+      upload,
+      replayable: opened.replayable,
+      call: options,
+    });
     if (isPlainObject(response.body)) return normalizeImage(unwrapObject(response.body));
     // No body: find what was stored, by size when known, else the newest.
     const images = await this.listImages(options);
@@ -311,19 +323,31 @@ export class McmClient {
     const id = checkId(op, mimId);
     const body = { action, path: checkPath(op, path) };
     const endpoint = `${this.mimsPath(id)}/dataStore`;
-    let result = normalizeDataStoreResult((await this.send({ operation: op, method: 'POST', path: endpoint, json: body, call: options })).body, action);
+    let result = normalizeDataStoreResult(
+      (await this.send({ operation: op, method: 'POST', path: endpoint, json: body, call: options })).body,
+      action,
+    );
     const deadline = Date.now() + this.options.dataStoreMaxWaitMs;
     while (result.status === 'inProgress') {
       options.onProgress?.(result);
       if (Date.now() + this.options.dataStorePollMs > deadline) {
-        throw new McmError({ operation: op, code: 'timeout', detail: `still in progress at ${result.percentage}% after ${this.options.dataStoreMaxWaitMs} ms` });
+        throw new McmError({
+          operation: op,
+          code: 'timeout',
+          detail: `still in progress at ${result.percentage}% after ${this.options.dataStoreMaxWaitMs} ms`,
+        });
       }
       await this.pause(op, this.options.dataStorePollMs, options.signal);
       const polled = await this.send({ operation: op, method: 'GET', path: endpoint, idempotent: true, call: options });
       result = normalizeDataStoreResult(polled.body, action);
     }
     if (result.status === 'failed') {
-      throw new McmError({ operation: op, code: 'operation-failed', serverMessage: result.message || `${action} of ${result.path || path} failed`, result });
+      throw new McmError({
+        operation: op,
+        code: 'operation-failed',
+        serverMessage: result.message || `${action} of ${result.path || path} failed`,
+        result,
+      });
     }
     return result;
   }
@@ -349,7 +373,8 @@ export class McmClient {
 
   private retryDelay(error: McmError, attempt: number): number | undefined {
     if (attempt >= this.options.retries) return undefined;
-    const transient = error.code === 'unreachable' || error.code === 'connection' || (error.code === 'http' && RETRYABLE_STATUS.has(error.statusCode ?? 0));
+    const transient =
+      error.code === 'unreachable' || error.code === 'connection' || (error.code === 'http' && RETRYABLE_STATUS.has(error.statusCode ?? 0));
     if (!transient) return undefined;
     if (error.retryAfterMs !== undefined) return error.retryAfterMs <= this.options.retryMaxMs ? error.retryAfterMs : undefined;
     const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
@@ -416,7 +441,11 @@ export class McmClient {
       try {
         return { status, body: JSON.parse(raw) as unknown };
       } catch {
-        throw new McmError({ operation, code: 'bad-response', detail: `HTTP ${status} with malformed JSON: ${this.redact(clip(raw, 80))}` });
+        throw new McmError({
+          operation,
+          code: 'bad-response',
+          detail: `HTTP ${status} with malformed JSON: ${this.redact(clip(raw, 80))}`,
+        });
       }
     }
     throw new McmError({
@@ -530,7 +559,12 @@ async function openImageSource(source: ImageSource, options: UploadOptions): Pro
     const stream = source as Readable;
     const first = await firstChunk(stream);
     if (first === undefined) throw McmError.invalid(op, 'source-empty');
-    return { take: () => Readable.from(prepend(first, stream)), total: options.size, filename: options.filename ?? 'image.tar', replayable: false };
+    return {
+      take: () => Readable.from(prepend(first, stream)),
+      total: options.size,
+      filename: options.filename ?? 'image.tar',
+      replayable: false,
+    };
   }
   throw McmError.invalid(op, 'source-type', { type: Array.isArray(source) ? 'array' : typeof source });
 }

@@ -49,8 +49,7 @@ function header(name: string, size: number): Buffer {
 }
 
 const padding = (size: number): number => (BLOCK - (size % BLOCK)) % BLOCK;
-const tarSize = (entries: Entry[]): number =>
-  entries.reduce((total, e) => total + BLOCK + e.size + padding(e.size), 2 * BLOCK);
+const tarSize = (entries: Entry[]): number => entries.reduce((total, e) => total + BLOCK + e.size + padding(e.size), 2 * BLOCK);
 
 function* tarChunks(entries: Entry[]): Generator<Buffer> {
   for (const entry of entries) {

@@ -89,7 +89,12 @@ export async function deployMimWithPolicy(client: McmClient, spec: MimSpec, poli
   return (await waitUntilStarted(client, op, [mim], policy, call))[0];
 }
 
-export async function deployCompositionWithPolicy(client: McmClient, specs: MimSpec[], policy: DeployPolicy = {}, call?: CallOptions): Promise<Mim[]> {
+export async function deployCompositionWithPolicy(
+  client: McmClient,
+  specs: MimSpec[],
+  policy: DeployPolicy = {},
+  call?: CallOptions,
+): Promise<Mim[]> {
   const op = 'deployComposition';
   const checked = checkSpecs(op, specs);
   const ifExists = policy.ifExists ?? 'fail';
@@ -102,7 +107,9 @@ export async function deployCompositionWithPolicy(client: McmClient, specs: MimS
   let deployed: Mim[] = [];
   try {
     if (deploy.length) deployed = await client.deployComposition(deploy, call);
-    const all = checked.map((spec) => keep.find((m) => m.name === spec.name) ?? deployed.find((m) => m.name === spec.name)).filter((m): m is Mim => !!m);
+    const all = checked
+      .map((spec) => keep.find((m) => m.name === spec.name) ?? deployed.find((m) => m.name === spec.name))
+      .filter((m): m is Mim => !!m);
     return policy.waitStarted ? await waitUntilStarted(client, op, all, policy, call) : all;
   } catch (err) {
     if (!rollback || (err instanceof McmError && err.code === 'aborted')) throw err;
@@ -146,7 +153,13 @@ function withRollback(err: unknown, removed: string[], left: string[]): unknown 
 }
 
 /** Polls the list until every mim is `started`; fails with the mims still waiting, by name and state. */
-export async function waitUntilStarted(client: McmClient, op: McmOperation, mims: Mim[], policy: DeployPolicy, call?: CallOptions): Promise<Mim[]> {
+export async function waitUntilStarted(
+  client: McmClient,
+  op: McmOperation,
+  mims: Mim[],
+  policy: DeployPolicy,
+  call?: CallOptions,
+): Promise<Mim[]> {
   const timeoutMs = policy.waitTimeoutMs ?? 60_000;
   const pollMs = policy.pollMs ?? 500;
   const deadline = Date.now() + timeoutMs;

@@ -43,7 +43,8 @@ export interface CliArgs {
 
 function integer(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || n < min || n > max) throw new UsageError(`${flag} needs a whole number from ${min} to ${max} (got "${value}")`);
+  if (!/^-?\d+$/.test(value) || n < min || n > max)
+    throw new UsageError(`${flag} needs a whole number from ${min} to ${max} (got "${value}")`);
   return n;
 }
 

@@ -50,7 +50,9 @@ export function faultProblem(fault: unknown): string | undefined {
   const intIn = (key: string, min: number, max: number): string | undefined => {
     const v = f[key];
     if (v === undefined) return undefined;
-    return Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `fault.${key} must be an integer ${min}..${max}`;
+    return Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? undefined
+      : `fault.${key} must be an integer ${min}..${max}`;
   };
   for (const key of ['hang', 'reset', 'resetMidResponse', 'malformed']) {
     if (f[key] !== undefined && typeof f[key] !== 'boolean') return `fault.${key} must be a boolean`;
@@ -73,7 +75,8 @@ export class FaultTable {
 
   set(route: SimRoute, fault: Fault): void {
     const left = fault.times ?? Infinity;
-    if (left <= 0) this.faults.delete(route); // "the next 0 requests": nothing to do
+    if (left <= 0)
+      this.faults.delete(route); // "the next 0 requests": nothing to do
     else this.faults.set(route, { fault: { ...fault }, left });
   }
 

@@ -292,7 +292,8 @@ function toSpec(raw: unknown, label = ''): MimSpec {
 /** Composition bodies: {"mims": [...]}, {"data": [...]} or a bare array. */
 function toSpecs(body: unknown): MimSpec[] {
   const list = Array.isArray(body) ? body : isPlainObject(body) ? (body.mims ?? body.data) : undefined;
-  if (!Array.isArray(list)) throw new SimError(400, 'a composition must be {"mims": [mim specs]}, {"data": [...]} or an array of mim specs');
+  if (!Array.isArray(list))
+    throw new SimError(400, 'a composition must be {"mims": [mim specs]}, {"data": [...]} or an array of mim specs');
   if (list.length === 0) throw new SimError(400, McmError.ruleText('specs-empty', {}));
   return list.map((raw, index) => toSpec(raw, `mim spec ${index}: `));
 }
@@ -325,7 +326,9 @@ export function readKeyFile(file: string): string | undefined {
 export function writeKeyFile(file: string, key: string): void {
   let lines: string[];
   try {
-    lines = readFileSync(file, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+    lines = readFileSync(file, 'utf8')
+      .replace(/\r?\n$/, '')
+      .split(/\r?\n/);
   } catch {
     lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
   }

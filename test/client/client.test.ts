@@ -28,7 +28,8 @@ async function rejects(promise: Promise<unknown>): Promise<McmError> {
 describe('McmClient against the simulator', function () {
   let sim: McmSimulator;
   let client: McmClient;
-  const make = (options: Partial<McmClientOptions> = {}) => new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
+  const make = (options: Partial<McmClientOptions> = {}) =>
+    new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
 
   before(async () => {
     sim = await McmSimulator.start({ quiet: true });
@@ -53,7 +54,10 @@ describe('McmClient against the simulator', function () {
       assert.equal(image.size, tar.length);
       assert.deepEqual(image.repoTags, ['hello-v1:1.0.0']);
       const images = await client.listImages();
-      assert.deepEqual(images.map((i: MimImage) => i.name), ['hello-v1']);
+      assert.deepEqual(
+        images.map((i: MimImage) => i.name),
+        ['hello-v1'],
+      );
     });
 
     it('uploads an image from a file path, with progress up to 100%', async () => {
@@ -82,14 +86,25 @@ describe('McmClient against the simulator', function () {
 
     it('deploys, lists and removes a mim with string env values', async () => {
       await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
-      const mim = await client.deployMim('hello', 'hello-v1', { 'MCM.BASE_API_PATH': '/hello/v1', RETRIES: 3 as unknown as string, DEBUG: true as unknown as string });
+      const mim = await client.deployMim('hello', 'hello-v1', {
+        'MCM.BASE_API_PATH': '/hello/v1',
+        RETRIES: 3 as unknown as string,
+        DEBUG: true as unknown as string,
+      });
       assert.equal(mim.id, 'api-hello');
       assert.equal(mim.image, 'hello-v1');
       assert.deepEqual(mim.env, { 'MCM.BASE_API_PATH': '/hello/v1', RETRIES: '3', DEBUG: 'true' });
       const sent = sim.requests('deployMim')[0];
-      assert.deepEqual(sent.body, { name: 'hello', image: 'hello-v1', env: { 'MCM.BASE_API_PATH': '/hello/v1', RETRIES: '3', DEBUG: 'true' } });
+      assert.deepEqual(sent.body, {
+        name: 'hello',
+        image: 'hello-v1',
+        env: { 'MCM.BASE_API_PATH': '/hello/v1', RETRIES: '3', DEBUG: 'true' },
+      });
       assert.match(String(sent.headers['content-type']), /^application\/json/);
-      assert.deepEqual((await client.listMims()).map((m: Mim) => m.id), ['api-hello']);
+      assert.deepEqual(
+        (await client.listMims()).map((m: Mim) => m.id),
+        ['api-hello'],
+      );
       await client.removeMim('api-hello');
       assert.deepEqual(await client.listMims(), []);
     });
@@ -107,7 +122,10 @@ describe('McmClient against the simulator', function () {
         { name: 'one', image: 'a' },
         { name: 'two', image: 'b', env: { X: '1' } },
       ]);
-      assert.deepEqual(mims.map((m) => m.id), ['api-one', 'api-two']);
+      assert.deepEqual(
+        mims.map((m) => m.id),
+        ['api-one', 'api-two'],
+      );
       assert.deepEqual((sim.requests('deployComposition')[0].body as { mims: unknown[] }).mims.length, 2);
     });
 
@@ -203,7 +221,15 @@ describe('McmClient against the simulator', function () {
         ['env object value', () => client.deployMim('a', 'img', { A: {} } as never), 'env-value'],
         ['empty composition', () => client.deployComposition([]), 'specs-empty'],
         ['composition not array', () => client.deployComposition({} as never), 'specs-not-array'],
-        ['duplicate names', () => client.deployComposition([{ name: 'a', image: 'i' }, { name: 'a', image: 'i' }]), 'spec-duplicate-name'],
+        [
+          'duplicate names',
+          () =>
+            client.deployComposition([
+              { name: 'a', image: 'i' },
+              { name: 'a', image: 'i' },
+            ]),
+          'spec-duplicate-name',
+        ],
         ['missing id', () => client.removeMim(''), 'id-missing'],
         ['dot-dot id', () => client.removeMim('..'), 'id-invalid'],
         ['backup without path', () => client.backupDataStore('api-x', ''), 'path-missing'],
@@ -250,7 +276,10 @@ describe('McmClient against the simulator', function () {
       assert.equal(bare.gpu, 'yes');
       assert.deepEqual(bare.env, {});
       assert.equal(bare.state, '');
-      sim.setFault('listImages', { status: 200, body: { data: [{ id: 'api-i', name: 'i', created: 1700000000, vendor: 'm' }], next: null } });
+      sim.setFault('listImages', {
+        status: 200,
+        body: { data: [{ id: 'api-i', name: 'i', created: 1700000000, vendor: 'm' }], next: null },
+      });
       const [wrapped] = await client.listImages();
       assert.equal(wrapped.vendor, 'm');
       assert.equal(wrapped.created, 1700000000);
@@ -283,7 +312,7 @@ describe('McmClient against the simulator', function () {
       });
     }
 
-    it('reports the simulator\'s own 404 and 409 texts', async () => {
+    it("reports the simulator's own 404 and 409 texts", async () => {
       const missing = await rejects(client.deployMim('a', 'no-such-image'));
       assert.equal(missing.statusCode, 404);
       assert.match(missing.message, /no-such-image/);

@@ -44,7 +44,13 @@ describe('a real Node-RED with admin authentication', function () {
     const res = await fetch(`${red.url}/auth/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: 'test-password' }),
+      body: JSON.stringify({
+        client_id: 'node-red-admin',
+        grant_type: 'password',
+        scope: '*',
+        username: 'admin',
+        password: 'test-password',
+      }),
     });
     assert.equal(res.status, 200);
     token = ((await res.json()) as { access_token: string }).access_token;
@@ -64,7 +70,17 @@ describe('a real Node-RED with admin authentication', function () {
     const res = await api('/nodes', { headers: { Accept: 'application/json' } });
     const sets = (await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
     const ours = sets.filter((s) => s.module === launcher.packageName);
-    assert.deepEqual(ours.flatMap((s) => s.types).sort(), ['mimoe-backup', 'mimoe-composition', 'mimoe-config', 'mimoe-deploy', 'mimoe-list', 'mimoe-remove', 'mimoe-restore', 'mimoe-upload', 'mimoe-watch']);
+    assert.deepEqual(ours.flatMap((s) => s.types).sort(), [
+      'mimoe-backup',
+      'mimoe-composition',
+      'mimoe-config',
+      'mimoe-deploy',
+      'mimoe-list',
+      'mimoe-remove',
+      'mimoe-restore',
+      'mimoe-upload',
+      'mimoe-watch',
+    ]);
     assert.ok(ours.every((s) => s.enabled && !s.err));
   });
 
@@ -91,26 +107,41 @@ describe('a real Node-RED with admin authentication', function () {
   });
 
   it('tests a connection with the saved token behind the password placeholder', async () => {
-    const ok = await api('/mimoe/check', { method: 'POST', body: JSON.stringify({ id: 'cfg1', settings: { url: sim.url }, token: '__PWRD__' }) });
+    const ok = await api('/mimoe/check', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'cfg1', settings: { url: sim.url }, token: '__PWRD__' }),
+    });
     assert.deepEqual(await ok.json(), { ok: true, url: sim.url, mims: 0 });
     const refused = await api('/mimoe/check', { method: 'POST', body: JSON.stringify({ settings: { url: sim.url }, token: 'wrong-key' }) });
     const answer = (await refused.json()) as { ok: boolean; status: number; message: string };
     assert.equal(answer.ok, false);
     assert.equal(answer.status, 403);
     assert.match(answer.message, /^checkConnection failed: HTTP 403/);
-    const unreachable = await api('/mimoe/check', { method: 'POST', body: JSON.stringify({ settings: { url: 'http://127.0.0.1:1' }, token: 'x' }) });
+    const unreachable = await api('/mimoe/check', {
+      method: 'POST',
+      body: JSON.stringify({ settings: { url: 'http://127.0.0.1:1' }, token: 'x' }),
+    });
     assert.match(((await unreachable.json()) as { message: string }).message, /cannot reach the mimOE runtime \(ECONNREFUSED/);
   });
 
   it('reads ${VAR} references in the dialog values from the environment', async () => {
-    const res = await api('/mimoe/check', { method: 'POST', body: JSON.stringify({ settings: { url: '${MIMOE_TEST_URL}' }, token: sim.key }) });
+    const res = await api('/mimoe/check', {
+      method: 'POST',
+      body: JSON.stringify({ settings: { url: '${MIMOE_TEST_URL}' }, token: sim.key }),
+    });
     assert.deepEqual(await res.json(), { ok: true, url: sim.url, mims: 0 });
   });
 
   it('lists live resources for autocomplete', async () => {
-    const res = await api('/mimoe/resources/images', { method: 'POST', body: JSON.stringify({ id: 'cfg1', settings: { url: sim.url }, token: '__PWRD__' }) });
+    const res = await api('/mimoe/resources/images', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'cfg1', settings: { url: sim.url }, token: '__PWRD__' }),
+    });
     const answer = (await res.json()) as { ok: boolean; items: Array<{ value: string }> };
     assert.equal(answer.ok, true);
-    assert.deepEqual(answer.items.map((i) => i.value), ['hello-v1']);
+    assert.deepEqual(
+      answer.items.map((i) => i.value),
+      ['hello-v1'],
+    );
   });
 });

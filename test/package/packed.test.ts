@@ -23,7 +23,10 @@ describe('the packed package', function () {
   let tarball: string;
 
   before(() => {
-    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], root)) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     files = packed.files.map((f) => f.path);
     tarball = join(work, packed.filename);
   });
@@ -31,15 +34,40 @@ describe('the packed package', function () {
   it('holds only what runs', () => {
     const types = Object.keys(pkg['node-red'].nodes);
     for (const type of types) {
-      for (const file of [`build/src/nodes/${type}.js`, `build/src/nodes/${type}.html`, `build/src/nodes/locales/en-US/${type}.json`, `build/src/nodes/locales/en-US/${type}.html`]) {
+      for (const file of [
+        `build/src/nodes/${type}.js`,
+        `build/src/nodes/${type}.html`,
+        `build/src/nodes/locales/en-US/${type}.json`,
+        `build/src/nodes/locales/en-US/${type}.html`,
+      ]) {
         assert.ok(files.includes(file), `${file} is packed`);
       }
     }
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'build/src/index.js', 'build/src/index.d.ts', 'build/src/mcm/client.d.ts', 'build/src/simulator/cli.js', 'resources/mimoe-editor.js', 'examples/round-trip.json']) {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'build/src/index.js',
+      'build/src/index.d.ts',
+      'build/src/mcm/client.d.ts',
+      'build/src/simulator/cli.js',
+      'resources/mimoe-editor.js',
+      'examples/round-trip.json',
+    ]) {
       assert.ok(files.includes(file), `${file} is packed`);
     }
-    assert.ok(files.some((f) => f.startsWith('build/src/nodes/icons/') && f.endsWith('.svg')), 'icons are packed');
-    const strays = files.filter((f) => /^(src|test|bench|scripts|ci|\.ci|nodes|locales)\//.test(f) || f.startsWith('build/test') || f.startsWith('build/bench') || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map'));
+    assert.ok(
+      files.some((f) => f.startsWith('build/src/nodes/icons/') && f.endsWith('.svg')),
+      'icons are packed',
+    );
+    const strays = files.filter(
+      (f) =>
+        /^(src|test|bench|scripts|ci|\.ci|nodes|locales)\//.test(f) ||
+        f.startsWith('build/test') ||
+        f.startsWith('build/bench') ||
+        (f.endsWith('.ts') && !f.endsWith('.d.ts')) ||
+        f.endsWith('.map'),
+    );
     assert.deepEqual(strays, []);
   });
 
@@ -61,7 +89,13 @@ describe('the packed package', function () {
         version: string;
       }>;
       const ours = sets.filter((s) => s.module === pkg.name);
-      assert.deepEqual(ours.map((s) => s.types).flat().sort(), Object.keys(pkg['node-red'].nodes).sort());
+      assert.deepEqual(
+        ours
+          .map((s) => s.types)
+          .flat()
+          .sort(),
+        Object.keys(pkg['node-red'].nodes).sort(),
+      );
       for (const set of ours) {
         assert.ok(set.enabled, `${set.id} enabled`);
         assert.equal(set.err, undefined);

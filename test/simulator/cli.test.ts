@@ -20,7 +20,9 @@ function run(args: string[]): Run {
   let err = '';
   child.stdout?.on('data', (c) => (out += c));
   child.stderr?.on('data', (c) => (err += c));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  );
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
@@ -92,7 +94,14 @@ describe('simulator CLI', () => {
   it('parses arguments into simulator options', () => {
     const args = parseArgs(['--host', '0.0.0.0', '--key', 'k', '--start-delay', '250', '--async-steps', '3']);
     assert.equal(args.port, 8083);
-    assert.deepEqual(args.options, { quiet: false, logLimit: 100_000, host: '0.0.0.0', key: 'k', startDelayMs: 250, asyncDataStore: { steps: 3 } });
+    assert.deepEqual(args.options, {
+      quiet: false,
+      logLimit: 100_000,
+      host: '0.0.0.0',
+      key: 'k',
+      startDelayMs: 250,
+      asyncDataStore: { steps: 3 },
+    });
     assert.equal(parseArgs(['--async-datastore']).options.asyncDataStore, true);
     assert.equal(parseArgs(['--port=9000']).port, 9000);
     assert.throws(() => parseArgs(['--port', '70000']), /--port/);

@@ -39,7 +39,8 @@ describe('simulator faults', () => {
   it('times: applies to the next N requests only', async () => {
     sim.setFault('deployMim', { status: 429, times: 2 });
     const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) statuses.push((await api(sim, '/mcm/v1/mims', { method: 'POST', body: { name: 'x', image: 'nope' } })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await api(sim, '/mcm/v1/mims', { method: 'POST', body: { name: 'x', image: 'nope' } })).status);
     assert.deepEqual(statuses, [429, 429, 404]);
   });
 

@@ -19,7 +19,12 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
 
     it('logs every request in arrival order with what tests need', async () => {
       const before = Date.now();
-      await api(sim, '/mcm/v1/mims?x=1', { method: 'POST', clientId: 'c1', body: { name: 'n', image: 'i' }, headers: { 'X-Extra': 'yes' } });
+      await api(sim, '/mcm/v1/mims?x=1', {
+        method: 'POST',
+        clientId: 'c1',
+        body: { name: 'n', image: 'i' },
+        headers: { 'X-Extra': 'yes' },
+      });
       await api(sim, '/mcm/v1/unknown', { token: null });
       const [deploy, unknown] = sim.log;
       assert.equal(sim.log.length, 2);
@@ -191,7 +196,9 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
       try {
         await new Promise<void>((resolve, reject) => {
           http
-            .get(`${sim.url}/mcm/v1/mims`, { agent, headers: { authorization: `Bearer ${sim.key}` } }, (res) => res.resume().on('end', resolve))
+            .get(`${sim.url}/mcm/v1/mims`, { agent, headers: { authorization: `Bearer ${sim.key}` } }, (res) =>
+              res.resume().on('end', resolve),
+            )
             .on('error', reject);
         });
         sim.setFault('listMims', { hang: true });
@@ -226,8 +233,19 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
       try {
         execFileSync(
           'openssl',
-          ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1']
-            .concat(['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')]),
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:prime256v1',
+            '-nodes',
+            '-days',
+            '1',
+            '-subj',
+            '/CN=127.0.0.1',
+          ].concat(['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')]),
           { stdio: 'ignore' },
         );
       } catch {

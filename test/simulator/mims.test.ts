@@ -32,7 +32,11 @@ describe('simulator mims and compositions', () => {
       env: { 'MCM.BASE_API_PATH': '/hello/v1', DEBUG: 'true' },
     });
     assert.ok(!Number.isNaN(Date.parse(created)));
-    assert.deepEqual(sim.requests('deployMim')[0].body, { name: 'hello', image: 'hello-v1', env: { 'MCM.BASE_API_PATH': '/hello/v1', DEBUG: 'true' } });
+    assert.deepEqual(sim.requests('deployMim')[0].body, {
+      name: 'hello',
+      image: 'hello-v1',
+      env: { 'MCM.BASE_API_PATH': '/hello/v1', DEBUG: 'true' },
+    });
     const list = await api(sim, '/mcm/v1/mims');
     assert.deepEqual(list.json, { data: [res.json] });
   });

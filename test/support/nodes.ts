@@ -11,7 +11,13 @@ const nodeRedMain = require.resolve(process.env.NODE_RED_PATH ?? 'node-red');
 const fromNodeRed = (id: string) => require.resolve(id, { paths: [path.dirname(nodeRedMain)] });
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { i18n } = require(fromNodeRed('@node-red/util')) as { i18n: { init(s: object): void; registerMessageCatalog(ns: string, dir: string, file: string): Promise<void>; _: (key: string, params?: object) => string } };
+const { i18n } = require(fromNodeRed('@node-red/util')) as {
+  i18n: {
+    init(s: object): void;
+    registerMessageCatalog(ns: string, dir: string, file: string): Promise<void>;
+    _: (key: string, params?: object) => string;
+  };
+};
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../../package.json') as { name: string; 'node-red': { nodes: Record<string, string> } };
 
@@ -68,11 +74,21 @@ export async function loadFlow(flow: Array<Record<string, unknown>>, creds?: obj
   const coreDir = path.join(path.dirname(fromNodeRed('@node-red/nodes/package.json')), 'core');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const core = coreNodes.map((file) => require(path.join(coreDir, file)) as NodeModule);
-  await helper.load([...core, ...(await nodeModules())] as never, [{ id: 'tab', type: 'tab', label: 'test' }, ...placed] as never, creds ?? {});
+  await helper.load(
+    [...core, ...(await nodeModules())] as never,
+    [{ id: 'tab', type: 'tab', label: 'test' }, ...placed] as never,
+    creds ?? {},
+  );
 }
 
 /** Core node files, for flows that need them. */
-export const CORE = { tls: 'network/05-tls.js', inject: 'common/20-inject.js', change: 'function/15-change.js', file: 'storage/10-file.js', debug: 'common/21-debug.js' };
+export const CORE = {
+  tls: 'network/05-tls.js',
+  inject: 'common/20-inject.js',
+  change: 'function/15-change.js',
+  file: 'storage/10-file.js',
+  debug: 'common/21-debug.js',
+};
 
 /** Resolves with the next msg a helper node receives. */
 export function nextMessage(id: string, timeoutMs = 8000): Promise<Record<string, any>> {

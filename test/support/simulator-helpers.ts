@@ -42,7 +42,8 @@ export async function api(sim: McmSimulator, path: string, init: ApiInit = {}): 
   if (init.clientId) headers['x-client-id'] = init.clientId;
   let body: string | Uint8Array<ArrayBuffer> | undefined;
   if (typeof init.body === 'string') body = init.body;
-  else if (Buffer.isBuffer(init.body)) body = new Uint8Array(init.body); // fetch's typings want an ArrayBuffer-backed view
+  else if (Buffer.isBuffer(init.body))
+    body = new Uint8Array(init.body); // fetch's typings want an ArrayBuffer-backed view
   else if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
@@ -66,7 +67,10 @@ export interface FormPart {
 }
 
 /** A multipart/form-data body built by hand, so tests control every byte. */
-export function multipartBody(parts: FormPart[], boundary = `----simtest${Date.now().toString(16)}`): { body: Buffer; contentType: string } {
+export function multipartBody(
+  parts: FormPart[],
+  boundary = `----simtest${Date.now().toString(16)}`,
+): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
   for (const part of parts) {
     let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
