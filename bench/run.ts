@@ -94,7 +94,13 @@ function summarize(results: WorkerResult[]): Summary {
 const progress = (text: string): boolean => process.stderr.write(text);
 
 /** Runs every contender `repeat` times, interleaved, the order rotating each round. */
-async function rounds(title: string, sim: SimulatorProcess, contenders: Contender[], before?: (c: Contender) => Promise<void>, after?: (c: Contender, r: WorkerResult) => Promise<void>): Promise<void> {
+async function rounds(
+  title: string,
+  sim: SimulatorProcess,
+  contenders: Contender[],
+  before?: (c: Contender) => Promise<void>,
+  after?: (c: Contender, r: WorkerResult) => Promise<void>,
+): Promise<void> {
   for (let round = 0; round < settings.repeat; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const contender of order) {
@@ -105,7 +111,17 @@ async function rounds(title: string, sim: SimulatorProcess, contenders: Contende
       try {
         result = await contender.run();
       } catch (err) {
-        result = { ok: false, wallMs: 0, baselineRss: 0, peakRssSampled: 0, maxRss: 0, peakReset: false, peakRss: 0, rssGrowth: 0, error: (err as Error).message };
+        result = {
+          ok: false,
+          wallMs: 0,
+          baselineRss: 0,
+          peakRssSampled: 0,
+          maxRss: 0,
+          peakReset: false,
+          peakRss: 0,
+          rssGrowth: 0,
+          error: (err as Error).message,
+        };
       }
       const simCpuAfter = sim.cpuMs();
       if (simCpu !== undefined && simCpuAfter !== undefined) result.extra = { ...result.extra, simCpuMs: simCpuAfter - simCpu };
@@ -168,7 +184,7 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
       c.label,
       secs(s.wallMs),
       `${secs(s.minMs)}-${secs(s.maxMs)}`,
-      ((size / 2 ** 20) / (s.wallMs / 1000)).toFixed(0),
+      (size / 2 ** 20 / (s.wallMs / 1000)).toFixed(0),
       c.key === 'curl' ? '1.00x' : ratio(s.wallMs / ref.wallMs),
       secs(s.cpuMs),
       secs(s.simCpuMs),
@@ -180,14 +196,25 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
   out.push(
     `### 1. Upload of a ${mib(size)} MiB image tar (median of ${settings.repeat})`,
     '',
-    table(['contender', 'time s', 'min-max s', 'MiB/s', 'vs curl', 'CPU s', 'sim CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(
+      ['contender', 'time s', 'min-max s', 'MiB/s', 'vs curl', 'CPU s', 'sim CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'],
+      rows,
+    ),
     '',
   );
   const node = summarize(contenders[1].results);
   const timeRatio = node.wallMs / ref.wallMs;
   verdicts.push(
-    { target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl`, figure: ratio(timeRatio), pass: Number.isFinite(timeRatio) ? timeRatio <= TARGETS.uploadTimeVsCurl : undefined },
-    { target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB`, figure: `${mib(node.rssGrowth)} MiB`, pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined },
+    {
+      target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl`,
+      figure: ratio(timeRatio),
+      pass: Number.isFinite(timeRatio) ? timeRatio <= TARGETS.uploadTimeVsCurl : undefined,
+    },
+    {
+      target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB`,
+      figure: `${mib(node.rssGrowth)} MiB`,
+      pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined,
+    },
   );
   return contenders;
 }
@@ -198,21 +225,34 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
     await uploadSmallImage(sim);
     const client = new McmClient({ url: sim.url, token: sim.key });
     try {
-      await client.deployComposition(Array.from({ length: settings.seedMims }, (_, i) => ({ name: `listed-${i}`, image: SMALL_IMAGE, env: { INDEX: String(i) } })));
+      await client.deployComposition(
+        Array.from({ length: settings.seedMims }, (_, i) => ({ name: `listed-${i}`, image: SMALL_IMAGE, env: { INDEX: String(i) } })),
+      );
     } finally {
       client.close();
     }
   }
-  const worker = (mode: string) => () =>
-    runWorker(
-      join(WORKERS, 'list.js'),
-      { mode, url: sim.url, key: sim.key, total: settings.listRequests, concurrency: settings.concurrency, warmup: settings.listWarmup },
-      180_000,
-    );
+  const worker =
+    (mode: string, helperSpies = true) =>
+    () =>
+      runWorker(
+        join(WORKERS, 'list.js'),
+        {
+          mode,
+          helperSpies,
+          url: sim.url,
+          key: sim.key,
+          total: settings.listRequests,
+          concurrency: settings.concurrency,
+          warmup: settings.listWarmup,
+        },
+        180_000,
+      );
   const contenders: Contender[] = [
     { key: 'axios', label: 'axios loop (reference)', run: worker('axios'), results: [] },
     { key: 'node', label: 'mimoe-list node', run: worker('node'), results: [] },
     { key: 'core', label: 'core http request node', run: worker('core'), results: [] },
+    { key: 'node-nospy', label: 'mimoe-list node, spies off (diagnostic)', run: worker('node', false), results: [] },
   ];
   await rounds('list', sim, contenders, () => sim.resetStats());
   const rate = (s: Summary) => s.count / (s.wallMs / 1000);
@@ -220,28 +260,57 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
     if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', ''];
-    return [c.label, rate(s).toFixed(0), c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref), secs(s.wallMs), secs(s.cpuMs), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
+    return [
+      c.label,
+      rate(s).toFixed(0),
+      c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref),
+      secs(s.wallMs),
+      secs(s.cpuMs),
+      mib(s.peakRss),
+      mib(s.rssGrowth),
+      mib(s.baselineRss),
+    ];
   });
   out.push(
     `### 2. ${settings.listRequests} list requests, ${settings.concurrency} in flight, ${settings.seedMims} mims listed (median of ${settings.repeat})`,
     '',
     table(['contender', 'req/s', 'vs axios', 'time s', 'CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
     '',
+    "Diagnostic row, not a target: the same flow with node-red-node-test-helper's Sinon spies removed (they record every",
+    'send/status call and keep its msg; a real Node-RED has none). The targets use the helper flow as it is.',
+    '',
   );
   const node = rate(summarize(contenders[1].results));
   const core = rate(summarize(contenders[2].results));
   verdicts.push(
-    { target: `list throughput >= ${TARGETS.listVsAxios}x axios loop`, figure: ratio(node / ref), pass: Number.isFinite(node / ref) ? node / ref >= TARGETS.listVsAxios : undefined },
-    { target: 'list throughput >= core http request node', figure: ratio(node / core), pass: Number.isFinite(node / core) ? node >= core : undefined },
+    {
+      target: `list throughput >= ${TARGETS.listVsAxios}x axios loop`,
+      figure: ratio(node / ref),
+      pass: Number.isFinite(node / ref) ? node / ref >= TARGETS.listVsAxios : undefined,
+    },
+    {
+      target: 'list throughput >= core http request node',
+      figure: ratio(node / core),
+      pass: Number.isFinite(node / core) ? node >= core : undefined,
+    },
   );
   return contenders;
 }
 
 async function benchDeploy(sim: SimulatorProcess, out: string[]): Promise<Contender[]> {
   const worker = (mode: string, count: number) => () =>
-    runWorker(join(WORKERS, 'deploy.js'), { mode, url: sim.url, key: sim.key, image: SMALL_IMAGE, count, concurrency: settings.concurrency, prefix: `${mode}-` }, 180_000);
+    runWorker(
+      join(WORKERS, 'deploy.js'),
+      { mode, url: sim.url, key: sim.key, image: SMALL_IMAGE, count, concurrency: settings.concurrency, prefix: `${mode}-` },
+      180_000,
+    );
   const contenders: Contender[] = [
-    { key: 'composition', label: `1 mimoe-composition msg, ${settings.compositionMims} mims`, run: worker('composition', settings.compositionMims), results: [] },
+    {
+      key: 'composition',
+      label: `1 mimoe-composition msg, ${settings.compositionMims} mims`,
+      run: worker('composition', settings.compositionMims),
+      results: [],
+    },
     { key: 'deploy', label: `${settings.deployMsgs} mimoe-deploy msgs`, run: worker('deploy', settings.deployMsgs), results: [] },
   ];
   await rounds('deploy', sim, contenders, async () => {
@@ -251,7 +320,15 @@ async function benchDeploy(sim: SimulatorProcess, out: string[]): Promise<Conten
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
     if (!s.runs) return [c.label, 'FAILED', '', '', '', '', ''];
-    return [c.label, secs(s.wallMs), (s.count / (s.wallMs / 1000)).toFixed(0), secs(s.cpuMs), mib(s.peakRss), mib(s.rssGrowth), mib(s.baselineRss)];
+    return [
+      c.label,
+      secs(s.wallMs),
+      (s.count / (s.wallMs / 1000)).toFixed(0),
+      secs(s.cpuMs),
+      mib(s.peakRss),
+      mib(s.rssGrowth),
+      mib(s.baselineRss),
+    ];
   });
   out.push(
     `### 3. Deploying through the nodes, client concurrency ${settings.concurrency} (median of ${settings.repeat})`,
@@ -282,7 +359,15 @@ async function main(): Promise<number> {
     removeTempDir(tmp);
   }
   if (verdicts.length) {
-    out.push('### Targets', '', table(['target', 'measured', 'result'], verdicts.map((v) => [v.target, v.figure, verdict(v.pass)])), '');
+    out.push(
+      '### Targets',
+      '',
+      table(
+        ['target', 'measured', 'result'],
+        verdicts.map((v) => [v.target, v.figure, verdict(v.pass)]),
+      ),
+      '',
+    );
   }
   const failed = Object.values(all).flatMap(failures);
   if (failed.length) out.push('### Failures', '', ...failed.map((f) => `- ${f}`), '');
@@ -290,12 +375,20 @@ async function main(): Promise<number> {
     `Peak RSS is per process: GNU time's maximum RSS for curl; for node workers the higher of a 20 ms RSS sampler and ` +
       `process.resourceUsage().maxRSS (reset after the idle baseline via /proc/self/clear_refs). RSS growth = peak - idle baseline ` +
       `(node: after setup and GC; curl: curl doing a tiny GET). Times exclude process start-up and flow loading. ` +
-      `Total ${((Date.now() - started) / 1000).toFixed(0)} s, load average at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+      `Total ${((Date.now() - started) / 1000).toFixed(0)} s, load average at end ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
   );
   process.stdout.write(`\n${out.join('\n')}\n`);
   if (process.env.BENCH_JSON) {
-    const raw = Object.fromEntries(Object.entries(all).map(([k, cs]) => [k, cs.map((c) => ({ key: c.key, label: c.label, results: c.results }))]));
-    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ settings: { ...settings, only: [...settings.only] }, machine: machine(), results: raw, verdicts }, null, 2));
+    const raw = Object.fromEntries(
+      Object.entries(all).map(([k, cs]) => [k, cs.map((c) => ({ key: c.key, label: c.label, results: c.results }))]),
+    );
+    writeFileSync(
+      process.env.BENCH_JSON,
+      JSON.stringify({ settings: { ...settings, only: [...settings.only] }, machine: machine(), results: raw, verdicts }, null, 2),
+    );
   }
   return failed.length ? 1 : 0;
 }

@@ -19,6 +19,8 @@
     var CONFIG_SETTINGS = ['url', 'clientId', 'timeout', 'concurrency', 'resource', 'tokenSource', 'keyFile', 'tls', 'insecure'];
     /** The env keys the mimOE runtime reads itself; their descriptions are in the mimoe-deploy catalog (env.keys.*). */
     var RUNTIME_ENV_KEYS = ['BASE_API_PATH', 'API_ALIAS', 'WEBSOCKET_SUPPORT', 'MAX_EXECUTION_TIME_SEC', 'OTEL_SUPPORT', 'DB_ENCRYPTION_SUPPORT'];
+    /** A value starting with `${NAME}`: the runtime puts the environment variable NAME there. */
+    var ENV_REFERENCE = /^\$\{\w+\}/;
     /** How long a list fetched for autocomplete is reused (ms). */
     var CACHE_MS = 10000;
 
@@ -191,6 +193,26 @@
             map['new' + i] = String(i);
         }
         return JSON.stringify(map);
+    }
+
+    /**
+     * For a node's `onadd`: a new node whose Server is blank takes the mimOE server config when
+     * exactly one can be chosen (global, or on the node's own flow; not disabled), so a node
+     * dropped into a flow that has one server is ready without opening its dialog.
+     */
+    function defaultServer(node) {
+        if (node.server) {
+            return;
+        }
+        var candidates = [];
+        RED.nodes.eachConfig(function (config) {
+            if (config.type === 'mimoe-config' && !config.d && (!config.z || config.z === node.z)) {
+                candidates.push(config.id);
+            }
+        });
+        if (candidates.length === 1) {
+            node.server = candidates[0];
+        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -626,9 +648,14 @@
         return true;
     }
 
-    /** The config node's URL: http:// or https:// followed by a host. */
+    /**
+     * The config node's URL: http:// or https:// followed by a host, or starting with a `${NAME}`
+     * reference to an environment variable of Node-RED (the runtime expands it, e.g.
+     * `${MIMOE_URL}` or `${MIMOE_URL}/mcm/v1`).
+     */
     function checkUrl(value) {
-        return /^https?:\/\/[^\s/]+/i.test(String(value || '').trim()) ? true : t('mimoe-config', 'validation.url');
+        var url = String(value || '').trim();
+        return /^https?:\/\/[^\s/]+/i.test(url) || ENV_REFERENCE.test(url) ? true : t('mimoe-config', 'validation.url');
     }
 
     addStyles();
@@ -655,6 +682,10 @@
         envList: envList,
         readEnvList: readEnvList,
         connectionTest: connectionTest,
+        defaultServer: defaultServer,
+        isEnvReference: function (value) {
+            return ENV_REFERENCE.test(String(value || '').trim());
+        },
         check: {
             typed: checkTyped,
             number: checkNumber,

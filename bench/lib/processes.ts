@@ -87,7 +87,11 @@ export interface Finished {
 }
 
 /** Runs a child to the end (killing it after `timeoutMs`), collecting its output. */
-export function runToEnd(command: string, args: string[], options: SpawnOptions & { timeoutMs: number; onSpawn?: (child: ChildProcess) => void }): Promise<Finished> {
+export function runToEnd(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { timeoutMs: number; onSpawn?: (child: ChildProcess) => void },
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = track(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -16,7 +16,10 @@ export function machine(): string[] {
   } catch {
     // reported as not found
   }
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   return [
     `CPU:   ${cpu}, ${os.availableParallelism?.() ?? os.cpus().length} cores`,
     `RAM:   ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB (${(os.freemem() / 2 ** 30).toFixed(1)} GiB free)`,

@@ -103,7 +103,9 @@ export class SimulatorProcess {
 
   /** Checks that the last upload got a 201 with all the bytes in its `image` part. */
   async checkLastUpload(expectedBytes: number): Promise<string | undefined> {
-    const log = (await this.request('GET', '/_simulator/log?route=uploadImage')) as { data: Array<{ status: number; parts?: Array<{ name?: string; bytes: number }> }> };
+    const log = (await this.request('GET', '/_simulator/log?route=uploadImage')) as {
+      data: Array<{ status: number; parts?: Array<{ name?: string; bytes: number }> }>;
+    };
     const last = log.data[log.data.length - 1];
     if (!last) return 'the simulator saw no upload';
     const image = last.parts?.find((p) => p.name === 'image');

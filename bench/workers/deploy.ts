@@ -39,7 +39,9 @@ async function main(): Promise<WorkerResult> {
   if (cfg.mode === 'composition') {
     const specs = Array.from({ length: cfg.count }, (_, i) => spec(i));
     const check = (msg: Record<string, unknown>) =>
-      Array.isArray(msg.payload) && msg.payload.length === cfg.count ? undefined : `expected ${cfg.count} mims, got ${JSON.stringify(msg.payload)?.slice(0, 100)}`;
+      Array.isArray(msg.payload) && msg.payload.length === cfg.count
+        ? undefined
+        : `expected ${cfg.count} mims, got ${JSON.stringify(msg.payload)?.slice(0, 100)}`;
     counts = await pump('n1', () => ({ payload: specs }), 1, 1, check);
   } else {
     const check = (msg: Record<string, unknown>) => ((msg.payload as { id?: string })?.id ? undefined : 'no mim in msg.payload');

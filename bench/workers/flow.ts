@@ -33,6 +33,14 @@ export async function loadBenchFlow(flow: Msg[], credentials: object = {}, core:
   await helper.load(modules as never, [{ id: 'tab', type: 'tab', label: 'bench' }, ...placed] as never, credentials);
 }
 
+/**
+ * Removes the Sinon spies node-red-node-test-helper puts on every Node's send/status/log...: they
+ * record every call (and keep its msg), which no real Node-RED does. For diagnostic runs only.
+ */
+export function dropHelperSpies(): void {
+  (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
+}
+
 export function node(id: string): Node {
   const found = helper.getNode(id);
   if (!found) throw new Error(`no node ${id} in the flow`);
@@ -109,7 +117,10 @@ export function pump(
       fail(String((msg.error as { message?: string })?.message ?? msg.error));
       finishOne();
     };
-    const timer = setTimeout(() => reject(new Error(`pump: ${result.ok + result.failed}/${total} msgs done after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`pump: ${result.ok + result.failed}/${total} msgs done after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     outNode.on('input', onOut);
     caughtNode.on('input', onCaught);
     const initial = Math.min(total, window);

@@ -3,6 +3,7 @@
  *   mode "node":  msgs into this package's mimoe-list node (config concurrency = the same N).
  *   mode "core":  msgs into the core `http request` node (GET, keep-alive, parsed JSON).
  *   mode "axios": a plain loop, N workers sharing one keep-alive axios instance; no Node-RED.
+ * helperSpies: false removes node-red-node-test-helper's Sinon spies first (a diagnostic run).
  */
 import { Meter, runWorker, workerConfig, WorkerResult } from './meter';
 
@@ -13,6 +14,8 @@ interface Config {
   total: number;
   concurrency: number;
   warmup: number;
+  /** false: remove node-red-node-test-helper's Sinon spies after loading (diagnostic). Default true. */
+  helperSpies?: boolean;
 }
 
 interface Counts {
@@ -53,7 +56,7 @@ async function axiosLoop(cfg: Config): Promise<(n: number) => Promise<Counts>> {
 }
 
 async function flowLoop(cfg: Config): Promise<(n: number) => Promise<Counts>> {
-  const { loadBenchFlow, pump } = await import('./flow');
+  const { dropHelperSpies, loadBenchFlow, pump } = await import('./flow');
   const catcher = { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] };
   if (cfg.mode === 'node') {
     await loadBenchFlow(
@@ -90,6 +93,7 @@ async function flowLoop(cfg: Config): Promise<(n: number) => Promise<Counts>> {
       ['http request'],
     );
   }
+  if (cfg.helperSpies === false) dropHelperSpies();
   const check =
     cfg.mode === 'node'
       ? (msg: Record<string, unknown>) => (Array.isArray(msg.payload) ? undefined : 'payload is not a list')

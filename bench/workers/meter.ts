@@ -122,7 +122,17 @@ export function runWorker(main: () => Promise<WorkerResult>): void {
       process.exit(0);
     },
     (err: Error) => {
-      report({ ok: false, wallMs: 0, baselineRss: 0, peakRssSampled: 0, maxRss: 0, peakReset: false, peakRss: 0, rssGrowth: 0, error: err?.stack ?? String(err) });
+      report({
+        ok: false,
+        wallMs: 0,
+        baselineRss: 0,
+        peakRssSampled: 0,
+        maxRss: 0,
+        peakReset: false,
+        peakRss: 0,
+        rssGrowth: 0,
+        error: err?.stack ?? String(err),
+      });
       process.exit(1);
     },
   );

@@ -41,8 +41,30 @@ async function main(): Promise<WorkerResult> {
   } else {
     await loadBenchFlow(
       [
-        { id: 'in', type: 'file in', filename: cfg.file, filenameType: 'str', format: '', chunk: false, sendError: false, encoding: 'none', allProps: false, wires: [['fn']] },
-        { id: 'fn', type: 'function', func: DIY_FUNCTION, outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['req']] },
+        {
+          id: 'in',
+          type: 'file in',
+          filename: cfg.file,
+          filenameType: 'str',
+          format: '',
+          chunk: false,
+          sendError: false,
+          encoding: 'none',
+          allProps: false,
+          wires: [['fn']],
+        },
+        {
+          id: 'fn',
+          type: 'function',
+          func: DIY_FUNCTION,
+          outputs: 1,
+          timeout: 0,
+          noerr: 0,
+          initialize: '',
+          finalize: '',
+          libs: [],
+          wires: [['req']],
+        },
         {
           id: 'req',
           type: 'http request',
@@ -78,7 +100,8 @@ async function main(): Promise<WorkerResult> {
   let error: string | undefined;
   if (id === 'caught') error = String((msg.error as { message?: string })?.message ?? msg.error);
   else if (cfg.mode === 'diy' && msg.statusCode !== 201) error = `HTTP ${String(msg.statusCode)}: ${String(msg.payload).slice(0, 200)}`;
-  else if (cfg.mode === 'node' && (msg.payload as { size?: number })?.size !== cfg.size) error = `uploaded image has size ${String((msg.payload as { size?: number })?.size)}, expected ${cfg.size}`;
+  else if (cfg.mode === 'node' && (msg.payload as { size?: number })?.size !== cfg.size)
+    error = `uploaded image has size ${String((msg.payload as { size?: number })?.size)}, expected ${cfg.size}`;
   return { ok: !error, error, count: error ? 0 : 1, ...figures };
 }
 

@@ -1,0 +1,338 @@
+/**
+ * The editor in a real browser: Debian's chromium, driven by playwright-core, against a real
+ * Node-RED with this package and the MCM simulator. A person's path through the editor: the
+ * palette, a config node made in its own dialog (Test connection), autocomplete from the live
+ * runtime, wires drawn with the mouse, Deploy, the inject button, the Mim in the debug sidebar.
+ * Any page error, and any console error or failed request from the package's editor code, fails
+ * the test. Writes the screenshots docs/palette.png, docs/autocomplete.png and docs/debug.png.
+ *
+ * Run by `npm run test:e2e` (scripts/ensure-chromium.sh installs chromium first); not part of
+ * the main mocha run (not a *.test.ts file).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { McmClient } from '../../src/mcm/client';
+import { buildImageTar } from '../../src/mcm/image-tar';
+import { McmSimulator } from '../../src/simulator';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
+
+// What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+declare const RED: any, document: any, getComputedStyle: any;
+
+const root = join(__dirname, '..', '..', '..');
+const docs = join(root, 'docs');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+/** An environment variable of the Node-RED process, for a config URL written as ${NAME}. */
+const URL_ENV = 'MIMOE_E2E_URL';
+
+type Catalog = Record<string, unknown>;
+const catalog = (type: string): Catalog => (JSON.parse(readFileSync(join(root, 'locales', 'en-US', `${type}.json`), 'utf8')) as Catalog)[type] as Catalog;
+/** A text of the package's catalogs, with its __params__ filled in, as the editor shows it. */
+function text(type: string, key: string, params: Record<string, string | number> = {}): string {
+  const value = key.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalog(type));
+  assert.equal(typeof value, 'string', `no text ${type}.${key} in the catalog`);
+  return (value as string).replace(/__(\w+)__/g, (_whole, name: string) => String(params[name]));
+}
+
+describe('the editor in a real browser (chromium)', function () {
+  this.timeout(180_000);
+  let sim: McmSimulator;
+  let red: import('../../scripts/node-red-launcher').RunningNodeRed;
+  let browser: Browser;
+  let page: Page;
+  let userDir: string;
+  /** Page errors and the package's console errors and failed requests: each fails the test. */
+  const problems: string[] = [];
+  /** Everything the page said, shown when a test fails. */
+  const consoleLines: string[] = [];
+  let configId = '';
+  let deployId = '';
+
+  /** Node-RED catches errors of a node definition's functions and only logs them (console.log). */
+  const DEFINITION_ERROR = /^(oneditprepare|oneditsave|oneditcancel|oneditresize|Validation error:|Definition error:).*mimoe/;
+  const fromPackage = (url: string) => /mimoe/i.test(url);
+
+  before(async function () {
+    this.timeout(120_000);
+    sim = await McmSimulator.start({ quiet: true });
+    const client = new McmClient({ url: sim.url, token: sim.key });
+    await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
+    client.close();
+    userDir = mkdtempSync(join(tmpdir(), 'mimoe-e2e-'));
+    launcher.linkPackage(userDir);
+    const settings = launcher.writeSettings(userDir, { port: 0 });
+    red = await launcher.startNodeRed({ userDir, settings, env: { ...process.env, [URL_ENV]: sim.url } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
+    page.on('console', (msg) => {
+      const where = msg.location().url;
+      consoleLines.push(`${msg.type()}: ${msg.text()} (${where})`);
+      if ((msg.type() === 'error' && (fromPackage(where) || fromPackage(msg.text()))) || DEFINITION_ERROR.test(msg.text())) {
+        problems.push(`console ${msg.type()}: ${msg.text()} (${where})`);
+      }
+    });
+    page.on('requestfailed', (req) => {
+      if (fromPackage(req.url())) problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`);
+    });
+    page.on('response', (res) => {
+      if (res.status() >= 400 && fromPackage(res.url())) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+    });
+    mkdirSync(docs, { recursive: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await red?.stop();
+    await sim?.stop();
+    if (userDir) rmSync(userDir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') {
+      console.log(`--- browser console (last 40 lines)\n${consoleLines.slice(-40).join('\n')}`);
+      console.log(`--- Node-RED log (last 3000 characters)\n${red?.log().slice(-3000) ?? ''}`);
+    }
+  });
+
+  /** No page error, and no console error or failed request from the package, so far. */
+  function assertNoProblems(): void {
+    assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Helpers: each waits for what it needs, never for a fixed time
+
+  const nodeIds = (type: string): Promise<string[]> => page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
+  const configIds = (type: string): Promise<string[]> =>
+    page.evaluate((t) => {
+      const ids: string[] = [];
+      RED.nodes.eachConfig((n: { id: string; type: string }) => {
+        if (n.type === t) ids.push(n.id);
+      });
+      return ids;
+    }, type);
+  const onCanvas = (id: string): Locator => page.locator(`#red-ui-workspace-chart [id="${id}"]`);
+  /** The visible text input of a TypedInput field of the open dialog. */
+  const typedInput = (field: string): Locator => page.locator(`.form-row:has(#node-input-${field}) input.red-ui-typedInput-input`);
+  /** The open autocomplete list (jQuery UI menu) of the package. */
+  const suggestions = (): Locator => page.locator('ul.mimoe-autocomplete:visible');
+
+  async function centre(locator: Locator): Promise<{ x: number; y: number }> {
+    const box = await locator.boundingBox();
+    assert.ok(box, 'the element has no box on screen');
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  }
+
+  /** Drags a node from the palette onto the workspace (x, y inside the visible chart); its id. */
+  async function dragFromPalette(type: string, x: number, y: number): Promise<string> {
+    const before = await nodeIds(type);
+    const item = page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${type}"]`);
+    await item.scrollIntoViewIfNeeded();
+    const from = await centre(item);
+    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+    assert.ok(chart);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(from.x + 20, from.y, { steps: 4 });
+    await page.mouse.move(chart.x + x, chart.y + y, { steps: 12 });
+    await page.mouse.up();
+    await page.waitForFunction(([t, n]) => RED.nodes.filterNodes({ type: t }).length > n, [type, before.length] as const);
+    const added = (await nodeIds(type)).filter((id) => !before.includes(id));
+    assert.equal(added.length, 1, `one ${type} node dropped`);
+    await onCanvas(added[0]).waitFor();
+    return added[0];
+  }
+
+  /** Draws a wire with the mouse from the output port of one node to the input port of another. */
+  async function wire(from: string, to: string): Promise<void> {
+    const start = await centre(onCanvas(from).locator('.red-ui-flow-port-output .red-ui-flow-port'));
+    const end = await centre(onCanvas(to).locator('.red-ui-flow-port-input .red-ui-flow-port'));
+    await page.mouse.move(start.x, start.y);
+    await page.mouse.down();
+    await page.mouse.move(end.x, end.y, { steps: 12 });
+    await page.mouse.up();
+    await page.waitForFunction(
+      ([s, t]) => RED.nodes.filterLinks({ source: { id: s }, target: { id: t } }).length === 1,
+      [from, to] as const,
+    );
+  }
+
+  async function openDialog(id: string): Promise<void> {
+    await onCanvas(id).dblclick();
+    await page.locator('#node-dialog-ok').waitFor();
+  }
+
+  async function closeDialog(button: 'ok' | 'cancel'): Promise<void> {
+    await page.locator(`#node-dialog-${button}`).click();
+    await page.locator('.red-ui-tray').waitFor({ state: 'detached' });
+  }
+
+  async function paletteCategory(category: string, open: boolean): Promise<void> {
+    const content = page.locator(`#red-ui-palette-base-category-${category}`);
+    if ((await content.isVisible()) !== open) await page.locator(`#red-ui-palette-header-${category}`).click();
+    await content.waitFor({ state: open ? 'visible' : 'hidden' });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+
+  it('builds, deploys and runs inject -> deploy -> debug with the mouse', async () => {
+    // The editor loads with an empty flow and the package's palette category.
+    await page.goto(red.url);
+    await page.locator('#red-ui-palette').waitFor();
+    await page.locator('#red-ui-palette-header-mimOE').waitFor();
+    await page.waitForFunction(() => RED.nodes.getType('mimoe-deploy') && document.querySelector('#red-ui-workspace-chart svg'));
+    assert.deepEqual(await page.evaluate(() => RED.nodes.filterNodes({}).map((n: { type: string }) => n.type)), [], 'an empty flow at start');
+    assert.equal(await page.evaluate(() => typeof (globalThis as { MimoeEditor?: unknown }).MimoeEditor), 'object', 'the shared editor code is loaded');
+
+    // The palette: every category collapsed but mimOE, which lists the package's nodes.
+    await page.locator('#red-ui-palette .red-ui-component-footer button:has(i.fa-angle-double-up)').click();
+    await page.locator('#red-ui-palette-base-category-common').waitFor({ state: 'hidden' });
+    await paletteCategory('mimOE', true);
+    const paletteTypes = await page.locator('#red-ui-palette-base-category-mimOE .red-ui-palette-node').evaluateAll((els) => els.map((el) => el.getAttribute('data-palette-type')));
+    assert.deepEqual(
+      [...paletteTypes].sort(),
+      ['mimoe-backup', 'mimoe-composition', 'mimoe-deploy', 'mimoe-list', 'mimoe-remove', 'mimoe-restore', 'mimoe-upload', 'mimoe-watch'],
+    );
+    await page.locator('#red-ui-palette').screenshot({ path: join(docs, 'palette.png') });
+
+    // Three nodes in a row, dragged from the palette.
+    await paletteCategory('common', true);
+    const injectId = await dragFromPalette('inject', 140, 120);
+    deployId = await dragFromPalette('mimoe-deploy', 360, 120);
+    const debugId = await dragFromPalette('debug', 580, 120);
+
+    // The deploy node's dialog; its Server field makes a new mimoe-config in the config dialog.
+    await openDialog(deployId);
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await page.locator('#node-config-input-url').fill(sim.url);
+    await page.locator('#node-config-input-token').fill(sim.key);
+    await page.locator('#node-config-mimoe-test').click();
+    const result = page.locator('#node-config-mimoe-test-result');
+    await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
+    assert.equal((await result.textContent())?.trim(), text('mimoe-config', 'test.ok', { mims: 0 }));
+    assert.ok(await result.evaluate((el) => el.classList.contains('mimoe-ok')), 'shown as a success');
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    [configId] = await configIds('mimoe-config');
+    assert.ok(configId, 'the config node was added');
+    assert.equal(await page.locator('#node-input-server').inputValue(), configId, 'the new config node is chosen');
+
+    // Mim name typed; the image picked from the live autocomplete list.
+    await typedInput('mimName').fill('hello');
+    await typedInput('image').focus();
+    const item = suggestions().locator('li', { hasText: 'hello-v1' });
+    await item.waitFor();
+    assert.match(await suggestions().innerText(), /hello-v1\s+api-hello-v1/, 'the image with its id as detail');
+    await page.screenshot({ path: join(docs, 'autocomplete.png') });
+    await item.click();
+    await suggestions().waitFor({ state: 'hidden' });
+    assert.equal(await typedInput('image').inputValue(), 'hello-v1');
+    await closeDialog('ok');
+    const deployNode = await page.evaluate((id) => {
+      const n = RED.nodes.node(id);
+      return { server: n.server, mimName: n.mimName, image: n.image, imageType: n.imageType, valid: n.valid };
+    }, deployId);
+    assert.deepEqual(deployNode, { server: configId, mimName: 'hello', image: 'hello-v1', imageType: 'str', valid: true });
+
+    // Wires drawn port to port, then Deploy.
+    await wire(injectId, deployId);
+    await wire(deployId, debugId);
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.waitForFunction(() => !RED.nodes.dirty());
+    const injectButton = onCanvas(injectId).locator('.red-ui-flow-node-button');
+    await page.waitForFunction((id) => !document.querySelector(`[id="${id}"] .red-ui-flow-node-button-disabled`), injectId);
+
+    // The inject button deploys the mim; the debug sidebar shows it.
+    await injectButton.click();
+    await page.locator('#red-ui-tab-debug-link-button').click();
+    const message = page.locator('.red-ui-debug-msg', { hasText: 'api-hello' });
+    await message.waitFor();
+    await message.locator('.red-ui-debug-msg-expandable').first().click();
+    await message.locator('.red-ui-debug-msg-object-key', { hasText: 'state' }).waitFor();
+    const shown = await message.innerText();
+    for (const expected of ['api-hello', 'hello-v1', 'started']) assert.ok(shown.includes(expected), `the debug sidebar shows ${expected}:\n${shown}`);
+    await page.screenshot({ path: join(docs, 'debug.png'), style: '.red-ui-notification { display: none !important; }' });
+
+    const mims = sim.mims();
+    assert.equal(mims.length, 1);
+    assert.deepEqual({ id: mims[0].id, image: mims[0].image, state: mims[0].state }, { id: 'api-hello', image: 'hello-v1', state: 'started' });
+    assertNoProblems();
+  });
+
+  it('picks the only server for a new node, suggests the runtime env keys, uses the theme variables, accepts ${ENV} URLs', async () => {
+    assert.ok(configId, 'the first test made the config node');
+
+    // A new node takes the only mimoe-config: it is valid as dropped, and its dialog shows it.
+    await paletteCategory('mimOE', true);
+    const listId = await dragFromPalette('mimoe-list', 360, 300);
+    assert.deepEqual(await page.evaluate((id) => ({ server: RED.nodes.node(id).server, valid: RED.nodes.node(id).valid }), listId), { server: configId, valid: true });
+    await openDialog(listId);
+    assert.equal(await page.locator('#node-input-server').inputValue(), configId);
+    await closeDialog('cancel');
+
+    // The env editor of the deploy dialog: a new row's key suggests the MCM.* keys, described.
+    await openDialog(deployId);
+    await page.locator('.form-row:has(#node-input-mimoe-env) .red-ui-editableList-addButton').click();
+    const key = page.locator('#node-input-mimoe-env input.mimoe-env-key').last();
+    await key.click();
+    await suggestions().locator('li').first().waitFor();
+    const offered = await suggestions().locator('li').evaluateAll((lis) =>
+      lis.map((li) => ({ key: li.querySelector('.mimoe-ac-value')?.textContent, detail: li.querySelector('.mimoe-ac-detail')?.textContent })),
+    );
+    const runtimeKeys = Object.keys(((catalog('mimoe-deploy').env as Catalog).keys as Catalog));
+    assert.deepEqual(offered, runtimeKeys.map((k) => ({ key: `MCM.${k}`, detail: text('mimoe-deploy', `env.keys.${k}`) })));
+    assert.ok(runtimeKeys.includes('BASE_API_PATH'));
+    await key.pressSequentially('base');
+    await suggestions().locator('li').nth(1).waitFor({ state: 'detached' });
+    assert.deepEqual(await suggestions().locator('li .mimoe-ac-value').allTextContents(), ['MCM.BASE_API_PATH'], 'the list narrows as one types');
+    await suggestions().locator('li').first().click();
+    assert.equal(await key.inputValue(), 'MCM.BASE_API_PATH');
+
+    // The package's CSS takes its colours from Node-RED's theme variables only, so a theme
+    // (light or dark) restyles it: every colour is a var(--red-ui-…), and changing one recolours.
+    const css: string = await page.evaluate(() => document.getElementById('mimoe-editor-styles')?.textContent ?? '');
+    const colours = [...css.matchAll(/([\w-]+)\s*:\s*([^;{}]+)/g)]
+      .map((m) => ({ name: m[1], value: m[2].trim() }))
+      .filter((d) => /^(color|background(-color)?|border(-\w+)?-color|border|box-shadow|outline(-color)?|fill|stroke)$/.test(d.name));
+    assert.ok(colours.length >= 10, `the package styles colours (${colours.length})`);
+    const literal = colours.filter((d) => !/^(inherit|transparent|currentcolor|none)$/i.test(d.value) && (!/var\(--red-ui-[\w-]+\)/.test(d.value) || /#[0-9a-f]{3,8}\b|(rgb|hsl)a?\(/i.test(d.value.replace(/var\([^)]*\)/g, ''))));
+    assert.deepEqual(literal, [], 'colours not taken from the theme variables');
+    const hint = page.locator('.form-row:has(#node-input-mimoe-env) .mimoe-inline-hint');
+    const recoloured = await hint.evaluate((el) => {
+      const rootStyle = document.documentElement.style;
+      rootStyle.setProperty('--red-ui-secondary-text-color', 'rgb(1, 2, 3)');
+      const colour = getComputedStyle(el).color;
+      rootStyle.removeProperty('--red-ui-secondary-text-color');
+      return colour;
+    });
+    assert.equal(recoloured, 'rgb(1, 2, 3)');
+    assert.notEqual(await hint.evaluate((el) => getComputedStyle(el).color), 'rgb(1, 2, 3)');
+
+    // The server's URL as ${NAME} (an environment variable of Node-RED) with a path after it:
+    // valid in the dialog, and Test connection reaches the runtime with it (saved token).
+    await page.locator('#node-input-btn-server-edit').click();
+    const url = page.locator('#node-config-input-url');
+    await url.waitFor();
+    await url.fill(`\${${URL_ENV}}/mcm/v1`);
+    await url.dispatchEvent('change');
+    assert.equal(await url.evaluate((el) => el.classList.contains('input-error')), false, 'the ${ENV} URL is valid');
+    assert.equal(await page.evaluate(() => RED.nodes.getType('mimoe-config').defaults.url.validate('not a url', {}) === true), false, 'a wrong URL is still refused');
+    await page.locator('#node-config-mimoe-test').click();
+    await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
+    assert.equal((await page.locator('#node-config-mimoe-test-result').textContent())?.trim(), text('mimoe-config', 'test.ok', { mims: 1 }));
+    await page.locator('#node-config-dialog-cancel').click();
+    await url.waitFor({ state: 'detached' });
+    await closeDialog('cancel');
+    assertNoProblems();
+  });
+});
