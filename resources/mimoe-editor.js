@@ -240,7 +240,7 @@
     /**
      * Attaches a jQuery UI autocomplete to an input. `load(done)` hands over the items
      * `[{value, label, detail}]`; `enabled()` (optional) says whether suggestions make sense now.
-     * The list opens on focus and narrows as the user types.
+     * The list opens on focus (or a click into the focused field) and narrows as the user types.
      */
     function attachAutocomplete($input, load, enabled) {
         var tray = $input.closest('.red-ui-tray');
@@ -287,6 +287,17 @@
         $input.autocomplete('instance')._renderItem = renderItem;
         $input.on('focus.mimoe', function () {
             if (!open && Date.now() >= quietUntil && (!enabled || enabled())) {
+                $input.autocomplete('search', '');
+            }
+        });
+        // A click into the field that has the focus already (after a choice or Escape closed the
+        // list) opens the list again: no focus event would come.
+        var hadFocus = false;
+        $input.on('mousedown.mimoe', function () {
+            hadFocus = document.activeElement === $input[0];
+        });
+        $input.on('click.mimoe', function () {
+            if (hadFocus && !open && (!enabled || enabled())) {
                 $input.autocomplete('search', '');
             }
         });

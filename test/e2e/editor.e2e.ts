@@ -237,6 +237,12 @@ describe('the editor in a real browser (chromium)', function () {
     await item.click();
     await suggestions().waitFor({ state: 'hidden' });
     assert.equal(await typedInput('image').inputValue(), 'hello-v1');
+    // The field keeps the focus: a click into it opens the list again; Escape closes only the list.
+    await typedInput('image').click();
+    await item.waitFor();
+    await page.keyboard.press('Escape');
+    await suggestions().waitFor({ state: 'hidden' });
+    assert.ok(await page.locator('#node-dialog-ok').isVisible(), 'Escape left the dialog open');
     await closeDialog('ok');
     const deployNode = await page.evaluate((id) => {
       const n = RED.nodes.node(id);
@@ -326,6 +332,7 @@ describe('the editor in a real browser (chromium)', function () {
     await url.fill(`\${${URL_ENV}}/mcm/v1`);
     await url.dispatchEvent('change');
     assert.equal(await url.evaluate((el) => el.classList.contains('input-error')), false, 'the ${ENV} URL is valid');
+    assert.ok(await page.locator('.form-row:has(#node-config-input-tls)').isVisible(), 'the TLS settings of a URL that may be https are shown');
     assert.equal(await page.evaluate(() => RED.nodes.getType('mimoe-config').defaults.url.validate('not a url', {}) === true), false, 'a wrong URL is still refused');
     await page.locator('#node-config-mimoe-test').click();
     await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();

@@ -121,7 +121,9 @@ describe('action nodes', function () {
       await seedImage();
       await loadActionFlow(sim, { type: 'mimoe-deploy' });
       const seen = statuses('n1');
+      // Status updates are spaced out (STATUS_INTERVAL_MS): let each outcome show.
       await run({ payload: { name: 'ok', image: 'hello-v1' } });
+      await new Promise((r) => setTimeout(r, 300));
       await run({ payload: { name: 'ok', image: 'hello-v1' } });
       await new Promise((r) => setTimeout(r, 20));
       assert.ok(seen.some((s) => s.fill === 'blue'), 'blue while working');
@@ -176,6 +178,17 @@ describe('action nodes', function () {
       const images = await run({});
       assert.equal(images.msg.payload.length, 1);
       assertFields(images.msg.payload[0], IMAGE_FIELDS);
+    });
+
+    it('spaces out status updates under load, and the last one always shows', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-list', resource: 'mim' });
+      const seen = statuses('n1');
+      const outputs = collect('out');
+      for (let i = 0; i < 100; i++) helper.getNode('n1').receive({ payload: i });
+      while (outputs.length < 100) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(seen.length < 20, `${seen.length} status updates for 100 msgs`);
+      assert.deepEqual(seen[seen.length - 1], { fill: 'green', shape: 'dot', text: '0 mims' });
     });
 
     it('reaches Catch on 403 when the key is wrong, without the key in any text', async () => {

@@ -8,6 +8,7 @@ import { CallOptions, McmClient } from '../../mcm/client';
 import { describeFailure, MimoeNodeError, shared } from './errors';
 import { FromMsg, readInput } from './inputs';
 import { Done, MimoeConfigNode, Msg, NodeConfig, RED, Send } from './runtime';
+import { StatusLight } from './status';
 
 export interface ActionContext {
   RED: RED;
@@ -40,11 +41,9 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
     const node = this;
     const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
     const inFlight = new Map<AbortController, Promise<void>>();
-    let closing = false;
     const t = (key: string, params?: Record<string, unknown>) => RED._(`${spec.type}.${key}`, params as Record<string, string>);
-    const status = (fill: 'blue' | 'green' | 'red', shape: 'dot' | 'ring', text?: string) => {
-      if (!closing) node.status(text === undefined ? {} : { fill, shape, text });
-    };
+    const status = new StatusLight(node);
+    const working = t('status.working');
 
     async function handle(msg: Msg, send: Send, done: Done, controller: AbortController): Promise<void> {
       try {
@@ -60,20 +59,19 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
           call: { signal: controller.signal, timeoutMs },
           input: (key, fromMsg) => readInput(RED, node, config, key, msg, fromMsg),
           t,
-          progress: (text) => status('blue', 'dot', text),
+          progress: (text) => status.show('blue', text),
           send,
         };
-        status('blue', 'dot', t('status.working'));
+        status.show('blue', working);
         const payload = await spec.run(ctx);
         msg.payload = payload;
-        const summary = spec.summary?.(payload, ctx);
-        status('green', 'dot', summary);
+        status.show('green', () => spec.summary?.(payload, ctx));
         send(msg);
         done();
       } catch (err) {
         const failure = describeFailure(RED, err);
         if (failure.statusCode !== undefined) msg.statusCode = failure.statusCode;
-        status('red', 'ring', failure.status);
+        status.show('red', failure.status);
         done(failure.error);
       }
     }
@@ -87,12 +85,9 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      closing = true;
+      status.stop();
       for (const controller of inFlight.keys()) controller.abort();
-      void Promise.allSettled([...inFlight.values()]).then(() => {
-        node.status({});
-        done();
-      });
+      void Promise.allSettled([...inFlight.values()]).then(() => done());
     });
   }
   RED.nodes.registerType(spec.type, ActionNode);

@@ -1,0 +1,43 @@
+/**
+ * A node's status, sent at most every STATUS_INTERVAL_MS: each update goes to every open editor,
+ * and at hundreds of msgs a second the updates cost more than the requests. The last update
+ * always arrives (trailing); failures show at once; texts are built only when they are sent.
+ */
+import type { Node } from 'node-red';
+
+export const STATUS_INTERVAL_MS = 250;
+
+export type Fill = 'blue' | 'green' | 'red';
+export type StatusText = string | undefined | (() => string | undefined);
+
+export class StatusLight {
+  private last = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly node: Node) {}
+
+  /** Blue while working, green on success (undefined text clears), red ring on failure (at once). */
+  show(fill: Fill, text: StatusText): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const wait = this.last + STATUS_INTERVAL_MS - Date.now();
+    if (fill === 'red' || wait <= 0) this.apply(fill, text);
+    else this.timer = setTimeout(() => this.apply(fill, text), wait);
+  }
+
+  /** On close: no more updates, and a clear status. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.node.status({});
+  }
+
+  private apply(fill: Fill, text: StatusText): void {
+    this.timer = undefined;
+    this.last = Date.now();
+    const shown = typeof text === 'function' ? text() : text;
+    this.node.status(shown === undefined ? {} : { fill, shape: fill === 'red' ? 'ring' : 'dot', text: shown });
+  }
+}
