@@ -23,7 +23,7 @@ const launcher = require('../../../scripts/node-red-launcher.js') as typeof impo
 
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-declare const RED: any, document: any, getComputedStyle: any;
+declare const RED: any, $: any, document: any, getComputedStyle: any;
 
 const root = join(__dirname, '..', '..', '..');
 const docs = join(root, 'docs');
@@ -176,6 +176,21 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('.red-ui-tray').waitFor({ state: 'detached' });
   }
 
+  /**
+   * Waits until nothing moves: no finite CSS animation or transition running (trays slide in),
+   * no jQuery animation (palette categories slide open), no tooltip shown. For screenshots.
+   */
+  async function settled(): Promise<void> {
+    await page.waitForFunction(
+      () =>
+        document
+          .getAnimations()
+          .filter((a: { playState: string; effect?: { getTiming(): { iterations?: number } } }) => a.playState === 'running' && a.effect?.getTiming().iterations !== Infinity).length === 0 &&
+        $(':animated, .red-ui-popover:visible').length === 0,
+    );
+  }
+
+  /** Opens or closes a palette category. */
   async function paletteCategory(category: string, open: boolean): Promise<void> {
     const content = page.locator(`#red-ui-palette-base-category-${category}`);
     if ((await content.isVisible()) !== open) await page.locator(`#red-ui-palette-header-${category}`).click();
@@ -202,13 +217,15 @@ describe('the editor in a real browser (chromium)', function () {
       [...paletteTypes].sort(),
       ['mimoe-backup', 'mimoe-composition', 'mimoe-deploy', 'mimoe-list', 'mimoe-remove', 'mimoe-restore', 'mimoe-upload', 'mimoe-watch'],
     );
+    await page.mouse.move(640, 400);
+    await settled();
     await page.locator('#red-ui-palette').screenshot({ path: join(docs, 'palette.png') });
 
     // Three nodes in a row, dragged from the palette.
     await paletteCategory('common', true);
-    const injectId = await dragFromPalette('inject', 140, 120);
-    deployId = await dragFromPalette('mimoe-deploy', 360, 120);
-    const debugId = await dragFromPalette('debug', 580, 120);
+    const injectId = await dragFromPalette('inject', 140, 220);
+    deployId = await dragFromPalette('mimoe-deploy', 360, 220);
+    const debugId = await dragFromPalette('debug', 580, 220);
 
     // The deploy node's dialog; its Server field makes a new mimoe-config in the config dialog.
     await openDialog(deployId);
@@ -233,6 +250,7 @@ describe('the editor in a real browser (chromium)', function () {
     const item = suggestions().locator('li', { hasText: 'hello-v1' });
     await item.waitFor();
     assert.match(await suggestions().innerText(), /hello-v1\s+api-hello-v1/, 'the image with its id as detail');
+    await settled();
     await page.screenshot({ path: join(docs, 'autocomplete.png') });
     await item.click();
     await suggestions().waitFor({ state: 'hidden' });
@@ -259,7 +277,9 @@ describe('the editor in a real browser (chromium)', function () {
     await page.waitForFunction((id) => !document.querySelector(`[id="${id}"] .red-ui-flow-node-button-disabled`), injectId);
 
     // The inject button deploys the mim; the debug sidebar shows it.
-    await injectButton.click();
+    // By its place on screen: locator.click() would first scroll the chart to "reveal" the SVG.
+    const button = await centre(injectButton);
+    await page.mouse.click(button.x, button.y);
     await page.locator('#red-ui-tab-debug-link-button').click();
     const message = page.locator('.red-ui-debug-msg', { hasText: 'api-hello' });
     await message.waitFor();
@@ -267,6 +287,12 @@ describe('the editor in a real browser (chromium)', function () {
     await message.locator('.red-ui-debug-msg-object-key', { hasText: 'state' }).waitFor();
     const shown = await message.innerText();
     for (const expected of ['api-hello', 'hello-v1', 'started']) assert.ok(shown.includes(expected), `the debug sidebar shows ${expected}:\n${shown}`);
+    // The deploy node's status says so too (status updates are throttled: it may come a bit later).
+    await onCanvas(deployId).locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-deploy', 'status.deployed', { name: 'hello' }) }).waitFor();
+    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+    assert.ok(chart);
+    await page.mouse.click(chart.x + chart.width - 60, chart.y + chart.height - 60); // nothing selected
+    await settled();
     await page.screenshot({ path: join(docs, 'debug.png'), style: '.red-ui-notification { display: none !important; }' });
 
     const mims = sim.mims();
