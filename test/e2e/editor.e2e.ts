@@ -22,18 +22,26 @@ import { McmSimulator } from '../../src/simulator';
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
 
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const RED: any, $: any, document: any, getComputedStyle: any;
 
 const root = join(__dirname, '..', '..', '..');
 const docs = join(root, 'docs');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 /** An environment variable of the Node-RED process, for a config URL written as ${NAME}. */
 const URL_ENV = 'MIMOE_E2E_URL';
 
 type Catalog = Record<string, unknown>;
-const catalog = (type: string): Catalog => (JSON.parse(readFileSync(join(root, 'locales', 'en-US', `${type}.json`), 'utf8')) as Catalog)[type] as Catalog;
+const catalog = (type: string): Catalog =>
+  (JSON.parse(readFileSync(join(root, 'locales', 'en-US', `${type}.json`), 'utf8')) as Catalog)[type] as Catalog;
 /** A text of the package's catalogs, with its __params__ filled in, as the editor shows it. */
 function text(type: string, key: string, params: Record<string, string | number> = {}): string {
   const value = key.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalog(type));
@@ -111,7 +119,8 @@ describe('the editor in a real browser (chromium)', function () {
   // -----------------------------------------------------------------------------------------------
   // Helpers: each waits for what it needs, never for a fixed time
 
-  const nodeIds = (type: string): Promise<string[]> => page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
+  const nodeIds = (type: string): Promise<string[]> =>
+    page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
   const configIds = (type: string): Promise<string[]> =>
     page.evaluate((t) => {
       const ids: string[] = [];
@@ -160,10 +169,10 @@ describe('the editor in a real browser (chromium)', function () {
     await page.mouse.down();
     await page.mouse.move(end.x, end.y, { steps: 12 });
     await page.mouse.up();
-    await page.waitForFunction(
-      ([s, t]) => RED.nodes.filterLinks({ source: { id: s }, target: { id: t } }).length === 1,
-      [from, to] as const,
-    );
+    await page.waitForFunction(([s, t]) => RED.nodes.filterLinks({ source: { id: s }, target: { id: t } }).length === 1, [
+      from,
+      to,
+    ] as const);
   }
 
   async function openDialog(id: string): Promise<void> {
@@ -185,8 +194,10 @@ describe('the editor in a real browser (chromium)', function () {
       () =>
         document
           .getAnimations()
-          .filter((a: { playState: string; effect?: { getTiming(): { iterations?: number } } }) => a.playState === 'running' && a.effect?.getTiming().iterations !== Infinity).length === 0 &&
-        $(':animated, .red-ui-popover:visible').length === 0,
+          .filter(
+            (a: { playState: string; effect?: { getTiming(): { iterations?: number } } }) =>
+              a.playState === 'running' && a.effect?.getTiming().iterations !== Infinity,
+          ).length === 0 && $(':animated, .red-ui-popover:visible').length === 0,
     );
   }
 
@@ -205,18 +216,34 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('#red-ui-palette').waitFor();
     await page.locator('#red-ui-palette-header-mimOE').waitFor();
     await page.waitForFunction(() => RED.nodes.getType('mimoe-deploy') && document.querySelector('#red-ui-workspace-chart svg'));
-    assert.deepEqual(await page.evaluate(() => RED.nodes.filterNodes({}).map((n: { type: string }) => n.type)), [], 'an empty flow at start');
-    assert.equal(await page.evaluate(() => typeof (globalThis as { MimoeEditor?: unknown }).MimoeEditor), 'object', 'the shared editor code is loaded');
+    assert.deepEqual(
+      await page.evaluate(() => RED.nodes.filterNodes({}).map((n: { type: string }) => n.type)),
+      [],
+      'an empty flow at start',
+    );
+    assert.equal(
+      await page.evaluate(() => typeof (globalThis as { MimoeEditor?: unknown }).MimoeEditor),
+      'object',
+      'the shared editor code is loaded',
+    );
 
     // The palette: every category collapsed but mimOE, which lists the package's nodes.
     await page.locator('#red-ui-palette .red-ui-component-footer button:has(i.fa-angle-double-up)').click();
     await page.locator('#red-ui-palette-base-category-common').waitFor({ state: 'hidden' });
     await paletteCategory('mimOE', true);
-    const paletteTypes = await page.locator('#red-ui-palette-base-category-mimOE .red-ui-palette-node').evaluateAll((els) => els.map((el) => el.getAttribute('data-palette-type')));
-    assert.deepEqual(
-      [...paletteTypes].sort(),
-      ['mimoe-backup', 'mimoe-composition', 'mimoe-deploy', 'mimoe-list', 'mimoe-remove', 'mimoe-restore', 'mimoe-upload', 'mimoe-watch'],
-    );
+    const paletteTypes = await page
+      .locator('#red-ui-palette-base-category-mimOE .red-ui-palette-node')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-palette-type')));
+    assert.deepEqual([...paletteTypes].sort(), [
+      'mimoe-backup',
+      'mimoe-composition',
+      'mimoe-deploy',
+      'mimoe-list',
+      'mimoe-remove',
+      'mimoe-restore',
+      'mimoe-upload',
+      'mimoe-watch',
+    ]);
     await page.mouse.move(640, 400);
     await settled();
     await page.locator('#red-ui-palette').screenshot({ path: join(docs, 'palette.png') });
@@ -231,6 +258,7 @@ describe('the editor in a real browser (chromium)', function () {
     await openDialog(deployId);
     await page.locator('#node-input-btn-server-add').click();
     await page.locator('#node-config-input-url').waitFor();
+    await page.locator('#node-config-input-name').fill('simulator');
     await page.locator('#node-config-input-url').fill(sim.url);
     await page.locator('#node-config-input-token').fill(sim.key);
     await page.locator('#node-config-mimoe-test').click();
@@ -273,6 +301,7 @@ describe('the editor in a real browser (chromium)', function () {
     await wire(deployId, debugId);
     await page.locator('#red-ui-header-button-deploy').click();
     await page.waitForFunction(() => !RED.nodes.dirty());
+    await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' }); // shown while deploying
     const injectButton = onCanvas(injectId).locator('.red-ui-flow-node-button');
     await page.waitForFunction((id) => !document.querySelector(`[id="${id}"] .red-ui-flow-node-button-disabled`), injectId);
 
@@ -286,9 +315,13 @@ describe('the editor in a real browser (chromium)', function () {
     await message.locator('.red-ui-debug-msg-expandable').first().click();
     await message.locator('.red-ui-debug-msg-object-key', { hasText: 'state' }).waitFor();
     const shown = await message.innerText();
-    for (const expected of ['api-hello', 'hello-v1', 'started']) assert.ok(shown.includes(expected), `the debug sidebar shows ${expected}:\n${shown}`);
+    for (const expected of ['api-hello', 'hello-v1', 'started'])
+      assert.ok(shown.includes(expected), `the debug sidebar shows ${expected}:\n${shown}`);
     // The deploy node's status says so too (status updates are throttled: it may come a bit later).
-    await onCanvas(deployId).locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-deploy', 'status.deployed', { name: 'hello' }) }).waitFor();
+    await onCanvas(deployId)
+      .locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-deploy', 'status.deployed', { name: 'hello' }) })
+      .waitFor();
+    await paletteCategory('common', false);
     const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
     assert.ok(chart);
     await page.mouse.click(chart.x + chart.width - 60, chart.y + chart.height - 60); // nothing selected
@@ -297,7 +330,10 @@ describe('the editor in a real browser (chromium)', function () {
 
     const mims = sim.mims();
     assert.equal(mims.length, 1);
-    assert.deepEqual({ id: mims[0].id, image: mims[0].image, state: mims[0].state }, { id: 'api-hello', image: 'hello-v1', state: 'started' });
+    assert.deepEqual(
+      { id: mims[0].id, image: mims[0].image, state: mims[0].state },
+      { id: 'api-hello', image: 'hello-v1', state: 'started' },
+    );
     assertNoProblems();
   });
 
@@ -307,7 +343,10 @@ describe('the editor in a real browser (chromium)', function () {
     // A new node takes the only mimoe-config: it is valid as dropped, and its dialog shows it.
     await paletteCategory('mimOE', true);
     const listId = await dragFromPalette('mimoe-list', 360, 300);
-    assert.deepEqual(await page.evaluate((id) => ({ server: RED.nodes.node(id).server, valid: RED.nodes.node(id).valid }), listId), { server: configId, valid: true });
+    assert.deepEqual(await page.evaluate((id) => ({ server: RED.nodes.node(id).server, valid: RED.nodes.node(id).valid }), listId), {
+      server: configId,
+      valid: true,
+    });
     await openDialog(listId);
     assert.equal(await page.locator('#node-input-server').inputValue(), configId);
     await closeDialog('cancel');
@@ -318,15 +357,27 @@ describe('the editor in a real browser (chromium)', function () {
     const key = page.locator('#node-input-mimoe-env input.mimoe-env-key').last();
     await key.click();
     await suggestions().locator('li').first().waitFor();
-    const offered = await suggestions().locator('li').evaluateAll((lis) =>
-      lis.map((li) => ({ key: li.querySelector('.mimoe-ac-value')?.textContent, detail: li.querySelector('.mimoe-ac-detail')?.textContent })),
+    const offered = await suggestions()
+      .locator('li')
+      .evaluateAll((lis) =>
+        lis.map((li) => ({
+          key: li.querySelector('.mimoe-ac-value')?.textContent,
+          detail: li.querySelector('.mimoe-ac-detail')?.textContent,
+        })),
+      );
+    const runtimeKeys = Object.keys((catalog('mimoe-deploy').env as Catalog).keys as Catalog);
+    assert.deepEqual(
+      offered,
+      runtimeKeys.map((k) => ({ key: `MCM.${k}`, detail: text('mimoe-deploy', `env.keys.${k}`) })),
     );
-    const runtimeKeys = Object.keys(((catalog('mimoe-deploy').env as Catalog).keys as Catalog));
-    assert.deepEqual(offered, runtimeKeys.map((k) => ({ key: `MCM.${k}`, detail: text('mimoe-deploy', `env.keys.${k}`) })));
     assert.ok(runtimeKeys.includes('BASE_API_PATH'));
     await key.pressSequentially('base');
     await suggestions().locator('li').nth(1).waitFor({ state: 'detached' });
-    assert.deepEqual(await suggestions().locator('li .mimoe-ac-value').allTextContents(), ['MCM.BASE_API_PATH'], 'the list narrows as one types');
+    assert.deepEqual(
+      await suggestions().locator('li .mimoe-ac-value').allTextContents(),
+      ['MCM.BASE_API_PATH'],
+      'the list narrows as one types',
+    );
     await suggestions().locator('li').first().click();
     assert.equal(await key.inputValue(), 'MCM.BASE_API_PATH');
 
@@ -337,7 +388,11 @@ describe('the editor in a real browser (chromium)', function () {
       .map((m) => ({ name: m[1], value: m[2].trim() }))
       .filter((d) => /^(color|background(-color)?|border(-\w+)?-color|border|box-shadow|outline(-color)?|fill|stroke)$/.test(d.name));
     assert.ok(colours.length >= 10, `the package styles colours (${colours.length})`);
-    const literal = colours.filter((d) => !/^(inherit|transparent|currentcolor|none)$/i.test(d.value) && (!/var\(--red-ui-[\w-]+\)/.test(d.value) || /#[0-9a-f]{3,8}\b|(rgb|hsl)a?\(/i.test(d.value.replace(/var\([^)]*\)/g, ''))));
+    const literal = colours.filter(
+      (d) =>
+        !/^(inherit|transparent|currentcolor|none)$/i.test(d.value) &&
+        (!/var\(--red-ui-[\w-]+\)/.test(d.value) || /#[0-9a-f]{3,8}\b|(rgb|hsl)a?\(/i.test(d.value.replace(/var\([^)]*\)/g, ''))),
+    );
     assert.deepEqual(literal, [], 'colours not taken from the theme variables');
     const hint = page.locator('.form-row:has(#node-input-mimoe-env) .mimoe-inline-hint');
     const recoloured = await hint.evaluate((el) => {
@@ -358,11 +413,21 @@ describe('the editor in a real browser (chromium)', function () {
     await url.fill(`\${${URL_ENV}}/mcm/v1`);
     await url.dispatchEvent('change');
     assert.equal(await url.evaluate((el) => el.classList.contains('input-error')), false, 'the ${ENV} URL is valid');
-    assert.ok(await page.locator('.form-row:has(#node-config-input-tls)').isVisible(), 'the TLS settings of a URL that may be https are shown');
-    assert.equal(await page.evaluate(() => RED.nodes.getType('mimoe-config').defaults.url.validate('not a url', {}) === true), false, 'a wrong URL is still refused');
+    assert.ok(
+      await page.locator('.form-row:has(#node-config-input-tls)').isVisible(),
+      'the TLS settings of a URL that may be https are shown',
+    );
+    assert.equal(
+      await page.evaluate(() => RED.nodes.getType('mimoe-config').defaults.url.validate('not a url', {}) === true),
+      false,
+      'a wrong URL is still refused',
+    );
     await page.locator('#node-config-mimoe-test').click();
     await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
-    assert.equal((await page.locator('#node-config-mimoe-test-result').textContent())?.trim(), text('mimoe-config', 'test.ok', { mims: 1 }));
+    assert.equal(
+      (await page.locator('#node-config-mimoe-test-result').textContent())?.trim(),
+      text('mimoe-config', 'test.ok', { mims: 1 }),
+    );
     await page.locator('#node-config-dialog-cancel').click();
     await url.waitFor({ state: 'detached' });
     await closeDialog('cancel');
