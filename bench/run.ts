@@ -23,7 +23,7 @@ import { curlUpload } from './lib/curl';
 import { cleanupNow, registerTempDir, removeTempDir, ROOT, runWorker } from './lib/processes';
 import { machine, median, mib, ratio, secs, table, verdict } from './lib/report';
 import { SimulatorProcess } from './lib/simulator';
-import type { WorkerResult } from './workers/meter';
+import { failedResult, type WorkerResult } from './workers/meter';
 
 const WORKERS = join(__dirname, 'workers');
 const SMALL_IMAGE = 'bench-small';
@@ -111,17 +111,7 @@ async function rounds(
       try {
         result = await contender.run();
       } catch (err) {
-        result = {
-          ok: false,
-          wallMs: 0,
-          baselineRss: 0,
-          peakRssSampled: 0,
-          maxRss: 0,
-          peakReset: false,
-          peakRss: 0,
-          rssGrowth: 0,
-          error: (err as Error).message,
-        };
+        result = failedResult((err as Error).message);
       }
       const simCpuAfter = sim.cpuMs();
       if (simCpu !== undefined && simCpuAfter !== undefined) result.extra = { ...result.extra, simCpuMs: simCpuAfter - simCpu };

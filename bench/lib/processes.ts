@@ -6,7 +6,7 @@ import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { WorkerResult } from '../workers/meter';
-import { RESULT_MARKER } from '../workers/meter';
+import { failedResult, RESULT_MARKER } from '../workers/meter';
 
 /** The package root (this file is build/bench/lib/processes.js): node-red-node-test-helper finds node-red from the cwd. */
 export const ROOT = resolve(__dirname, '..', '..', '..');
@@ -138,17 +138,7 @@ export async function runWorker(script: string, config: object, timeoutMs: numbe
     .find((l) => l.startsWith(RESULT_MARKER));
   if (line) return JSON.parse(line.slice(RESULT_MARKER.length)) as WorkerResult;
   const why = finished.timedOut ? `timed out after ${timeoutMs} ms` : `exited with ${finished.code ?? finished.signal} and no result`;
-  return {
-    ok: false,
-    wallMs: 0,
-    baselineRss: 0,
-    peakRssSampled: 0,
-    maxRss: 0,
-    peakReset: false,
-    peakRss: 0,
-    rssGrowth: 0,
-    error: `${why}: ${finished.stderr.trim().split('\n').slice(-5).join(' | ')}`,
-  };
+  return failedResult(`${why}: ${finished.stderr.trim().split('\n').slice(-5).join(' | ')}`);
 }
 
 /** VmHWM (the kernel's peak RSS) of a running process, in bytes; undefined once it is gone. */

@@ -131,3 +131,24 @@ export function pump(
 export async function unload(): Promise<void> {
   await helper.unload();
 }
+
+/** A core `http request` node calling the simulator with its key, the way a hand-wired flow would. */
+export function httpRequestNode(
+  id: string,
+  cfg: { url: string; key: string },
+  request: { method: string; path: string; ret: string; persist: boolean; wires: string[][] },
+): Msg {
+  return {
+    id,
+    type: 'http request',
+    method: request.method,
+    ret: request.ret,
+    paytoqs: 'ignore',
+    url: `${cfg.url}/mcm/v1${request.path}`,
+    persist: request.persist,
+    senderr: true,
+    authType: '',
+    headers: [{ keyType: 'other', keyValue: 'Authorization', valueType: 'other', valueValue: `Bearer ${cfg.key}` }],
+    wires: request.wires,
+  };
+}

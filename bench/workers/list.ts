@@ -56,7 +56,7 @@ async function axiosLoop(cfg: Config): Promise<(n: number) => Promise<Counts>> {
 }
 
 async function flowLoop(cfg: Config): Promise<(n: number) => Promise<Counts>> {
-  const { dropHelperSpies, loadBenchFlow, pump } = await import('./flow');
+  const { dropHelperSpies, httpRequestNode, loadBenchFlow, pump } = await import('./flow');
   const catcher = { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] };
   if (cfg.mode === 'node') {
     await loadBenchFlow(
@@ -72,19 +72,7 @@ async function flowLoop(cfg: Config): Promise<(n: number) => Promise<Counts>> {
   } else {
     await loadBenchFlow(
       [
-        {
-          id: 'list',
-          type: 'http request',
-          method: 'GET',
-          ret: 'obj',
-          paytoqs: 'ignore',
-          url: `${cfg.url}/mcm/v1/mims`,
-          persist: true,
-          senderr: true,
-          authType: '',
-          headers: [{ keyType: 'other', keyValue: 'Authorization', valueType: 'other', valueValue: `Bearer ${cfg.key}` }],
-          wires: [['out']],
-        },
+        httpRequestNode('list', cfg, { method: 'GET', path: '/mims', ret: 'obj', persist: true, wires: [['out']] }),
         { id: 'out', type: 'helper' },
         catcher,
         { id: 'caught', type: 'helper' },

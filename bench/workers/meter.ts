@@ -38,6 +38,11 @@ export interface WorkerResult extends MemoryFigures {
   extra?: Record<string, unknown>;
 }
 
+/** The result of a worker that could not measure: no figures, only why. */
+export function failedResult(error: string): WorkerResult {
+  return { ok: false, wallMs: 0, baselineRss: 0, peakRssSampled: 0, maxRss: 0, peakReset: false, peakRss: 0, rssGrowth: 0, error };
+}
+
 const rss = (): number => process.memoryUsage.rss();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -122,17 +127,7 @@ export function runWorker(main: () => Promise<WorkerResult>): void {
       process.exit(0);
     },
     (err: Error) => {
-      report({
-        ok: false,
-        wallMs: 0,
-        baselineRss: 0,
-        peakRssSampled: 0,
-        maxRss: 0,
-        peakReset: false,
-        peakRss: 0,
-        rssGrowth: 0,
-        error: err?.stack ?? String(err),
-      });
+      report(failedResult(err?.stack ?? String(err)));
       process.exit(1);
     },
   );

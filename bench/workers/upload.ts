@@ -4,7 +4,7 @@
  *   mode "diy":  core `file in` (whole file as one Buffer) -> `function` (multipart payload)
  *                -> core `http request` (POST, multipart/form-data), the do-it-yourself flow.
  */
-import { first, loadBenchFlow, node } from './flow';
+import { first, httpRequestNode, loadBenchFlow, node } from './flow';
 import { Meter, runWorker, workerConfig, WorkerResult } from './meter';
 
 interface Config {
@@ -65,19 +65,7 @@ async function main(): Promise<WorkerResult> {
           libs: [],
           wires: [['req']],
         },
-        {
-          id: 'req',
-          type: 'http request',
-          method: 'POST',
-          ret: 'txt',
-          paytoqs: 'ignore',
-          url: `${cfg.url}/mcm/v1/images`,
-          persist: false,
-          senderr: true,
-          authType: '',
-          headers: [{ keyType: 'other', keyValue: 'Authorization', valueType: 'other', valueValue: `Bearer ${cfg.key}` }],
-          wires: [['out']],
-        },
+        httpRequestNode('req', cfg, { method: 'POST', path: '/images', ret: 'txt', persist: false, wires: [['out']] }),
         { id: 'out', type: 'helper' },
         catcher,
         { id: 'caught', type: 'helper' },
