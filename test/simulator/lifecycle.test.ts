@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
-import { api, rawRequest, sleep, startTestSimulator, tempDir, uploadTar, waitFor } from '../support/simulator-helpers';
+import { api, rawRequest, sleep, startTestSimulator, uploadTar, waitFor } from '../support/simulator-helpers';
+import { makeCertificate, TestCertificate } from '../support/tls';
 
 describe('simulator log, counters, control endpoints and lifecycle', () => {
   describe('with a shared simulator', () => {
@@ -227,35 +225,14 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
   });
 
   describe('https', () => {
-    let certDir = '';
-    before(function () {
-      certDir = tempDir();
-      try {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:prime256v1',
-            '-nodes',
-            '-days',
-            '1',
-            '-subj',
-            '/CN=127.0.0.1',
-          ].concat(['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')]),
-          { stdio: 'ignore' },
-        );
-      } catch {
-        this.skip(); // no openssl to make a certificate with
-      }
+    let certificate: TestCertificate;
+    before(() => {
+      certificate = makeCertificate();
     });
 
     it('serves https when given a key and certificate', async () => {
-      const cert = readFileSync(join(certDir, 'cert.pem'));
-      const sim = await startTestSimulator({ tls: { key: readFileSync(join(certDir, 'key.pem')), cert } });
+      const { key, cert } = certificate;
+      const sim = await startTestSimulator({ tls: { key, cert } });
       try {
         assert.match(sim.url, /^https:\/\/127\.0\.0\.1:\d+$/);
         const body = await new Promise<string>((resolve, reject) => {
