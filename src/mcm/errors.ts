@@ -63,7 +63,7 @@ export type InvalidInputRule =
 
 export type ErrorParams = Record<string, string | number>;
 
-const INVALID_INPUT_TEXT: Record<InvalidInputRule, string> = {
+export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'name-missing': 'a mim name is required',
   'name-whitespace': 'the mim name "__name__" must not contain whitespace',
   'image-missing': 'an image name is required',

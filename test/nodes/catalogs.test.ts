@@ -1,0 +1,59 @@
+/**
+ * The message catalogs hold a text for every error the client can raise and every input rule,
+ * matching the client's own English, and every node's statuses: no user sees a bare key.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INVALID_INPUT_TEXT, InvalidInputRule, McmErrorCode } from '../../src/mcm/errors';
+import { NODE_TYPES } from '../support/nodes';
+
+const locales = join(__dirname, '..', '..', '..', 'locales', 'en-US');
+const catalog = (type: string) => JSON.parse(readFileSync(join(locales, `${type}.json`), 'utf8')) as Record<string, any>;
+
+// A Record over the union: the compiler fails this file when a code is added without a text here.
+const CODES: Record<McmErrorCode, true> = {
+  'invalid-input': true,
+  http: true,
+  timeout: true,
+  unreachable: true,
+  connection: true,
+  tls: true,
+  'bad-response': true,
+  'operation-failed': true,
+  'not-started': true,
+  aborted: true,
+};
+
+describe('message catalogs', () => {
+  const shared = catalog('mimoe-config').mimoe;
+
+  it('have an error text and a status for every client error code', () => {
+    for (const code of Object.keys(CODES)) {
+      assert.equal(typeof shared.errors[code], 'string', `mimoe.errors.${code}`);
+      assert.match(shared.errors[code], /__operation__/, `mimoe.errors.${code} names the operation`);
+      if (code !== 'http') assert.equal(typeof shared.status[code], 'string', `mimoe.status.${code}`);
+    }
+  });
+
+  it('have the same text as the client for every input rule', () => {
+    for (const [rule, text] of Object.entries(INVALID_INPUT_TEXT)) {
+      assert.equal(shared.invalid[rule as InvalidInputRule], text, `mimoe.invalid.${rule}`);
+    }
+    assert.deepEqual(Object.keys(shared.invalid).sort(), Object.keys(INVALID_INPUT_TEXT).sort());
+  });
+
+  it('give every node a palette label, a working status and sidebar help', () => {
+    for (const type of NODE_TYPES) {
+      const own = catalog(type)[type];
+      assert.ok(own, `${type} has its own section`);
+      assert.equal(typeof own.paletteLabel, 'string', `${type}.paletteLabel`);
+      if (type !== 'mimoe-config') assert.equal(typeof own.status.working, 'string', `${type}.status.working`);
+      const help = readFileSync(join(locales, `${type}.html`), 'utf8');
+      assert.match(help, new RegExp(`data-help-name="${type}"`));
+      // The config node has no msgs, and mimoe-watch no input.
+      const headings = type === 'mimoe-config' ? [] : type === 'mimoe-watch' ? ['Outputs', 'Details', 'References'] : ['Inputs', 'Outputs', 'Details', 'References'];
+      for (const heading of headings) assert.match(help, new RegExp(`<h3>${heading}</h3>`), `${type} help: ${heading}`);
+    }
+  });
+});
