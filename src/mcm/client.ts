@@ -19,6 +19,7 @@ import { delay } from './delay';
 import { McmError, McmErrorCode, McmOperation } from './errors';
 import { ConcurrencyLimiter } from './limiter';
 import {
+  DATA_STORE_STATUSES,
   DataStoreAction,
   DataStoreResult,
   Env,
@@ -30,7 +31,7 @@ import {
   normalizeMim,
   unwrapList,
 } from './models';
-import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject } from './validate';
+import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject, isReadable } from './validate';
 
 export const MCM_BASE_PATH = '/mcm/v1';
 /**
@@ -124,6 +125,8 @@ interface RequestSpec {
   idempotent?: boolean;
   /** False when the body cannot be sent twice (a caller's stream): no repeat even after a new token. */
   replayable?: boolean;
+  /** The answer's body is not used (deletes): any 2xx will do, whatever it holds. */
+  ignoreBody?: boolean;
   call?: CallOptions;
 }
 
@@ -141,6 +144,8 @@ interface Response {
 }
 
 const TIMEOUT = Symbol('timeout');
+/** setTimeout's limit: longer delays fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|EPROTO$|HOSTNAME_MISMATCH)/;
@@ -168,15 +173,16 @@ export class McmClient {
     if (!url || !/^https?:\/\/[^/]/i.test(url))
       throw new TypeError(`the runtime URL must start with http:// or https:// (got "${options.url ?? ''}")`);
     this.url = url;
+    // Field by field: an option given as undefined must not erase its default.
     this.options = {
-      timeoutMs: 30_000,
-      retries: 2,
-      retryBaseMs: 250,
-      retryMaxMs: 10_000,
-      mimsResource: 'mims',
-      dataStorePollMs: 500,
-      dataStoreMaxWaitMs: 10 * 60_000,
       ...options,
+      timeoutMs: Math.min(options.timeoutMs ?? 30_000, MAX_TIMER_MS),
+      retries: options.retries ?? 2,
+      retryBaseMs: options.retryBaseMs ?? 250,
+      retryMaxMs: options.retryMaxMs ?? 10_000,
+      mimsResource: options.mimsResource ?? 'mims',
+      dataStorePollMs: options.dataStorePollMs ?? 500,
+      dataStoreMaxWaitMs: options.dataStoreMaxWaitMs ?? 10 * 60_000,
     };
     // Every call in flight or queued listens for close(): no listener limit applies.
     setMaxListeners(0, this.closing.signal);
@@ -199,11 +205,6 @@ export class McmClient {
     });
   }
 
-  /** Requests waiting for a free slot. */
-  get queued(): number {
-    return this.limiter.pending;
-  }
-
   async listMims(call?: CallOptions): Promise<Mim[]> {
     const op = 'listMims';
     const { body } = await this.send({ operation: op, method: 'GET', path: this.mimsPath(), idempotent: true, call });
@@ -214,13 +215,17 @@ export class McmClient {
     const op = 'deployMim';
     const spec: MimSpec = { name: checkName(op, name), image: checkImageName(op, image), env: checkEnv(op, env) };
     const { body } = await this.send({ operation: op, method: 'POST', path: this.mimsPath(), json: spec, call });
-    // A runtime that answers 201/204 without a body still created the mim the contract describes.
-    return normalizeMim(isPlainObject(body) ? unwrapObject(body) : { ...spec, id: `${this.options.clientId || 'api'}-${spec.name}` });
+    if (isPlainObject(body)) return normalizeMim(unwrapObject(body));
+    // A 2xx without a body: the mim exists; its id depends on the client id, so ask for it.
+    const mim = (await this.listMims(call)).find((m) => m.name === spec.name);
+    if (!mim)
+      throw new McmError({ operation: op, code: 'bad-response', detail: `answered without a body and "${spec.name}" is not listed` });
+    return mim;
   }
 
   async removeMim(id: string, call?: CallOptions): Promise<void> {
     const op = 'removeMim';
-    await this.send({ operation: op, method: 'DELETE', path: this.mimsPath(checkId(op, id)), call });
+    await this.send({ operation: op, method: 'DELETE', path: this.mimsPath(checkId(op, id)), ignoreBody: true, call });
   }
 
   async listImages(call?: CallOptions): Promise<MimImage[]> {
@@ -231,8 +236,16 @@ export class McmClient {
 
   /** Streams the tar to the runtime: a file is never read whole into memory. */
   async uploadImage(source: ImageSource, options: UploadOptions = {}): Promise<MimImage> {
-    const op = 'uploadImage';
     const opened = await openImageSource(source, options);
+    try {
+      return await this.sendImage(opened, options);
+    } finally {
+      opened.release();
+    }
+  }
+
+  private async sendImage(opened: OpenedSource, options: UploadOptions): Promise<MimImage> {
+    const op = 'uploadImage';
     let sent = 0;
     const upload = async (): Promise<UploadBody> => {
       const stream = opened.take();
@@ -268,14 +281,16 @@ export class McmClient {
       call: options,
     });
     if (isPlainObject(response.body)) return normalizeImage(unwrapObject(response.body));
-    // No body: find what was stored, by size when known, else the newest.
-    const images = await this.listImages(options);
-    return images.find((image) => image.size === opened.total) ?? images[images.length - 1] ?? normalizeImage({});
+    // No body: the image's name is inside the tar, so find it by its size.
+    const stored = opened.total === undefined ? undefined : (await this.listImages(options)).find((image) => image.size === opened.total);
+    if (!stored)
+      throw new McmError({ operation: op, code: 'bad-response', detail: 'answered without a body, and the image cannot be told apart' });
+    return stored;
   }
 
   async deleteImage(id: string, call?: CallOptions): Promise<void> {
     const op = 'deleteImage';
-    await this.send({ operation: op, method: 'DELETE', path: `/images/${encodeURIComponent(checkId(op, id))}`, call });
+    await this.send({ operation: op, method: 'DELETE', path: `/images/${encodeURIComponent(checkId(op, id))}`, ignoreBody: true, call });
   }
 
   /** Deploys several mims at once; the runtime decides whether a partial failure is undone. */
@@ -326,7 +341,8 @@ export class McmClient {
     const id = checkId(op, mimId);
     const body = { action, path: checkPath(op, path) };
     const endpoint = `${this.mimsPath(id)}/dataStore`;
-    let result = normalizeDataStoreResult(
+    let result = dataStoreResult(
+      op,
       (await this.send({ operation: op, method: 'POST', path: endpoint, json: body, call: options })).body,
       action,
     );
@@ -342,7 +358,7 @@ export class McmClient {
       }
       await this.pause(op, this.options.dataStorePollMs, options.signal);
       const polled = await this.send({ operation: op, method: 'GET', path: endpoint, idempotent: true, call: options });
-      result = normalizeDataStoreResult(polled.body, action);
+      result = dataStoreResult(op, polled.body, action);
     }
     if (result.status === 'failed') {
       throw new McmError({
@@ -365,35 +381,36 @@ export class McmClient {
         const error = err as McmError;
         if (error.statusCode === 403 && !tokenReloaded && this.options.reloadToken && spec.replayable !== false) {
           tokenReloaded = true;
-          if (await this.options.reloadToken()) continue;
+          // A reload that fails (key file gone) leaves the 403 as the answer.
+          if (await Promise.resolve(this.options.reloadToken()).catch(() => false)) continue;
         }
-        const delay = spec.idempotent ? this.retryDelay(error, attempt) : undefined;
+        const delay = spec.idempotent ? this.retryDelay(error, attempt, spec.call?.timeoutMs ?? this.options.timeoutMs) : undefined;
         if (delay === undefined) throw error;
         await this.pause(spec.operation, delay, spec.call?.signal);
       }
     }
   }
 
-  private retryDelay(error: McmError, attempt: number): number | undefined {
+  /** How long to wait before retrying; undefined: do not retry. Never longer than one timeout. */
+  private retryDelay(error: McmError, attempt: number, timeoutMs: number): number | undefined {
     if (attempt >= this.options.retries) return undefined;
     const transient =
       error.code === 'unreachable' || error.code === 'connection' || (error.code === 'http' && RETRYABLE_STATUS.has(error.statusCode ?? 0));
     if (!transient) return undefined;
-    if (error.retryAfterMs !== undefined) return error.retryAfterMs <= this.options.retryMaxMs ? error.retryAfterMs : undefined;
+    const longest = Math.min(this.options.retryMaxMs, timeoutMs > 0 ? timeoutMs : Infinity);
+    if (error.retryAfterMs !== undefined) return error.retryAfterMs <= longest ? error.retryAfterMs : undefined;
     const backoff = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
     return backoff / 2 + Math.random() * (backoff / 2);
   }
 
   private async attempt(spec: RequestSpec): Promise<Response> {
     const { operation } = spec;
-    const timeoutMs = spec.call?.timeoutMs ?? this.options.timeoutMs;
+    const timeoutMs = Math.min(spec.call?.timeoutMs ?? this.options.timeoutMs, MAX_TIMER_MS);
     const controller = new AbortController();
     const abort = () => controller.abort();
     const signals = [spec.call?.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
-    for (const signal of signals) {
-      if (signal.aborted) throw new McmError({ operation, code: 'aborted' });
-      signal.addEventListener('abort', abort, { once: true });
-    }
+    if (signals.some((signal) => signal.aborted)) throw new McmError({ operation, code: 'aborted' });
+    for (const signal of signals) signal.addEventListener('abort', abort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(timer);
@@ -409,11 +426,16 @@ export class McmClient {
           method: spec.method,
           url: spec.path,
           signal: controller.signal,
-          headers: { ...this.headers(), ...(spec.json !== undefined ? { 'Content-Type': 'application/json' } : {}), ...upload?.headers },
+          headers: {
+            ...this.headers(operation),
+            ...(spec.json !== undefined ? { 'Content-Type': 'application/json' } : {}),
+            ...upload?.headers,
+          },
           data: upload ? upload.form : spec.json,
         };
         const res = await this.http.request<string>(config);
-        return this.readResponse(operation, res.status, res.data, res.headers['retry-after']);
+        const ok = res.status >= 200 && res.status < 300;
+        return this.readResponse(operation, res.status, ok && spec.ignoreBody ? '' : res.data, res.headers['retry-after']);
       }, controller.signal);
     } catch (err) {
       if (err instanceof McmError) throw err;
@@ -429,8 +451,13 @@ export class McmClient {
     }
   }
 
-  private headers(): Record<string, string> {
-    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+  private headers(operation: McmOperation): Record<string, string> {
+    let token: string;
+    try {
+      token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    } catch (err) {
+      throw McmError.invalid(operation, 'token-unavailable', { reason: err instanceof Error ? err.message : String(err) });
+    }
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (this.options.clientId) headers['x-client-id'] = this.options.clientId;
@@ -447,7 +474,7 @@ export class McmClient {
         throw new McmError({
           operation,
           code: 'bad-response',
-          detail: `HTTP ${status} with malformed JSON: ${this.redact(clip(raw, 80))}`,
+          detail: `HTTP ${status} with malformed JSON: ${clip(this.redact(raw), 80)}`,
         });
       }
     }
@@ -455,7 +482,7 @@ export class McmClient {
       operation,
       code: 'http',
       statusCode: status,
-      serverMessage: this.redact(serverMessage(raw)) || undefined,
+      serverMessage: clip(serverMessage(this.redact(raw)), 500) || undefined,
       retryAfterMs: parseRetryAfter(retryAfter),
     });
   }
@@ -473,13 +500,27 @@ export class McmClient {
 
   /** A server that echoes the request must not leak the token into an error text. */
   private redact(text: string): string {
-    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    let token = '';
+    try {
+      token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    } catch {
+      // No token to leak.
+    }
     return token ? text.split(token).join('***') : text;
   }
 
   private pause(operation: McmOperation, ms: number, signal?: AbortSignal): Promise<void> {
-    return delay(operation, ms, signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal);
+    return delay(operation, ms, signal, this.closing.signal);
   }
+}
+
+/** A data store answer; a status the contract does not name is not taken for success. */
+function dataStoreResult(operation: McmOperation, body: unknown, action: DataStoreAction): DataStoreResult {
+  const status = isPlainObject(body) ? body.status : undefined;
+  if (status !== undefined && !(DATA_STORE_STATUSES as readonly unknown[]).includes(status)) {
+    throw new McmError({ operation, code: 'bad-response', detail: `unknown data store status "${String(status)}"` });
+  }
+  return normalizeDataStoreResult(body, action);
 }
 
 /** A list body, wrapped or bare; 2xx without a body is an empty list. */
@@ -509,7 +550,7 @@ export function serverMessage(raw: string): string {
   } catch {
     // Not JSON: the raw text is the message.
   }
-  return clip(raw.trim(), 500);
+  return raw.trim();
 }
 
 function clip(text: string, max: number): string {
@@ -531,7 +572,11 @@ interface OpenedSource {
   total?: number;
   filename: string;
   replayable: boolean;
+  /** After the upload, sent or not: a caller's stream that was never sent is destroyed (its file closed). */
+  release: () => void;
 }
+
+const nothingToRelease = () => undefined;
 
 /** Checks the source before any request: missing, unreadable, a directory, or empty all fail here. */
 async function openImageSource(source: ImageSource, options: UploadOptions): Promise<OpenedSource> {
@@ -552,21 +597,39 @@ async function openImageSource(source: ImageSource, options: UploadOptions): Pro
       total: stat.size,
       filename: options.filename ?? basename(source),
       replayable: true,
+      release: nothingToRelease,
     };
   }
   if (Buffer.isBuffer(source)) {
     if (source.length === 0) throw McmError.invalid(op, 'source-empty');
-    return { take: () => Readable.from(chunks(source)), total: source.length, filename: options.filename ?? 'image.tar', replayable: true };
+    const filename = options.filename ?? 'image.tar';
+    return { take: () => Readable.from(chunks(source)), total: source.length, filename, replayable: true, release: nothingToRelease };
   }
-  if (source instanceof Readable || (typeof (source as Readable)?.pipe === 'function' && typeof (source as Readable)?.on === 'function')) {
-    const stream = source as Readable;
-    const first = await firstChunk(stream);
+  if (isReadable(source)) {
+    // Until the upload takes it (it may wait for a free slot), an error must not go unheard.
+    const ignore = () => undefined;
+    source.on('error', ignore);
+    let first: Buffer | undefined;
+    try {
+      first = await firstChunk(source);
+    } catch (err) {
+      source.destroy();
+      throw err;
+    }
     if (first === undefined) throw McmError.invalid(op, 'source-empty');
+    let taken = false;
     return {
-      take: () => Readable.from(prepend(first, stream)),
+      take: () => {
+        taken = true;
+        return Readable.from(prepend(first, source));
+      },
       total: options.size,
       filename: options.filename ?? 'image.tar',
       replayable: false,
+      release: () => {
+        source.off('error', ignore);
+        if (!taken) source.destroy();
+      },
     };
   }
   throw McmError.invalid(op, 'source-type', { type: Array.isArray(source) ? 'array' : typeof source });
@@ -591,10 +654,12 @@ function firstChunk(stream: Readable): Promise<Buffer | undefined> {
       stream.off('error', onError);
     };
     const onReadable = () => {
-      const chunk = stream.read() as Buffer | string | null;
+      const chunk = stream.read() as unknown;
       if (chunk === null) return;
       cleanup();
-      resolve(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      if (Buffer.isBuffer(chunk)) resolve(chunk);
+      else if (typeof chunk === 'string' || chunk instanceof Uint8Array) resolve(Buffer.from(chunk));
+      else reject(McmError.invalid('uploadImage', 'source-type', { type: 'stream of objects' }));
     };
     const onEnd = () => (cleanup(), resolve(undefined));
     const onError = (err: Error) => {

@@ -59,6 +59,8 @@ export type InvalidInputRule =
   | 'source-empty'
   | 'source-stream-failed'
   | 'source-type'
+  | 'source-path-in-payload'
+  | 'token-unavailable'
   | 'if-exists';
 
 export type ErrorParams = Record<string, string | number>;
@@ -82,7 +84,10 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'source-directory': 'the image path "__path__" is a directory, not a tar file',
   'source-empty': 'the image is empty (0 bytes)',
   'source-stream-failed': 'reading the image stream failed (__reason__)',
-  'source-type': 'the image must be a Buffer, a Readable stream or a file path (got __type__)',
+  'source-type': 'the image must be a Buffer, a byte stream or a file path (got __type__)',
+  'source-path-in-payload':
+    'msg.payload is a string: put a file path in msg.filename (or in the node), or the tar itself in msg.payload as a Buffer or stream',
+  'token-unavailable': 'no API key or token (__reason__)',
   'if-exists': 'ifExists must be "fail", "replace" or "keep" (got "__value__")',
 };
 

@@ -44,9 +44,9 @@ export interface MimSpec {
   env?: Env;
 }
 
-export const DATA_STORE_ACTIONS = ['backup', 'restore'] as const;
-export type DataStoreAction = (typeof DATA_STORE_ACTIONS)[number];
-export type DataStoreStatus = 'completed' | 'failed' | 'inProgress';
+export type DataStoreAction = 'backup' | 'restore';
+export const DATA_STORE_STATUSES = ['completed', 'failed', 'inProgress'] as const;
+export type DataStoreStatus = (typeof DATA_STORE_STATUSES)[number];
 
 export interface DataStoreResult extends Extra {
   action: DataStoreAction;
@@ -110,7 +110,7 @@ export function normalizeDataStoreResult(raw: unknown, fallbackAction: DataStore
   return {
     ...o,
     action: o.action === 'backup' || o.action === 'restore' ? o.action : fallbackAction,
-    // A 2xx answer without a status is taken as done: the runtime accepted the call.
+    // A 2xx answer without a status is taken as done (the client refuses statuses it does not know).
     status: status === 'failed' || status === 'inProgress' ? status : 'completed',
     message: str(o.message),
     path: str(o.path),

@@ -2,6 +2,7 @@
  * Checks that input is sendable before any request leaves. Shared by the client (a library user
  * gets the same guarantees) and the nodes (which translate `McmError.rule` through their catalogs).
  */
+import { Readable } from 'node:stream';
 import { McmError, McmOperation } from './errors';
 import { Env, MimSpec } from './models';
 
@@ -18,8 +19,13 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
-function isBlank(value: unknown): boolean {
+export function isBlank(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+/** A Node.js Readable, or anything that quacks like one (streams from other libraries). */
+export function isReadable(value: unknown): value is Readable {
+  return value instanceof Readable || (typeof (value as Readable)?.pipe === 'function' && typeof (value as Readable)?.on === 'function');
 }
 
 export function checkName(op: McmOperation, name: unknown): string {

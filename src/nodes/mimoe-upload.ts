@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { UploadProgress } from '../mcm/client';
 import { McmError } from '../mcm/errors';
+import { isReadable } from '../mcm/validate';
 import type { MimImage } from '../mcm/models';
 import { registerAction } from './shared/action';
 import { RED } from './shared/runtime';
@@ -13,20 +14,16 @@ import { RED } from './shared/runtime';
 /** Progress msgs and status updates at most this often, plus the final 100%. */
 const PROGRESS_INTERVAL_MS = 250;
 
-function isStream(value: unknown): value is Readable {
-  return value instanceof Readable || (typeof (value as Readable)?.pipe === 'function' && typeof (value as Readable)?.on === 'function');
-}
-
 export = function (RED: RED) {
   registerAction(RED, {
     type: 'mimoe-upload',
     async run(ctx) {
       const { msg } = ctx;
-      const payloadIsTar = Buffer.isBuffer(msg.payload) || isStream(msg.payload);
+      const payloadIsTar = Buffer.isBuffer(msg.payload) || isReadable(msg.payload);
       // A path set in the node wins; then the tar in msg.payload; then the path in msg.filename.
       const path = await ctx.input('filename', (m) => (payloadIsTar ? undefined : m.filename));
       const source = path ?? msg.payload;
-      if (typeof source === 'string' && path === undefined) throw McmError.invalid('uploadImage', 'source-type', { type: 'string' });
+      if (typeof source === 'string' && path === undefined) throw McmError.invalid('uploadImage', 'source-path-in-payload');
       const filename = payloadIsTar && typeof msg.filename === 'string' ? msg.filename.split(/[\\/]/).pop() : undefined;
       let last = 0;
       const onProgress = (progress: UploadProgress) => {

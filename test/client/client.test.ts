@@ -262,10 +262,14 @@ describe('McmClient against the simulator', function () {
       await client.removeMim('api-anything');
       sim.setFault('deleteImage', { status: 200, body: '' });
       await client.deleteImage('api-anything');
+      // 201 without a body: the client asks the list for the mim (its id depends on the client id).
+      await client.uploadImage(buildImageTar({ name: 'img' }));
+      await client.deployMim('quiet', 'img');
       sim.setFault('deployMim', { status: 201, body: '' });
       const mim = await client.deployMim('quiet', 'img');
       assert.equal(mim.name, 'quiet');
       assert.equal(mim.id, 'api-quiet');
+      assert.equal(mim.state, 'started');
       sim.setFault('listMims', { status: 204, body: '' });
       assert.deepEqual(await client.listMims(), []);
     });
@@ -433,6 +437,64 @@ describe('McmClient against the simulator', function () {
       const pending = client.listMims();
       setTimeout(() => client.close(), 30);
       assert.equal((await rejects(pending)).code, 'aborted');
+    });
+  });
+
+  describe('hard cases', () => {
+    it('survives a caller stream that fails while its upload waits for a slot, and closes it', async () => {
+      client = make({ maxConcurrent: 1 });
+      sim.setFault('listMims', { delayMs: 300, times: 1 });
+      const busy = client.listMims();
+      const stream = new PassThrough();
+      stream.write(buildImageTar({ name: 'late' }).subarray(0, 1024));
+      const upload = client.uploadImage(stream);
+      await new Promise((r) => setTimeout(r, 50));
+      stream.destroy(new Error('disk gone'));
+      const error = await rejects(upload);
+      assert.equal(error.code, 'invalid-input');
+      assert.match(error.message, /disk gone/);
+      await busy;
+    });
+
+    it('destroys a caller stream whose upload is aborted while queued', async () => {
+      client = make({ maxConcurrent: 1 });
+      sim.setFault('listMims', { delayMs: 300, times: 1 });
+      const busy = client.listMims();
+      const stream = new PassThrough();
+      stream.write(buildImageTar({ name: 'queued' }));
+      const controller = new AbortController();
+      const upload = client.uploadImage(stream, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 50);
+      assert.equal((await rejects(upload)).code, 'aborted');
+      assert.ok(stream.destroyed, 'the stream was closed');
+      await busy;
+    });
+
+    it('accepts a delete answered with any 2xx body', async () => {
+      sim.setFault('removeMim', { status: 200, body: 'OK, gone' });
+      await client.removeMim('api-anything');
+    });
+
+    it('refuses a data store status it does not know', async () => {
+      sim.setFault('dataStore', { status: 200, body: { action: 'backup', status: 'error', message: 'disk full' } });
+      const error = await rejects(client.backupDataStore('api-x', '/p'));
+      assert.equal(error.code, 'bad-response');
+      assert.match(error.message, /unknown data store status "error"/);
+    });
+
+    it('keeps its defaults when options are given as undefined', async () => {
+      client = new McmClient({ url: sim.url, token: sim.key, timeoutMs: undefined, retries: undefined, retryBaseMs: 5 });
+      sim.setFault('listMims', { status: 503 });
+      const error = await rejects(client.listMims());
+      assert.equal(sim.requests('listMims').length, 3, 'two retries by default, not endless');
+      assert.equal(error.statusCode, 503);
+    });
+
+    it('redacts the token before cutting a long server text', async () => {
+      sim.setFault('listMims', { status: 400, body: { message: `${'x'.repeat(495)}${sim.key} and more` } });
+      const error = await rejects(client.listMims());
+      assert.ok(!error.message.includes(sim.key.slice(0, 6)), 'no part of the token survives');
+      assert.ok((error.serverMessage ?? '').length <= 501);
     });
   });
 

@@ -50,7 +50,7 @@ const cases: Case[] = [
   { label: 'remove: id with a newline', node: { type: 'mimoe-remove' }, msg: () => ({ payload: 'api-a\nb' }), error: /is not a valid id/ },
   { label: 'remove image: no id', node: { type: 'mimoe-remove', resource: 'image' }, msg: () => ({ payload: null }), error: /deleteImage: an id is required/ },
   { label: 'upload: nothing', node: { type: 'mimoe-upload' }, msg: () => ({}), error: /uploadImage: an image tar is required/ },
-  { label: 'upload: payload is a string', node: { type: 'mimoe-upload' }, msg: () => ({ payload: 'not a path' }), error: /must be a Buffer, a Readable stream or a file path \(got string\)/ },
+  { label: 'upload: payload is a string', node: { type: 'mimoe-upload' }, msg: () => ({ payload: 'not a path' }), error: /msg.payload is a string: put a file path in msg.filename/ },
   { label: 'upload: payload is an object', node: { type: 'mimoe-upload' }, msg: () => ({ payload: { a: 1 } }), error: /got object/ },
   { label: 'upload: missing file', node: { type: 'mimoe-upload' }, msg: () => ({ filename: join(dir, 'missing.tar') }), error: /cannot read the image file ".*missing\.tar" \(ENOENT\)/ },
   { label: 'upload: directory', node: { type: 'mimoe-upload' }, msg: () => ({ filename: dir }), error: /is a directory, not a tar file/ },
@@ -58,6 +58,12 @@ const cases: Case[] = [
   { label: 'upload: empty file', node: { type: 'mimoe-upload' }, msg: () => ({ filename: emptyFile }), error: /the image is empty \(0 bytes\)/ },
   { label: 'upload: empty Buffer', node: { type: 'mimoe-upload' }, msg: () => ({ payload: Buffer.alloc(0) }), error: /the image is empty/ },
   { label: 'upload: empty stream', node: { type: 'mimoe-upload' }, msg: () => ({ payload: Readable.from([]) }), error: /the image is empty/ },
+  {
+    label: 'upload: a stream of objects',
+    node: { type: 'mimoe-upload' },
+    msg: () => ({ payload: Readable.from([{ not: 'bytes' }]) }),
+    error: /must be a Buffer, a byte stream or a file path \(got stream of objects\)/,
+  },
   {
     label: 'upload: stream that fails',
     node: { type: 'mimoe-upload' },

@@ -3,14 +3,10 @@
  * says (str, msg, flow, global, env, json...); a blank field takes its value from the msg.
  */
 import type { Node } from 'node-red';
-import { isPlainObject } from '../../mcm/validate';
+import { isBlank, isPlainObject } from '../../mcm/validate';
 import { Msg, NodeConfig, RED } from './runtime';
 
 export type FromMsg = (msg: Msg) => unknown;
-
-function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-}
 
 export function readInput(RED: RED, node: Node, config: NodeConfig, key: string, msg: Msg, fromMsg: FromMsg): Promise<unknown> {
   const value = config[key];
