@@ -28,10 +28,10 @@ async function startRuntime() {
   }
   let simulator;
   try {
-    simulator = await McmSimulator.start({ port: simulatorPort, keyFile, quiet: true });
+    simulator = await McmSimulator.start({ port: simulatorPort, keyFile, quiet: true, logLimit: 10_000 });
   } catch (err) {
     if (err.code !== 'EADDRINUSE') throw err;
-    simulator = await McmSimulator.start({ port: 0, keyFile, quiet: true });
+    simulator = await McmSimulator.start({ port: 0, keyFile, quiet: true, logLimit: 10_000 });
   }
   const client = new McmClient({ url: simulator.url, token: simulator.key });
   await client.uploadImage(demoTar);

@@ -104,35 +104,60 @@ export async function deployCompositionWithPolicy(
   for (const old of remove) await client.removeMim(old.id, call);
   const beforeIds = new Set(before.filter((m) => !remove.includes(m)).map((m) => m.id));
 
-  let deployed: Mim[] = [];
+  let deployed: Mim[] | undefined;
   try {
-    if (deploy.length) deployed = await client.deployComposition(deploy, call);
+    deployed = deploy.length ? await client.deployComposition(deploy, call) : [];
     const all = checked
-      .map((spec) => keep.find((m) => m.name === spec.name) ?? deployed.find((m) => m.name === spec.name))
+      .map((spec) => keep.find((m) => m.name === spec.name) ?? deployed?.find((m) => m.name === spec.name))
       .filter((m): m is Mim => !!m);
     return policy.waitStarted ? await waitUntilStarted(client, op, all, policy, call) : all;
   } catch (err) {
-    if (!rollback || (err instanceof McmError && err.code === 'aborted')) throw err;
-    // What this call created: deployed mims of these names that were not running before.
-    const names = new Set(deploy.map((spec) => spec.name));
-    let created: Mim[];
-    try {
-      created = (await client.listMims()).filter((m) => names.has(m.name) && !beforeIds.has(m.id));
-    } catch {
-      created = deployed;
+    const conflict = err instanceof McmError && err.statusCode === 409;
+    // The same event twice at once: the other call deployed these names; keep its mims if they match.
+    if (conflict && ifExists === 'keep') {
+      const running = await client.listMims(call);
+      const matching = checked.map((spec) => running.find((m) => m.name === spec.name && matches(m, spec)));
+      if (matching.every((m): m is Mim => !!m)) return matching;
     }
-    const removed: string[] = [];
-    const left: string[] = [];
-    for (const mim of created) {
-      try {
-        await client.removeMim(mim.id);
-        removed.push(mim.id);
-      } catch {
-        left.push(mim.id);
-      }
-    }
-    throw withRollback(err, removed, left);
+    // A name taken meanwhile belongs to someone else: never remove it.
+    if (!rollback || conflict || (err instanceof McmError && err.code === 'aborted')) throw err;
+    throw withRollback(err, ...(await removeCreated(client, deployed, deploy, beforeIds, call)));
   }
+}
+
+/**
+ * Removes what this call created: the mims it was answered with, or, when the answer was a
+ * failure part-way, the mims of its names that were not running before it.
+ */
+async function removeCreated(
+  client: McmClient,
+  deployed: Mim[] | undefined,
+  deploy: MimSpec[],
+  beforeIds: Set<string>,
+  call?: CallOptions,
+): Promise<[string[], string[]]> {
+  const names = new Set(deploy.map((spec) => spec.name));
+  // Rollback runs after the caller's own deadline may have passed: it gets a fresh timeout, no signal.
+  const own: CallOptions = { timeoutMs: call?.timeoutMs };
+  let created = deployed;
+  if (!created) {
+    try {
+      created = (await client.listMims(own)).filter((m) => names.has(m.name) && !beforeIds.has(m.id));
+    } catch {
+      created = [];
+    }
+  }
+  const removed: string[] = [];
+  const left: string[] = [];
+  for (const mim of created) {
+    try {
+      await client.removeMim(mim.id, own);
+      removed.push(mim.id);
+    } catch {
+      left.push(mim.id);
+    }
+  }
+  return [removed, left];
 }
 
 /** Adds what was rolled back to the error's text, keeping its kind and status. */

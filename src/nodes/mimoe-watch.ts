@@ -6,6 +6,7 @@
  */
 import type { Node } from 'node-red';
 import { McmClient } from '../mcm/client';
+import { McmError } from '../mcm/errors';
 import { describeFailure, shared } from './shared/errors';
 import { MimoeConfigNode, Msg, NodeConfig, RED } from './shared/runtime';
 
@@ -66,7 +67,8 @@ export = function (RED: RED) {
           if (!previous) continue;
           for (const change of diff(resource, previous, current)) {
             changes++;
-            node.send({ topic: `${change.resource}/${change.event}`, payload: change } as Msg);
+            // A copy: a downstream node that edits msg.payload must not change what the next poll compares.
+            node.send({ topic: `${change.resource}/${change.event}`, payload: RED.util.cloneMessage(change) } as Msg);
           }
         }
         failures = 0;
@@ -76,9 +78,16 @@ export = function (RED: RED) {
         if (controller.signal.aborted) return;
         failures++;
         const wait = Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** Math.min(failures, 10));
-        node.status({ fill: 'red', shape: 'ring', text: RED._('mimoe-watch.status.unreachable', { seconds: Math.round(wait / 1000) }) });
-        // Logged once per outage, not on every retry.
-        if (failures === 1) node.warn(describeFailure(RED, err).error.message);
+        const failure = describeFailure(RED, err);
+        const seconds = Math.round(wait / 1000);
+        const unreachable = err instanceof McmError && ['unreachable', 'connection', 'timeout'].includes(err.code);
+        node.status({
+          fill: 'red',
+          shape: 'ring',
+          text: unreachable ? RED._('mimoe-watch.status.unreachable', { seconds }) : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
+        });
+        // Once per outage, not on every retry: to the log and to Catch nodes.
+        if (failures === 1) node.error(failure.error, { topic: 'error', payload: { statusCode: failure.statusCode } } as Msg);
         schedule(wait);
       }
     }

@@ -152,6 +152,29 @@ describe('beyond the SDK', function () {
       assert.deepEqual(sim.mims(), []);
     });
 
+    it('the same composition twice at once with keep: both succeed, nothing is rolled back', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-composition', ifExists: 'keep' });
+      const outputs = collect('out');
+      const caught = collect('caught');
+      const specs = () => ({ payload: [{ name: 'a', image: 'v1' }, { name: 'b', image: 'v2' }] });
+      helper.getNode('n1').receive(specs());
+      helper.getNode('n1').receive(specs());
+      await until(() => outputs.length + caught.length === 2, 'both msgs');
+      assert.equal(caught.length, 0, JSON.stringify(caught.map((m) => m.error?.message)));
+      assert.deepEqual(outputs[1].payload.map((m: { id: string }) => m.id), ['api-a', 'api-b']);
+      assert.deepEqual(sim.mims().map((m) => m.id).sort(), ['api-a', 'api-b']);
+    });
+
+    it('never removes names that another call took (409)', async () => {
+      await client.deployMim('b', 'v2');
+      sim.options.partialCompositions = true;
+      await loadActionFlow(sim, { type: 'mimoe-composition' });
+      const { kind, msg } = await run({ payload: [{ name: 'a', image: 'v1' }, { name: 'b', image: 'v2' }] });
+      assert.equal(kind, 'caught');
+      assert.equal(msg.statusCode, 409);
+      assert.ok(sim.mims().some((m) => m.id === 'api-b'), 'the other mim stays');
+    });
+
     it('leaves the created mims when rollback is off', async () => {
       sim.options.partialCompositions = true;
       await loadActionFlow(sim, { type: 'mimoe-composition', rollback: false });
@@ -164,7 +187,10 @@ describe('beyond the SDK', function () {
   describe('mimoe-watch', () => {
     async function loadWatch(extra: Record<string, unknown> = {}): Promise<void> {
       await loadFlow(
-        [configNode(sim, { timeout: 1 }), { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']], ...extra }, { id: 'out', type: 'helper' }],
+        [configNode(sim, { timeout: 1 }), { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']], ...extra }, { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['w'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
         { cfg: { token: sim.key } },
       );
     }
@@ -195,6 +221,7 @@ describe('beyond the SDK', function () {
       await loadWatch();
       await wait(250);
       const seen = statuses('w');
+      const caught = collect('caught');
       await sim.stop();
       try {
         await until(() => seen.some((s) => s.fill === 'red' && /unreachable, retrying in \d+ s/.test(s.text ?? '')), 'the unreachable status');
@@ -207,6 +234,8 @@ describe('beyond the SDK', function () {
       assert.equal(msg.topic, 'mim/added');
       assert.equal(msg.payload.id, 'api-after');
       await until(() => seen.some((s) => s.fill === 'green'), 'the green status after recovery');
+      assert.equal(caught.length, 1, 'the outage reached Catch once');
+      assert.match(caught[0].error.message, /^listMims failed: (cannot reach|the connection to) the mimOE runtime/);
     });
 
     it('stops polling on close', async () => {

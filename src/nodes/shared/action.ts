@@ -70,7 +70,9 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
         done();
       } catch (err) {
         const failure = describeFailure(RED, err);
+        // Set for HTTP failures; a status code from an earlier node would mislead a Catch node.
         if (failure.statusCode !== undefined) msg.statusCode = failure.statusCode;
+        else delete msg.statusCode;
         status.show('red', failure.status);
         done(failure.error);
       }

@@ -45,8 +45,9 @@ export function createClient(RED: RED, settings: ConfigSettings, credentials: Co
   };
   if (settings.tokenSource === 'file') {
     const keyFile = expandEnv(settings.keyFile ?? '').trim() || DEFAULT_KEY_FILE;
-    let key = readApiKey(keyFile);
-    options.token = () => key;
+    // Read on first use, not now: Node-RED may start before mimOE has written the file.
+    let key: string | undefined;
+    options.token = () => (key ??= readApiKey(keyFile));
     // The runtime may regenerate its key: after a 403, read the file again and retry once.
     options.reloadToken = () => {
       const fresh = readApiKey(keyFile);
