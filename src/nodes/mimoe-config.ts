@@ -52,7 +52,9 @@ function registerAdminRoutes(RED: RED): void {
       if (req.params.kind === 'images') {
         return { items: (await client.listImages()).map((image) => ({ value: image.name, label: image.name, detail: image.id })) };
       }
-      return { items: (await client.listMims()).map((mim) => ({ value: mim.id, label: mim.id, detail: `${mim.image} ${mim.state}`.trim() })) };
+      return {
+        items: (await client.listMims()).map((mim) => ({ value: mim.id, label: mim.id, detail: `${mim.image} ${mim.state}`.trim() })),
+      };
     });
   });
 }

@@ -72,7 +72,11 @@ export = function (RED: RED) {
           }
         }
         failures = 0;
-        node.status({ fill: 'green', shape: 'dot', text: changes ? RED._('mimoe-watch.status.changes', { count: changes }) : RED._('mimoe-watch.status.watching') });
+        node.status({
+          fill: 'green',
+          shape: 'dot',
+          text: changes ? RED._('mimoe-watch.status.changes', { count: changes }) : RED._('mimoe-watch.status.watching'),
+        });
         schedule(intervalMs);
       } catch (err) {
         if (controller.signal.aborted) return;
@@ -84,7 +88,9 @@ export = function (RED: RED) {
         node.status({
           fill: 'red',
           shape: 'ring',
-          text: unreachable ? RED._('mimoe-watch.status.unreachable', { seconds }) : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
+          text: unreachable
+            ? RED._('mimoe-watch.status.unreachable', { seconds })
+            : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
         });
         // Once per outage, not on every retry: to the log and to Catch nodes.
         if (failures === 1) node.error(failure.error, { topic: 'error', payload: { statusCode: failure.statusCode } } as Msg);

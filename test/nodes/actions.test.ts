@@ -65,7 +65,11 @@ describe('action nodes', function () {
       await seedImage();
       await loadActionFlow(sim, { type: 'mimoe-deploy', mimName: '', image: '' });
       const completed = collect('completed');
-      const { kind, msg } = await run({ topic: 'edge-7', payload: { name: 'hello', image: 'hello-v1', env: { 'MCM.BASE_API_PATH': '/hello/v1', N: 2 } }, custom: 42 });
+      const { kind, msg } = await run({
+        topic: 'edge-7',
+        payload: { name: 'hello', image: 'hello-v1', env: { 'MCM.BASE_API_PATH': '/hello/v1', N: 2 } },
+        custom: 42,
+      });
       assert.equal(kind, 'sent');
       assertFields(msg.payload, MIM_FIELDS);
       assert.equal(msg.payload.id, 'api-hello');
@@ -96,7 +100,13 @@ describe('action nodes', function () {
     it('evaluates TypedInputs (msg and env types)', async () => {
       await seedImage();
       process.env.MIMOE_TEST_IMAGE = 'hello-v1';
-      await loadActionFlow(sim, { type: 'mimoe-deploy', mimName: 'target.name', mimNameType: 'msg', image: 'MIMOE_TEST_IMAGE', imageType: 'env' });
+      await loadActionFlow(sim, {
+        type: 'mimoe-deploy',
+        mimName: 'target.name',
+        mimNameType: 'msg',
+        image: 'MIMOE_TEST_IMAGE',
+        imageType: 'env',
+      });
       const { kind, msg } = await run({ target: { name: 'from-msg' } });
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.id, 'api-from-msg');
@@ -126,9 +136,18 @@ describe('action nodes', function () {
       await new Promise((r) => setTimeout(r, 300));
       await run({ payload: { name: 'ok', image: 'hello-v1' } });
       await new Promise((r) => setTimeout(r, 20));
-      assert.ok(seen.some((s) => s.fill === 'blue'), 'blue while working');
-      assert.ok(seen.some((s) => s.fill === 'green' && /deployed ok/.test(s.text ?? '')), JSON.stringify(seen));
-      assert.ok(seen.some((s) => s.fill === 'red' && s.shape === 'ring' && s.text === 'HTTP 409'), JSON.stringify(seen));
+      assert.ok(
+        seen.some((s) => s.fill === 'blue'),
+        'blue while working',
+      );
+      assert.ok(
+        seen.some((s) => s.fill === 'green' && /deployed ok/.test(s.text ?? '')),
+        JSON.stringify(seen),
+      );
+      assert.ok(
+        seen.some((s) => s.fill === 'red' && s.shape === 'ring' && s.text === 'HTTP 409'),
+        JSON.stringify(seen),
+      );
     });
   });
 
@@ -150,7 +169,10 @@ describe('action nodes', function () {
       await loadActionFlow(sim, { type: 'mimoe-remove', resource: 'image', target: 'api-a', targetType: 'str' });
       const { msg } = await run({ payload: { id: 'api-b' } });
       assert.deepEqual(msg.payload, { id: 'api-a', resource: 'image', removed: true });
-      assert.deepEqual(sim.images().map((i) => i.name), ['b']);
+      assert.deepEqual(
+        sim.images().map((i) => i.name),
+        ['b'],
+      );
     });
 
     it('reports 409 for an image in use and 404 for an unknown mim', async () => {
@@ -268,9 +290,17 @@ describe('action nodes', function () {
       await seedImage('a');
       await seedImage('b');
       await loadActionFlow(sim, { type: 'mimoe-composition' });
-      const { kind, msg } = await run({ payload: [{ name: 'one', image: 'a' }, { name: 'two', image: 'b', env: { K: 'v' } }] });
+      const { kind, msg } = await run({
+        payload: [
+          { name: 'one', image: 'a' },
+          { name: 'two', image: 'b', env: { K: 'v' } },
+        ],
+      });
       assert.equal(kind, 'sent');
-      assert.deepEqual(msg.payload.map((m: { id: string }) => m.id), ['api-one', 'api-two']);
+      assert.deepEqual(
+        msg.payload.map((m: { id: string }) => m.id),
+        ['api-one', 'api-two'],
+      );
       assertFields(msg.payload[1], MIM_FIELDS);
     });
 
@@ -278,13 +308,21 @@ describe('action nodes', function () {
       await seedImage('a');
       await loadActionFlow(sim, { type: 'mimoe-composition', specs: '[{"name":"json-one","image":"a"}]', specsType: 'json' });
       const { msg } = await run({ payload: [{ name: 'ignored', image: 'a' }] });
-      assert.deepEqual(msg.payload.map((m: { name: string }) => m.name), ['json-one']);
+      assert.deepEqual(
+        msg.payload.map((m: { name: string }) => m.name),
+        ['json-one'],
+      );
     });
 
     it('reaches Catch and deploys nothing when one image is unknown', async () => {
       await seedImage('a');
       await loadActionFlow(sim, { type: 'mimoe-composition' });
-      const { kind, msg } = await run({ payload: [{ name: 'one', image: 'a' }, { name: 'two', image: 'missing' }] });
+      const { kind, msg } = await run({
+        payload: [
+          { name: 'one', image: 'a' },
+          { name: 'two', image: 'missing' },
+        ],
+      });
       assert.equal(kind, 'caught');
       assert.equal(msg.statusCode, 404);
       assert.equal(sim.mims().length, 0);
@@ -327,7 +365,10 @@ describe('action nodes', function () {
         const seen = statuses('n1');
         const { msg } = await run({ payload: { mimId: 'ignored', path: 'ignored' } });
         assert.equal(msg.payload.status, 'completed');
-        assert.ok(seen.some((s) => /\d+%/.test(s.text ?? '')), JSON.stringify(seen));
+        assert.ok(
+          seen.some((s) => /\d+%/.test(s.text ?? '')),
+          JSON.stringify(seen),
+        );
         assert.equal(sim.requests('dataStore')[0].url, '/mcm/v1/mims/api-db/dataStore');
       });
 

@@ -74,7 +74,10 @@ describe('beyond the SDK', function () {
       const { kind, msg } = await run({ payload: { name: 'svc', image: 'v2' } });
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.image, 'v2');
-      assert.deepEqual(sim.mims().map((m) => m.image), ['v2']);
+      assert.deepEqual(
+        sim.mims().map((m) => m.image),
+        ['v2'],
+      );
     });
 
     it('fail (the default) answers 409; msg.ifExists overrides the node', async () => {
@@ -100,11 +103,22 @@ describe('beyond the SDK', function () {
     it('keep in a composition skips the mims that match', async () => {
       await client.deployMim('a', 'v1');
       await loadActionFlow(sim, { type: 'mimoe-composition', ifExists: 'keep' });
-      const { kind, msg } = await run({ payload: [{ name: 'a', image: 'v1' }, { name: 'b', image: 'v2' }] });
+      const { kind, msg } = await run({
+        payload: [
+          { name: 'a', image: 'v1' },
+          { name: 'b', image: 'v2' },
+        ],
+      });
       assert.equal(kind, 'sent');
-      assert.deepEqual(msg.payload.map((m: { id: string }) => m.id), ['api-a', 'api-b']);
+      assert.deepEqual(
+        msg.payload.map((m: { id: string }) => m.id),
+        ['api-a', 'api-b'],
+      );
       const body = sim.requests('deployComposition')[0].body as { mims: Array<{ name: string }> };
-      assert.deepEqual(body.mims.map((m) => m.name), ['b']);
+      assert.deepEqual(
+        body.mims.map((m) => m.name),
+        ['b'],
+      );
     });
   });
 
@@ -116,7 +130,10 @@ describe('beyond the SDK', function () {
       const { kind, msg } = await run({ payload: { name: 'slow', image: 'v1' } });
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.state, 'started');
-      assert.ok(seen.some((s) => /started 0\/1/.test(s.text ?? '')), JSON.stringify(seen));
+      assert.ok(
+        seen.some((s) => /started 0\/1/.test(s.text ?? '')),
+        JSON.stringify(seen),
+      );
     });
 
     it('times out with a clear error while the simulator holds a mim in created', async () => {
@@ -135,17 +152,32 @@ describe('beyond the SDK', function () {
       sim.options.partialCompositions = true;
       await client.deployMim('existing', 'v1');
       await loadActionFlow(sim, { type: 'mimoe-composition' });
-      const { kind, msg } = await run({ payload: [{ name: 'one', image: 'v1' }, { name: 'two', image: 'v2' }, { name: 'three', image: 'missing' }] });
+      const { kind, msg } = await run({
+        payload: [
+          { name: 'one', image: 'v1' },
+          { name: 'two', image: 'v2' },
+          { name: 'three', image: 'missing' },
+        ],
+      });
       assert.equal(kind, 'caught');
       assert.equal(msg.statusCode, 404);
       assert.match(msg.error.message, /rolled back \(removed again\): api-one, api-two/);
-      assert.deepEqual(sim.mims().map((m) => m.id), ['api-existing'], 'nothing of this call is left; the older mim stays');
+      assert.deepEqual(
+        sim.mims().map((m) => m.id),
+        ['api-existing'],
+        'nothing of this call is left; the older mim stays',
+      );
     });
 
     it('removes the created mims when they do not start in time', async () => {
       sim.options.startDelayMs = -1;
       await loadActionFlow(sim, { type: 'mimoe-composition', waitStarted: true, waitTimeout: 1 });
-      const { kind, msg } = await run({ payload: [{ name: 'one', image: 'v1' }, { name: 'two', image: 'v2' }] });
+      const { kind, msg } = await run({
+        payload: [
+          { name: 'one', image: 'v1' },
+          { name: 'two', image: 'v2' },
+        ],
+      });
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /not started within 1 s/);
       assert.match(msg.error.message, /rolled back/);
@@ -156,38 +188,71 @@ describe('beyond the SDK', function () {
       await loadActionFlow(sim, { type: 'mimoe-composition', ifExists: 'keep' });
       const outputs = collect('out');
       const caught = collect('caught');
-      const specs = () => ({ payload: [{ name: 'a', image: 'v1' }, { name: 'b', image: 'v2' }] });
+      const specs = () => ({
+        payload: [
+          { name: 'a', image: 'v1' },
+          { name: 'b', image: 'v2' },
+        ],
+      });
       helper.getNode('n1').receive(specs());
       helper.getNode('n1').receive(specs());
       await until(() => outputs.length + caught.length === 2, 'both msgs');
       assert.equal(caught.length, 0, JSON.stringify(caught.map((m) => m.error?.message)));
-      assert.deepEqual(outputs[1].payload.map((m: { id: string }) => m.id), ['api-a', 'api-b']);
-      assert.deepEqual(sim.mims().map((m) => m.id).sort(), ['api-a', 'api-b']);
+      assert.deepEqual(
+        outputs[1].payload.map((m: { id: string }) => m.id),
+        ['api-a', 'api-b'],
+      );
+      assert.deepEqual(
+        sim
+          .mims()
+          .map((m) => m.id)
+          .sort(),
+        ['api-a', 'api-b'],
+      );
     });
 
     it('never removes names that another call took (409)', async () => {
       await client.deployMim('b', 'v2');
       sim.options.partialCompositions = true;
       await loadActionFlow(sim, { type: 'mimoe-composition' });
-      const { kind, msg } = await run({ payload: [{ name: 'a', image: 'v1' }, { name: 'b', image: 'v2' }] });
+      const { kind, msg } = await run({
+        payload: [
+          { name: 'a', image: 'v1' },
+          { name: 'b', image: 'v2' },
+        ],
+      });
       assert.equal(kind, 'caught');
       assert.equal(msg.statusCode, 409);
-      assert.ok(sim.mims().some((m) => m.id === 'api-b'), 'the other mim stays');
+      assert.ok(
+        sim.mims().some((m) => m.id === 'api-b'),
+        'the other mim stays',
+      );
     });
 
     it('leaves the created mims when rollback is off', async () => {
       sim.options.partialCompositions = true;
       await loadActionFlow(sim, { type: 'mimoe-composition', rollback: false });
-      const { kind } = await run({ payload: [{ name: 'one', image: 'v1' }, { name: 'two', image: 'missing' }] });
+      const { kind } = await run({
+        payload: [
+          { name: 'one', image: 'v1' },
+          { name: 'two', image: 'missing' },
+        ],
+      });
       assert.equal(kind, 'caught');
-      assert.deepEqual(sim.mims().map((m) => m.id), ['api-one']);
+      assert.deepEqual(
+        sim.mims().map((m) => m.id),
+        ['api-one'],
+      );
     });
   });
 
   describe('mimoe-watch', () => {
     async function loadWatch(extra: Record<string, unknown> = {}): Promise<void> {
       await loadFlow(
-        [configNode(sim, { timeout: 1 }), { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']], ...extra }, { id: 'out', type: 'helper' },
+        [
+          configNode(sim, { timeout: 1 }),
+          { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']], ...extra },
+          { id: 'out', type: 'helper' },
           { id: 'catch', type: 'catch', scope: ['w'], uncaught: false, wires: [['caught']] },
           { id: 'caught', type: 'helper' },
         ],
@@ -224,7 +289,10 @@ describe('beyond the SDK', function () {
       const caught = collect('caught');
       await sim.stop();
       try {
-        await until(() => seen.some((s) => s.fill === 'red' && /unreachable, retrying in \d+ s/.test(s.text ?? '')), 'the unreachable status');
+        await until(
+          () => seen.some((s) => s.fill === 'red' && /unreachable, retrying in \d+ s/.test(s.text ?? '')),
+          'the unreachable status',
+        );
       } finally {
         await sim.restart();
       }

@@ -52,7 +52,12 @@ describe('message catalogs', () => {
       const help = readFileSync(join(locales, `${type}.html`), 'utf8');
       assert.match(help, new RegExp(`data-help-name="${type}"`));
       // The config node has no msgs, and mimoe-watch no input.
-      const headings = type === 'mimoe-config' ? [] : type === 'mimoe-watch' ? ['Outputs', 'Details', 'References'] : ['Inputs', 'Outputs', 'Details', 'References'];
+      const headings =
+        type === 'mimoe-config'
+          ? []
+          : type === 'mimoe-watch'
+            ? ['Outputs', 'Details', 'References']
+            : ['Inputs', 'Outputs', 'Details', 'References'];
       for (const heading of headings) assert.match(help, new RegExp(`<h3>${heading}</h3>`), `${type} help: ${heading}`);
     }
   });

@@ -68,10 +68,23 @@ describe('examples', function () {
     const types = new Set<string>();
     for (const file of files) {
       const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
-      assert.ok(flow.some((n) => n.type === 'comment' && n.info), `${file} explains itself`);
+      assert.ok(
+        flow.some((n) => n.type === 'comment' && n.info),
+        `${file} explains itself`,
+      );
       flow.forEach((n) => types.add(n.type));
     }
-    for (const type of ['mimoe-config', 'mimoe-deploy', 'mimoe-remove', 'mimoe-list', 'mimoe-upload', 'mimoe-composition', 'mimoe-backup', 'mimoe-restore', 'mimoe-watch']) {
+    for (const type of [
+      'mimoe-config',
+      'mimoe-deploy',
+      'mimoe-remove',
+      'mimoe-list',
+      'mimoe-upload',
+      'mimoe-composition',
+      'mimoe-backup',
+      'mimoe-restore',
+      'mimoe-watch',
+    ]) {
       assert.ok(types.has(type), `an example uses ${type}`);
     }
   });

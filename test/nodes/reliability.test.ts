@@ -43,11 +43,27 @@ describe('reliability', function () {
 
   describe('faults', () => {
     const faults: Array<[string, Parameters<McmSimulator['setFault']>[1], RegExp]> = [
-      ['HTTP 500', { status: 500, body: { error: { code: 500, message: 'internal failure' } } }, /^listMims failed: HTTP 500 internal failure$/],
-      ['HTTP 503 with Retry-After, every time', { status: 503, headers: { 'Retry-After': '0' }, body: { message: 'busy, rebooting' } }, /^listMims failed: HTTP 503 busy, rebooting$/],
-      ['malformed JSON', { malformed: true }, /^listMims failed: the mimOE runtime sent an answer that cannot be read \(HTTP 200 with malformed JSON/],
+      [
+        'HTTP 500',
+        { status: 500, body: { error: { code: 500, message: 'internal failure' } } },
+        /^listMims failed: HTTP 500 internal failure$/,
+      ],
+      [
+        'HTTP 503 with Retry-After, every time',
+        { status: 503, headers: { 'Retry-After': '0' }, body: { message: 'busy, rebooting' } },
+        /^listMims failed: HTTP 503 busy, rebooting$/,
+      ],
+      [
+        'malformed JSON',
+        { malformed: true },
+        /^listMims failed: the mimOE runtime sent an answer that cannot be read \(HTTP 200 with malformed JSON/,
+      ],
       ['a socket reset', { reset: true }, /^listMims failed: the connection to the mimOE runtime broke \(ECONNRESET/],
-      ['a reset mid-response', { resetMidResponse: true }, /^listMims failed: the (connection to the mimOE runtime broke|mimOE runtime sent an answer that cannot be read)/],
+      [
+        'a reset mid-response',
+        { resetMidResponse: true },
+        /^listMims failed: the (connection to the mimOE runtime broke|mimOE runtime sent an answer that cannot be read)/,
+      ],
       ['a hang past the timeout', { hang: true }, /^listMims failed: the mimOE runtime did not answer in time/],
     ];
     for (const [label, fault, message] of faults) {
@@ -111,7 +127,10 @@ describe('reliability', function () {
       const back = await run({ payload: { name: 'after', image: 'img' } });
       assert.equal(back.kind, 'sent');
       assert.equal(back.msg.payload.id, 'api-after');
-      assert.ok(sim.mims().some((m) => m.id === 'api-before'), 'state survived the restart');
+      assert.ok(
+        sim.mims().some((m) => m.id === 'api-before'),
+        'state survived the restart',
+      );
     });
 
     it('never retries a deploy, an upload or a delete on 503', async () => {

@@ -60,7 +60,9 @@ export function createClient(RED: RED, settings: ConfigSettings, credentials: Co
   }
   if (options.url.toLowerCase().startsWith('https')) {
     const tls: TlsOptions = { rejectUnauthorized: true };
-    const tlsNode = settings.tls ? (RED.nodes.getNode(settings.tls) as unknown as { addTLSOptions?: (o: TlsOptions) => void } | null) : null;
+    const tlsNode = settings.tls
+      ? (RED.nodes.getNode(settings.tls) as unknown as { addTLSOptions?: (o: TlsOptions) => void } | null)
+      : null;
     tlsNode?.addTLSOptions?.(tls);
     if (settings.insecure) {
       tls.rejectUnauthorized = false;
