@@ -523,7 +523,7 @@
             post('mimoe/check', dialogBody())
                 .done(function (answer) {
                     if (answer && answer.ok) {
-                        show('ok', shared('test.ok', { mims: answer.mims, url: answer.url || '' }));
+                        show('ok', shared('test.ok', { mims: answer.mims, count: answer.mims, url: answer.url || '' }));
                     } else {
                         show('error', (answer && answer.message) || shared('test.failed'));
                     }

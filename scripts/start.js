@@ -26,6 +26,9 @@ async function startRuntime() {
     fs.writeFileSync(keyFile, `# written by npm start from MIMOE_TOKEN\nMCM_API_KEY=${process.env.MIMOE_TOKEN}\n`, { mode: 0o600 });
     return { url: process.env.MIMOE_URL.replace(/\/+$/, ''), simulator: undefined };
   }
+  if (process.env.MIMOE_URL || process.env.MIMOE_TOKEN) {
+    console.warn('npm start: set both MIMOE_URL and MIMOE_TOKEN to use a real runtime; starting the simulator instead');
+  }
   let simulator;
   try {
     simulator = await McmSimulator.start({ port: simulatorPort, keyFile, quiet: true, logLimit: 10_000 });

@@ -264,7 +264,7 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('#node-config-mimoe-test').click();
     const result = page.locator('#node-config-mimoe-test-result');
     await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
-    assert.equal((await result.textContent())?.trim(), text('mimoe-config', 'test.ok', { mims: 0 }));
+    assert.equal((await result.textContent())?.trim(), text('mimoe-config', 'test.ok_plural', { mims: 0 }));
     assert.ok(await result.evaluate((el) => el.classList.contains('mimoe-ok')), 'shown as a success');
     await page.locator('#node-config-dialog-ok').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
