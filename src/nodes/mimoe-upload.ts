@@ -10,9 +10,7 @@ import { isReadable } from '../mcm/validate';
 import type { MimImage } from '../mcm/models';
 import { registerAction } from './shared/action';
 import { RED } from './shared/runtime';
-
-/** Progress msgs and status updates at most this often, plus the final 100%. */
-const PROGRESS_INTERVAL_MS = 250;
+import { STATUS_INTERVAL_MS } from './shared/status';
 
 export = function (RED: RED) {
   registerAction(RED, {
@@ -28,7 +26,8 @@ export = function (RED: RED) {
       let last = 0;
       const onProgress = (progress: UploadProgress) => {
         const now = Date.now();
-        if (now - last < PROGRESS_INTERVAL_MS && progress.bytes !== progress.total) return;
+        // Progress msgs at the pace of status updates, plus the final 100%.
+        if (now - last < STATUS_INTERVAL_MS && progress.bytes !== progress.total) return;
         last = now;
         ctx.progress(progress.percentage === undefined ? ctx.t('status.bytes', { bytes: progress.bytes }) : `${progress.percentage}%`);
         if (ctx.config.progressOutput) {
