@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 
 export const packageName: string;
+export const nodeTypes: string[];
 export function linkPackage(userDir: string, packageDir?: string): void;
 export function writeSettings(userDir: string, options: { port: number; extra?: string }): string;
 export interface RunningNodeRed {

@@ -6,7 +6,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const packageName = require(path.join(root, 'package.json')).name;
+const pkg = require(path.join(root, 'package.json'));
+const packageName = pkg.name;
+/** The node types this package registers, from package.json's node-red section. */
+const nodeTypes = Object.keys(pkg['node-red'].nodes);
 
 /** Links a package folder into userDir/node_modules, as `npm install <folder>` would. */
 function linkPackage(userDir, packageDir = root) {
@@ -99,4 +102,4 @@ function stopNodeRed(child) {
   });
 }
 
-module.exports = { linkPackage, writeSettings, startNodeRed, stopNodeRed, packageName };
+module.exports = { linkPackage, writeSettings, startNodeRed, stopNodeRed, packageName, nodeTypes };

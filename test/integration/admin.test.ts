@@ -70,17 +70,7 @@ describe('a real Node-RED with admin authentication', function () {
     const res = await api('/nodes', { headers: { Accept: 'application/json' } });
     const sets = (await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
     const ours = sets.filter((s) => s.module === launcher.packageName);
-    assert.deepEqual(ours.flatMap((s) => s.types).sort(), [
-      'mimoe-backup',
-      'mimoe-composition',
-      'mimoe-config',
-      'mimoe-deploy',
-      'mimoe-list',
-      'mimoe-remove',
-      'mimoe-restore',
-      'mimoe-upload',
-      'mimoe-watch',
-    ]);
+    assert.deepEqual(ours.flatMap((s) => s.types).sort(), [...launcher.nodeTypes].sort());
     assert.ok(ours.every((s) => s.enabled && !s.err));
   });
 
