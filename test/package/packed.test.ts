@@ -1,6 +1,7 @@
 /**
- * The package as npm would publish it: `npm pack` holds only what runs, and the tarball
- * installed into a fresh Node-RED user directory loads every node, enabled, with its catalog.
+ * The package as npm would publish it: `npm pack` holds only what runs, and the tarball installed
+ * into a fresh Node-RED user directory loads every node, enabled, with its catalog. The suite runs
+ * after a build, so packing skips prepack's second one.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -23,7 +24,7 @@ describe('the packed package', function () {
   let tarball: string;
 
   before(() => {
-    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], root)) as Array<{
+    const [packed] = JSON.parse(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], root)) as Array<{
       filename: string;
       files: Array<{ path: string }>;
     }>;
