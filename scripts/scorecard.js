@@ -153,7 +153,7 @@ function missingBuildFiles(pkgDir) {
 
 function packCopy(root, tmp) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const out = execFileSync(npm, ['pack', '--json', '--pack-destination', tmp], {
+  const out = execFileSync(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
