@@ -384,7 +384,7 @@ export class McmClient {
           // A reload that fails (key file gone) leaves the 403 as the answer.
           if (await Promise.resolve(this.options.reloadToken()).catch(() => false)) continue;
         }
-        const delay = spec.idempotent ? this.retryDelay(error, attempt, spec.call?.timeoutMs ?? this.options.timeoutMs) : undefined;
+        const delay = spec.idempotent ? this.retryDelay(error, attempt, this.timeoutOf(spec)) : undefined;
         if (delay === undefined) throw error;
         await this.pause(spec.operation, delay, spec.call?.signal);
       }
@@ -405,7 +405,7 @@ export class McmClient {
 
   private async attempt(spec: RequestSpec): Promise<Response> {
     const { operation } = spec;
-    const timeoutMs = Math.min(spec.call?.timeoutMs ?? this.options.timeoutMs, MAX_TIMER_MS);
+    const timeoutMs = this.timeoutOf(spec);
     const controller = new AbortController();
     const abort = () => controller.abort();
     const signals = [spec.call?.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
@@ -434,8 +434,7 @@ export class McmClient {
           data: upload ? upload.form : spec.json,
         };
         const res = await this.http.request<string>(config);
-        const ok = res.status >= 200 && res.status < 300;
-        return this.readResponse(operation, res.status, ok && spec.ignoreBody ? '' : res.data, res.headers['retry-after']);
+        return this.readResponse(operation, res.status, res.data, res.headers['retry-after'], spec.ignoreBody);
       }, controller.signal);
     } catch (err) {
       if (err instanceof McmError) throw err;
@@ -451,10 +450,20 @@ export class McmClient {
     }
   }
 
+  /** The token now: a function token is asked each time (a key file may have been rotated). */
+  private token(): string {
+    return typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+  }
+
+  /** The timeout of one call: its own, else the client's, within what setTimeout can wait. */
+  private timeoutOf(spec: RequestSpec): number {
+    return Math.min(spec.call?.timeoutMs ?? this.options.timeoutMs, MAX_TIMER_MS);
+  }
+
   private headers(operation: McmOperation): Record<string, string> {
     let token: string;
     try {
-      token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+      token = this.token();
     } catch (err) {
       throw McmError.invalid(operation, 'token-unavailable', { reason: err instanceof Error ? err.message : String(err) });
     }
@@ -464,10 +473,16 @@ export class McmClient {
     return headers;
   }
 
-  private readResponse(operation: McmOperation, status: number, text: string | undefined, retryAfter: unknown): Response {
+  private readResponse(
+    operation: McmOperation,
+    status: number,
+    text: string | undefined,
+    retryAfter: unknown,
+    ignoreBody = false,
+  ): Response {
     const raw = typeof text === 'string' ? text : '';
     if (status >= 200 && status < 300) {
-      if (raw.trim() === '') return { status, body: undefined };
+      if (ignoreBody || raw.trim() === '') return { status, body: undefined };
       try {
         return { status, body: JSON.parse(raw) as unknown };
       } catch {
@@ -502,7 +517,7 @@ export class McmClient {
   private redact(text: string): string {
     let token = '';
     try {
-      token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+      token = this.token();
     } catch {
       // No token to leak.
     }

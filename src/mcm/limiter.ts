@@ -9,10 +9,6 @@ export class ConcurrencyLimiter {
 
   constructor(private readonly max: number) {}
 
-  get pending(): number {
-    return this.waiting.length;
-  }
-
   async run<T>(task: () => Promise<T>, signal: AbortSignal): Promise<T> {
     await this.acquire(signal);
     try {
