@@ -1,5 +1,5 @@
 /**
- * McmClient: one method per MCM operation of mimik's SDK, over HTTP with axios.
+ * McmClient: one method per MCM operation of mimik's SDK; the bytes go through HttpTransport (transport.ts).
  * No Node-RED imports: the config node owns one client and lends it to the action nodes.
  *
  * Every call: Bearer token, optional x-client-id, ids URL-encoded, a timeout that measures
@@ -7,17 +7,10 @@
  * keep-alive pool and concurrency bound, retries only for idempotent reads, and failures
  * as one McmError that never carries the token.
  */
-import axios, { AxiosInstance, AxiosRequestConfig } from 'axios';
-import FormData from 'form-data';
 import { setMaxListeners } from 'node:events';
-import { constants as fsConstants, createReadStream, promises as fsp } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { basename } from 'node:path';
-import { Readable, Transform } from 'node:stream';
 import { delay } from './delay';
-import { McmError, McmErrorCode, McmOperation } from './errors';
-import { ConcurrencyLimiter } from './limiter';
+import { McmError, McmOperation } from './errors';
+import { ImageSource, OpenedSource, openImageSource, SourceOptions, UploadProgress, uploadBody } from './image-source';
 import {
   DATA_STORE_STATUSES,
   DataStoreAction,
@@ -31,23 +24,14 @@ import {
   normalizeMim,
   unwrapList,
 } from './models';
-import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject, isReadable } from './validate';
+import { Exchange, HttpTransport, TlsOptions, TransportResponse } from './transport';
+import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject } from './validate';
+
+export { UPLOAD_CHUNK_BYTES } from './image-source';
+export type { ImageSource, UploadProgress } from './image-source';
+export type { Exchange, TlsOptions } from './transport';
 
 export const MCM_BASE_PATH = '/mcm/v1';
-/**
- * Read size for uploads. Measured in a Node-RED process (bench/): 256 KiB keeps a 1 GiB upload
- * near curl's time; 4 MiB chunks push V8 into repeated full collections, 64 KiB costs per chunk.
- */
-export const UPLOAD_CHUNK_BYTES = 256 * 1024;
-
-export interface TlsOptions {
-  ca?: string | Buffer | Array<string | Buffer>;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  /** false accepts self-signed and otherwise unverifiable certificates. Default true. */
-  rejectUnauthorized?: boolean;
-}
-
 export interface McmClientOptions {
   /** The runtime's base URL, e.g. http://127.0.0.1:8083 (the client adds /mcm/v1). */
   url: string;
@@ -77,6 +61,8 @@ export interface McmClientOptions {
   dataStorePollMs?: number;
   /** Longest wait for a data store operation to finish. Default 10 minutes. */
   dataStoreMaxWaitMs?: number;
+  /** Called after every HTTP exchange (probes, logs); never sees the Authorization header. */
+  onExchange?: (exchange: Exchange) => void;
 }
 
 export interface CallOptions {
@@ -85,19 +71,7 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-export interface UploadProgress {
-  bytes: number;
-  /** Undefined for a stream of unknown length. */
-  total?: number;
-  /** 0..100, undefined when the total is unknown. */
-  percentage?: number;
-}
-
-export interface UploadOptions extends CallOptions {
-  /** The file name sent with the part; default the path's base name or `image.tar`. */
-  filename?: string;
-  /** Length of a stream source, when known (enables Content-Length and a percentage). */
-  size?: number;
+export interface UploadOptions extends CallOptions, SourceOptions {
   onProgress?: (progress: UploadProgress) => void;
 }
 
@@ -111,16 +85,13 @@ export interface ConnectionCheck {
   mims: number;
 }
 
-/** An image tar: a file path, a Readable stream or the bytes. */
-export type ImageSource = string | Readable | Buffer;
-
 interface RequestSpec {
   operation: McmOperation;
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
   json?: unknown;
   /** Builds a fresh upload body for each attempt; undefined when it cannot be built twice. */
-  upload?: () => Promise<UploadBody>;
+  upload?: () => Promise<ReturnType<typeof uploadBody>>;
   /** Safe to repeat: reads and polls. */
   idempotent?: boolean;
   /** False when the body cannot be sent twice (a caller's stream): no repeat even after a new token. */
@@ -130,25 +101,14 @@ interface RequestSpec {
   call?: CallOptions;
 }
 
-interface UploadBody {
-  form: FormData;
-  headers: Record<string, string>;
-  /** Set when reading the source failed, to tell that apart from a network failure. */
-  sourceError: () => Error | undefined;
-  destroy: () => void;
-}
-
 interface Response {
   status: number;
   body: unknown;
 }
 
-const TIMEOUT = Symbol('timeout');
 /** setTimeout's limit: longer delays fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
-const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|EPROTO$|HOSTNAME_MISMATCH)/;
 
 export class McmClient {
   readonly url: string;
@@ -159,9 +119,7 @@ export class McmClient {
     >
   > &
     McmClientOptions;
-  private readonly http: AxiosInstance;
-  private readonly agent: http.Agent | https.Agent;
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly transport: HttpTransport;
   /** Aborted by close(): ends every call in flight or queued. */
   private readonly closing = new AbortController();
 
@@ -186,22 +144,12 @@ export class McmClient {
     };
     // Every call in flight or queued listens for close(): no listener limit applies.
     setMaxListeners(0, this.closing.signal);
-    const maxConcurrent = Math.max(1, options.maxConcurrent ?? 8);
-    this.limiter = new ConcurrencyLimiter(maxConcurrent);
-    const agentOptions = { keepAlive: true, maxSockets: maxConcurrent, scheduling: 'lifo' as const };
-    this.agent = url.startsWith('https') ? new https.Agent({ ...agentOptions, ...options.tls }) : new http.Agent(agentOptions);
-    this.http = axios.create({
-      baseURL: url + MCM_BASE_PATH,
-      httpAgent: this.agent,
-      httpsAgent: this.agent,
-      proxy: false,
-      // Redirects would make axios keep a copy of every upload body: 0 keeps uploads streaming.
-      maxRedirects: 0,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-      responseType: 'text',
-      transformResponse: (data: unknown) => data,
-      validateStatus: () => true,
+    this.transport = new HttpTransport({
+      url,
+      maxConcurrent: Math.max(1, options.maxConcurrent ?? 8),
+      tls: options.tls,
+      redact: (text) => this.redact(text),
+      onExchange: options.onExchange,
     });
   }
 
@@ -246,32 +194,7 @@ export class McmClient {
 
   private async sendImage(opened: OpenedSource, options: UploadOptions): Promise<MimImage> {
     const op = 'uploadImage';
-    let sent = 0;
-    const upload = async (): Promise<UploadBody> => {
-      const stream = opened.take();
-      sent = 0;
-      let sourceError: Error | undefined;
-      stream.once('error', (err) => (sourceError = err));
-      const counter = new Transform({
-        highWaterMark: UPLOAD_CHUNK_BYTES,
-        transform(chunk: Buffer, _encoding, next) {
-          sent += chunk.length;
-          options.onProgress?.({
-            bytes: sent,
-            total: opened.total,
-            percentage: opened.total ? Math.min(100, Math.floor((sent / opened.total) * 100)) : undefined,
-          });
-          next(null, chunk);
-        },
-      });
-      stream.on('error', (err) => counter.destroy(err));
-      stream.pipe(counter);
-      const form = new FormData({ maxDataSize: Infinity });
-      form.append('image', counter, { filename: opened.filename, contentType: 'application/x-tar', knownLength: opened.total });
-      const headers: Record<string, string> = { ...form.getHeaders() };
-      if (opened.total !== undefined) headers['Content-Length'] = String(form.getLengthSync());
-      return { form, headers, sourceError: () => sourceError, destroy: () => (stream.destroy(), counter.destroy()) };
-    };
+    const upload = async () => uploadBody(opened, options.onProgress);
     const response = await this.send({
       operation: op,
       method: 'POST',
@@ -323,7 +246,7 @@ export class McmClient {
   /** Ends every call in flight or queued and closes the pooled connections. */
   close(): void {
     this.closing.abort();
-    this.agent.destroy();
+    this.transport.close();
   }
 
   private mimsPath(id?: string): string {
@@ -405,49 +328,17 @@ export class McmClient {
 
   private async attempt(spec: RequestSpec): Promise<Response> {
     const { operation } = spec;
-    const timeoutMs = this.timeoutOf(spec);
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    const signals = [spec.call?.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
-    if (signals.some((signal) => signal.aborted)) throw new McmError({ operation, code: 'aborted' });
-    for (const signal of signals) signal.addEventListener('abort', abort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const touch = () => {
-      clearTimeout(timer);
-      if (timeoutMs > 0) timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
-    };
-    let upload: UploadBody | undefined;
-    try {
-      return await this.limiter.run(async () => {
-        touch();
-        upload = await spec.upload?.();
-        upload?.form.on('data', touch);
-        const config: AxiosRequestConfig = {
-          method: spec.method,
-          url: spec.path,
-          signal: controller.signal,
-          headers: {
-            ...this.headers(operation),
-            ...(spec.json !== undefined ? { 'Content-Type': 'application/json' } : {}),
-            ...upload?.headers,
-          },
-          data: upload ? upload.form : spec.json,
-        };
-        const res = await this.http.request<string>(config);
-        return this.readResponse(operation, res.status, res.data, res.headers['retry-after'], spec.ignoreBody);
-      }, controller.signal);
-    } catch (err) {
-      if (err instanceof McmError) throw err;
-      const sourceError = upload?.sourceError();
-      if (sourceError) throw McmError.invalid(operation, 'source-stream-failed', { reason: sourceError.message });
-      if (controller.signal.reason === TIMEOUT) throw new McmError({ operation, code: 'timeout', detail: `nothing for ${timeoutMs} ms` });
-      if (controller.signal.aborted) throw new McmError({ operation, code: 'aborted' });
-      throw this.networkError(operation, err);
-    } finally {
-      clearTimeout(timer);
-      upload?.destroy();
-      for (const signal of signals) signal.removeEventListener('abort', abort);
-    }
+    const response: TransportResponse = await this.transport.request({
+      operation,
+      method: spec.method,
+      path: MCM_BASE_PATH + spec.path,
+      headers: () => this.headers(operation),
+      json: spec.json,
+      upload: spec.upload,
+      timeoutMs: this.timeoutOf(spec),
+      signals: [spec.call?.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined),
+    });
+    return this.readResponse(operation, response.status, response.text, response.headers['retry-after'], spec.ignoreBody);
   }
 
   /** The token now: a function token is asked each time (a key file may have been rotated). */
@@ -500,17 +391,6 @@ export class McmClient {
       serverMessage: clip(serverMessage(this.redact(raw)), 500) || undefined,
       retryAfterMs: parseRetryAfter(retryAfter),
     });
-  }
-
-  private networkError(operation: McmOperation, err: unknown): McmError {
-    const e = err as { code?: string; message?: string; cause?: { code?: string } };
-    const code = e.cause?.code ?? e.code ?? '';
-    const where = new URL(this.url).host;
-    let kind: McmErrorCode = 'connection';
-    if (UNREACHABLE_CODES.has(code)) kind = 'unreachable';
-    else if (TLS_CODES.test(code)) kind = 'tls';
-    const detail = `${code || clip(this.redact(e.message ?? 'unknown error'), 120)} ${where}`;
-    return new McmError({ operation, code: kind, detail });
   }
 
   /** A server that echoes the request must not leak the token into an error text. */
@@ -579,111 +459,4 @@ function parseRetryAfter(value: unknown): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
-
-interface OpenedSource {
-  /** A fresh stream of the tar; a caller's own stream can be taken once only. */
-  take: () => Readable;
-  total?: number;
-  filename: string;
-  replayable: boolean;
-  /** After the upload, sent or not: a caller's stream that was never sent is destroyed (its file closed). */
-  release: () => void;
-}
-
-const nothingToRelease = () => undefined;
-
-/** Checks the source before any request: missing, unreadable, a directory, or empty all fail here. */
-async function openImageSource(source: ImageSource, options: UploadOptions): Promise<OpenedSource> {
-  const op = 'uploadImage';
-  if (source === undefined || source === null || source === '') throw McmError.invalid(op, 'source-missing');
-  if (typeof source === 'string') {
-    let stat;
-    try {
-      stat = await fsp.stat(source);
-      await fsp.access(source, fsConstants.R_OK);
-    } catch (err) {
-      throw McmError.invalid(op, 'source-unreadable', { path: source, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
-    }
-    if (stat.isDirectory()) throw McmError.invalid(op, 'source-directory', { path: source });
-    if (stat.size === 0) throw McmError.invalid(op, 'source-empty');
-    return {
-      take: () => createReadStream(source, { highWaterMark: UPLOAD_CHUNK_BYTES }),
-      total: stat.size,
-      filename: options.filename ?? basename(source),
-      replayable: true,
-      release: nothingToRelease,
-    };
-  }
-  if (Buffer.isBuffer(source)) {
-    if (source.length === 0) throw McmError.invalid(op, 'source-empty');
-    const filename = options.filename ?? 'image.tar';
-    return { take: () => Readable.from(chunks(source)), total: source.length, filename, replayable: true, release: nothingToRelease };
-  }
-  if (isReadable(source)) {
-    // Until the upload takes it (it may wait for a free slot), an error must not go unheard.
-    const ignore = () => undefined;
-    source.on('error', ignore);
-    let first: Buffer | undefined;
-    try {
-      first = await firstChunk(source);
-    } catch (err) {
-      source.destroy();
-      throw err;
-    }
-    if (first === undefined) throw McmError.invalid(op, 'source-empty');
-    let taken = false;
-    return {
-      take: () => {
-        taken = true;
-        return Readable.from(prepend(first, source));
-      },
-      total: options.size,
-      filename: options.filename ?? 'image.tar',
-      replayable: false,
-      release: () => {
-        source.off('error', ignore);
-        if (!taken) source.destroy();
-      },
-    };
-  }
-  throw McmError.invalid(op, 'source-type', { type: Array.isArray(source) ? 'array' : typeof source });
-}
-
-/** The chunk read to check for emptiness, then the rest of the stream (unshift cannot undo an ended stream). */
-async function* prepend(first: Buffer, rest: Readable): AsyncGenerator<Buffer> {
-  yield first;
-  for await (const chunk of rest) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-}
-
-function* chunks(buffer: Buffer): Generator<Buffer> {
-  for (let offset = 0; offset < buffer.length; offset += UPLOAD_CHUNK_BYTES) yield buffer.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
-}
-
-/** Reads one chunk (undefined at a clean end) so an empty stream fails before any request. */
-function firstChunk(stream: Readable): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      stream.off('readable', onReadable);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-    };
-    const onReadable = () => {
-      const chunk = stream.read() as unknown;
-      if (chunk === null) return;
-      cleanup();
-      if (Buffer.isBuffer(chunk)) resolve(chunk);
-      else if (typeof chunk === 'string' || chunk instanceof Uint8Array) resolve(Buffer.from(chunk));
-      else reject(McmError.invalid('uploadImage', 'source-type', { type: 'stream of objects' }));
-    };
-    const onEnd = () => (cleanup(), resolve(undefined));
-    const onError = (err: Error) => {
-      cleanup();
-      reject(McmError.invalid('uploadImage', 'source-stream-failed', { reason: err.message }));
-    };
-    stream.on('readable', onReadable);
-    stream.once('end', onEnd);
-    stream.once('error', onError);
-    onReadable();
-  });
 }
