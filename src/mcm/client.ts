@@ -24,12 +24,12 @@ import {
   normalizeMim,
   unwrapList,
 } from './models';
-import { Exchange, HttpTransport, TlsOptions, TransportResponse } from './transport';
+import { Exchange, HttpTransport, ProxyOptions, TlsOptions, TransportResponse } from './transport';
 import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject } from './validate';
 
 export { UPLOAD_CHUNK_BYTES } from './image-source';
 export type { ImageSource, UploadProgress } from './image-source';
-export type { Exchange, TlsOptions } from './transport';
+export type { Exchange, ProxyOptions, TlsOptions } from './transport';
 
 export const MCM_BASE_PATH = '/mcm/v1';
 export interface McmClientOptions {
@@ -61,6 +61,25 @@ export interface McmClientOptions {
   dataStorePollMs?: number;
   /** Longest wait for a data store operation to finish. Default 10 minutes. */
   dataStoreMaxWaitMs?: number;
+  /**
+   * After an upload's last byte, how long to wait for the answer (some runtimes unpack large
+   * images first). Separate from timeoutMs. Default 300 000 ms.
+   */
+  answerTimeoutMs?: number;
+  /**
+   * While an upload's body is being sent, it fails only when fewer than lowSpeedBytes were
+   * accepted over lowSpeedWindowMs (curl's low-speed limit). Defaults 1024 bytes, 60 000 ms;
+   * the window is never shorter than timeoutMs.
+   */
+  lowSpeedBytes?: number;
+  lowSpeedWindowMs?: number;
+  /** Answers larger than this fail (and their connection is closed). Default 64 MiB. */
+  maxResponseBytes?: number;
+  /**
+   * An HTTP(S) proxy. Undefined: from the environment (http_proxy, https_proxy, no_proxy), as
+   * Node-RED's core http request node does; false: never. Loopback is never proxied.
+   */
+  proxy?: ProxyOptions | false;
   /** Called after every HTTP exchange (probes, logs); never sees the Authorization header. */
   onExchange?: (exchange: Exchange) => void;
 }

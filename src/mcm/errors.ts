@@ -36,7 +36,11 @@ export type McmErrorCode =
   /** Mims deployed but not `started` within the wait. */
   | 'not-started'
   /** The caller aborted (node closed, flow redeployed). */
-  | 'aborted';
+  | 'aborted'
+  /** Nothing answers at that path (an empty 503): the base URL is wrong. */
+  | 'no-api'
+  /** The answer grew past the client's limit (maxResponseBytes). */
+  | 'too-large';
 
 /** Rules that input breaks; each has an English text here and a catalog entry in the nodes. */
 export type InvalidInputRule =
@@ -185,5 +189,9 @@ function describeFailure(init: McmErrorInit): string {
       return `${op} failed: not started within ${init.params?.seconds} s: ${init.params?.mims}`;
     case 'aborted':
       return `${op} aborted`;
+    case 'no-api':
+      return `${op} failed: nothing answers at that path${detail}; check the config node's URL (the base URL, without /mcm/v1)`;
+    case 'too-large':
+      return `${op} failed: the answer is too large${detail}`;
   }
 }

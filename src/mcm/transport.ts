@@ -32,10 +32,23 @@ export interface Exchange {
   status: number;
   responseHeaders: Record<string, string>;
   responseText: string;
+  /** Body bytes sent (an upload's multipart body included) and received. */
+  bytesSent: number;
+  bytesReceived: number;
   startedAt: number;
   ms: number;
   /** The failure's code when the exchange did not complete. */
   error?: McmErrorCode;
+}
+
+/** An HTTP(S) proxy, as Node-RED's core `http proxy` config node describes one. */
+export interface ProxyOptions {
+  /** http://host:port of the proxy. */
+  url: string;
+  /** Hosts reached directly, no_proxy style (`.example.com`, `host:port`, `*`). */
+  noProxy?: string[];
+  username?: string;
+  password?: string;
 }
 
 export interface TransportOptions {
@@ -175,6 +188,8 @@ export class HttpTransport {
       status: response?.status ?? 0,
       responseHeaders: response?.headers ?? {},
       responseText: response?.text ?? '',
+      bytesSent: spec.json === undefined ? 0 : Buffer.byteLength(JSON.stringify(spec.json)),
+      bytesReceived: Buffer.byteLength(response?.text ?? ''),
       startedAt,
       ms: Date.now() - startedAt,
       error: failure?.code,

@@ -23,6 +23,8 @@ const CODES: Record<McmErrorCode, true> = {
   'operation-failed': true,
   'not-started': true,
   aborted: true,
+  'no-api': true,
+  'too-large': true,
 };
 
 describe('message catalogs', () => {
