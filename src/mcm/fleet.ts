@@ -163,8 +163,8 @@ export interface DiscoveryOptions {
   seedUrl: string;
   /** Insight's bearer token; default 1234, mimOE's default. */
   token?: string;
-  /** When set, the seed itself is a member of this name (Insight lists the others only). */
-  seedName?: string;
+  /** The seed itself is a member too, named as its Insight `GET /info` says (Insight lists the others only). */
+  includeSeed?: boolean;
   /** Picks discovered members by name (see nameFilter); blank: all of them. Listed members are never filtered. */
   filter?: string;
   /** Asks Insight again this often (ms); 0 or unset: on the first need and on refresh(). */
@@ -277,6 +277,7 @@ export class FleetClient {
   private readonly listed: FleetMember[];
   private readonly filter: (name: string) => boolean;
   private discovered: FleetMember[] = [];
+  private seed?: FleetMember;
   private discoveredOnce = false;
   private discovering?: Promise<void>;
   private timer?: NodeJS.Timeout;
@@ -306,12 +307,7 @@ export class FleetClient {
     const members: FleetMember[] = [];
     const names = new Set<string>();
     const urls = new Set<string>();
-    const seed = this.options.discovery?.seedName?.trim();
-    const candidates: FleetMember[] = [
-      ...this.listed,
-      ...(seed ? [{ name: seed, url: this.options.discovery!.seedUrl.trim(), source: 'seed' as const }] : []),
-      ...this.discovered,
-    ];
+    const candidates: FleetMember[] = [...this.listed, ...(this.seed ? [this.seed] : []), ...this.discovered];
     for (const member of candidates) {
       if (names.has(member.name) || urls.has(sameUrl(member.url))) continue;
       names.add(member.name);
@@ -440,18 +436,28 @@ export class FleetClient {
       redact: (text) => redact(text, token),
     });
     const op = 'discoverMembers';
-    try {
+    const get = async (path: string): Promise<unknown> => {
       const response = await transport.request({
         operation: op,
         method: 'GET',
-        path: `${INSIGHT_BASE_PATH}/nodes?type=linkLocal`,
+        path: `${INSIGHT_BASE_PATH}${path}`,
         headers: () => ({ Accept: 'application/json', Authorization: `Bearer ${token}` }),
         timeoutMs: this.options.timeoutMs ?? DEFAULTS.timeoutMs,
         signals: [this.closing.signal, ...(signal ? [signal] : [])],
       });
-      const body = jsonAnswer(op, response.status, response.text, (text) => redact(text, token));
-      const nodes = unwrapList(body);
-      if (!nodes) throw new McmError({ operation: op, code: 'bad-response', detail: 'expected {"data": [nodes]}' });
+      return jsonAnswer(op, response.status, response.text, (text) => redact(text, token));
+    };
+    try {
+      const nodes = unwrapList(await get('/nodes?type=linkLocal'));
+      if (!nodes) throw new McmError({ operation: op, code: 'bad-response', detail: 'expected {"data": [nodes]} from /nodes' });
+      let seed: FleetMember | undefined;
+      if (discovery.includeSeed) {
+        const info = await get('/info');
+        const self = normalizeInsightNode(isPlainObject(info) && isPlainObject(info.data) ? info.data : info);
+        const name = self.name.trim() || self.id || new URL(seedUrl).host;
+        seed = { name, url: seedUrl, source: 'seed', ...(self.id ? { id: self.id } : {}) };
+      }
+      this.seed = seed;
       this.discovered = membersOf(nodes.map(normalizeInsightNode)).filter((member) => this.filter(member.name));
       this.discoveredOnce = true;
     } finally {

@@ -24,7 +24,7 @@ export interface ConfigCredentials {
  * `${NAME}` reads the environment variable NAME. Node-RED does this for deployed properties; the
  * editor's admin calls post the raw dialog values, and tokens are credentials, so do it here too.
  */
-function expandEnv(value: string): string {
+export function expandEnv(value: string): string {
   return value.replace(/\$\{(\w+)\}/g, (_whole, name: string) => process.env[name] ?? '');
 }
 
