@@ -1,7 +1,7 @@
 /**
  * The simulator's in-memory state: images, mims, data store backups and running data store
  * operations, kept per client id (the runtime scopes everything to the caller's client id).
- * Methods throw SimError(status, message) for the answers the contract defines.
+ * Methods throw SimError(status, message) for the answers the contract (or the profile) defines.
  */
 import { DataStoreAction, DataStoreResult, Env, Mim, MimImage, MimSpec } from '../mcm/models';
 import { ErrorAnswer, ProfileRules } from './profile';
