@@ -17,7 +17,8 @@ Options:
                        field: answer as real runtimes were recorded answering (401/403
                        "Unauthorized"/"Forbidden", an empty 503 where nothing is mounted,
                        creates answered 200 without a body, env as "KEY=VALUE" strings,
-                       numeric created, 400 for a taken mim name, 411 for a chunked
+                       numeric created, 400 for a taken mim name or an unknown image
+                       ("cannot find image with name <name>"), 411 for a chunked
                        upload, 400 "no image received" for Expect: 100-continue, image
                        deletes by id only, no data store follow-up, runtime error texts)
   --port N             port to listen on (default 8083; 0 picks a free one)
@@ -26,6 +27,7 @@ Options:
   --key KEY            the API key to accept (written to --key-file if one is given)
   --start-delay MS     deployed mims stay "created" this long before "started" (negative: forever)
   --async-datastore    data store calls answer "inProgress" and finish after a few status polls
+                       (field: no polls; the work is done at once, the answer says "inProgress")
   --async-steps N      status polls a data store call takes (implies --async-datastore; default 4)
   --upload-delay MS    wait this long after an upload's last byte before answering (any profile)
   --body-timeout MS    give up a request body that sends nothing this long (default 30000; 0: never)
