@@ -16,6 +16,9 @@ const launcher = require('../../../scripts/node-red-launcher.js') as typeof impo
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
 
+const FLEET_OWN_KEY = 'own-key-of-member-one';
+const FLEET_INSIGHT_TOKEN = 'insight-token-never-exported';
+
 describe('a real Node-RED with admin authentication', function () {
   this.timeout(90_000);
   let sim: McmSimulator;
@@ -64,6 +67,16 @@ describe('a real Node-RED with admin authentication', function () {
     { id: 'tab1', type: 'tab', label: 'secrets' },
     { id: 'cfg1', type: 'mimoe-config', name: 'device', url: sim.url, tokenSource: 'credential', credentials: { token: sim.key } },
     { id: 'list1', type: 'mimoe-list', z: 'tab1', server: 'cfg1', resource: 'mim', x: 100, y: 100, wires: [[]] },
+    {
+      id: 'fleet1',
+      type: 'mimoe-fleet',
+      name: 'fleet',
+      members: [{ name: 'one', url: sim.url }],
+      discover: true,
+      seedUrl: sim.url,
+      includeSeed: true,
+      credentials: { token: sim.key, keys: `one=${FLEET_OWN_KEY}`, insightToken: FLEET_INSIGHT_TOKEN },
+    },
   ];
 
   it('loads every node type of the package, enabled', async () => {
@@ -76,7 +89,7 @@ describe('a real Node-RED with admin authentication', function () {
 
   it('refuses anonymous calls to the package admin endpoints', async () => {
     sim.resetStats();
-    for (const path of ['/mimoe/check', '/mimoe/resources/images', '/mimoe/resources/mims']) {
+    for (const path of ['/mimoe/check', '/mimoe/resources/images', '/mimoe/resources/mims', '/mimoe/fleet/members']) {
       const res = await api(path, { method: 'POST', body: JSON.stringify({ settings: { url: sim.url }, token: sim.key }) }, false);
       assert.equal(res.status, 401, path);
     }
@@ -93,6 +106,11 @@ describe('a real Node-RED with admin authentication', function () {
     assert.ok(!onDisk.includes(sim.key), 'the token is stored encrypted');
     const creds = (await (await api('/credentials/mimoe-config/cfg1')).json()) as Record<string, unknown>;
     assert.deepEqual(creds, { has_token: true });
+    for (const secret of [FLEET_OWN_KEY, FLEET_INSIGHT_TOKEN]) {
+      assert.ok(!exported.includes(secret) && !onDisk.includes(secret), 'a fleet key is exported or stored in the clear');
+    }
+    const fleetCreds = (await (await api('/credentials/mimoe-fleet/fleet1')).json()) as Record<string, unknown>;
+    assert.deepEqual(fleetCreds, { has_token: true, has_keys: true, has_insightToken: true });
     assert.ok(!red.log().includes(sim.key), 'the log holds the token');
   });
 
@@ -133,5 +151,22 @@ describe('a real Node-RED with admin authentication', function () {
       answer.items.map((i) => i.value),
       ['hello-v1'],
     );
+  });
+
+  it("lists a fleet's members for the dialog, with the saved Insight token behind the placeholder", async () => {
+    const res = await api('/mimoe/fleet/members', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'fleet1', settings: { discover: true, seedUrl: sim.url, includeSeed: true }, insightToken: '__PWRD__' }),
+    });
+    const answer = (await res.json()) as { ok: boolean; message?: string };
+    // The lone simulator's Insight wants its own token (1234 by default): the saved one is refused, by status.
+    assert.equal(answer.ok, false);
+    assert.match(answer.message ?? '', /^discoverMembers failed: HTTP 403/);
+    assert.ok(!(answer.message ?? '').includes(FLEET_INSIGHT_TOKEN));
+    const listed = await api('/mimoe/fleet/members', {
+      method: 'POST',
+      body: JSON.stringify({ settings: { members: [{ name: 'one', url: sim.url }], discover: true, seedUrl: sim.url, includeSeed: true } }),
+    });
+    assert.deepEqual(await listed.json(), { ok: true, members: [{ name: 'one', url: sim.url, source: 'listed' }] });
   });
 });
