@@ -896,7 +896,7 @@ export class McmSimulator {
   }
 
   private wireMim(mim: Mim): Record<string, unknown> {
-    return { ...mim, created: this.rules.created(mim.created), env: this.rules.env(mim.env) };
+    return { ...mim, created: this.rules.created(String(mim.created)), env: this.rules.env(mim.env) };
   }
 
   private asyncSteps(): number {
