@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
-import { configNode, helper, loadActionFlow, loadFlow, run, StatusCall, statuses } from '../support/nodes';
+import { collect, configNode, helper, loadActionFlow, loadFlow, run, StatusCall, statuses } from '../support/nodes';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -190,6 +190,78 @@ describe('field answers in flows', function () {
       for (const echo of echoes) assert.ok(!shown.includes(echo), `${echo} in ${msg.error.message}`);
       assert.ok(!shown.includes(key.slice(0, 8)));
       assert.match(msg.error.message, /^listMims failed: HTTP 400 echo: \*\*\* \| \\\/\*\*\* \| \*\*\* \| Bearer%20\*\*\* \| /);
+    });
+  });
+
+  describe('against the field profile', () => {
+    let field: McmSimulator;
+    let keyFile: string;
+
+    before(async () => {
+      keyFile = join(mkdtempSync(join(tmpdir(), 'mimoe-key-')), 'mimoe-api-key.env');
+      field = await McmSimulator.start({ quiet: true, profile: 'field', keyFile, tokens: { 'renewed-key': 'api' } });
+    });
+    after(async () => {
+      await field.stop();
+    });
+    beforeEach(async () => {
+      field.reset();
+      field.options.asyncDataStore = false;
+      field.options.expiredTokens = undefined;
+      writeFileSync(keyFile, `MCM_API_KEY=${field.key}\n`);
+      const seed = new McmClient({ url: field.url, token: field.key });
+      await seed.uploadImage(buildImageTar({ name: 'db' }));
+      await seed.deployMim('db', 'db');
+      seed.close();
+      field.resetStats();
+    });
+
+    it('a backup the runtime cannot follow is sent on with a yellow ring', async () => {
+      field.options.asyncDataStore = true;
+      await loadActionFlow(field, { type: 'mimoe-backup' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
+      assert.equal(kind, 'sent');
+      assert.equal(msg.payload.status, 'inProgress');
+      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      assert.equal(last(seen).text, 'backup 0%, cannot follow');
+    });
+
+    it('a config URL with /mcm/v1 twice reaches Catch as a wrong URL', async () => {
+      await loadActionFlow(field, { type: 'mimoe-list' }, { url: `${field.url}/mcm/v1/mcm/v1` });
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_NO_API');
+      assert.match(msg.error.message, /check the config node's URL \(the base URL, without \/mcm\/v1\)$/);
+      assert.equal(field.log.length, 1);
+    });
+
+    it('the same deploy twice at once with keep: both msgs are sent on', async () => {
+      await loadActionFlow(field, { type: 'mimoe-deploy', ifExists: 'keep' });
+      const outputs = collect('out');
+      const caught = collect('caught');
+      for (let i = 0; i < 2; i++) helper.getNode('n1').receive({ payload: { name: 'svc', image: 'db', env: { A: '1' } } });
+      await until(() => outputs.length + caught.length === 2, 'both msgs');
+      assert.deepEqual(
+        caught.map((m) => m.error.message),
+        [],
+      );
+      assert.deepEqual(
+        outputs.map((m) => m.payload.id),
+        ['api-svc', 'api-svc'],
+      );
+    });
+
+    it('an expired key (401) is read again from the key file and the call repeated', async () => {
+      await loadActionFlow(field, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile });
+      assert.equal((await run({})).kind, 'sent');
+      field.options.expiredTokens = [field.key];
+      writeFileSync(keyFile, 'MCM_API_KEY=renewed-key\n');
+      assert.equal((await run({})).kind, 'sent');
+      assert.deepEqual(
+        field.requests('listMims').map((e) => e.status),
+        [200, 401, 200],
+      );
     });
   });
 });
