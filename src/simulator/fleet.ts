@@ -11,7 +11,7 @@ import { McmSimulator, SimulatorOptions, readKeyFile, writeKeyFile } from './ser
 
 export const MAX_FLEET_SIZE = 1000;
 
-export interface McmFleetOptions extends Omit<SimulatorOptions, 'port' | 'key' | 'insightNode' | 'insightPeers'> {
+export interface McmFleetOptions extends Omit<SimulatorOptions, 'port' | 'key' | 'insightNode' | 'insightPeers' | 'logLabel'> {
   /** Number of devices, 1..1000. */
   size: number;
   /** Device i listens on basePort + i; default: a free run of ports found at start. */
@@ -168,6 +168,7 @@ export class McmFleet {
             ...simOptions,
             port: base + i,
             key: keyOf(i),
+            logLabel: name,
             insightNode: { name, accountId: accountId ?? DEFAULT_ACCOUNT_ID },
             insightPeers: () => members.filter((d) => d.name !== name).map((d) => d.sim.insightNode()),
           }),

@@ -55,6 +55,8 @@ export interface SimulatorOptions {
   refuseDeploys?: { status: number; message: string };
   /** Device mode: started mims' own APIs answer 503. */
   unhealthyMims?: boolean;
+  /** Starts each access line (a fleet's device names). */
+  logLabel?: string;
   /** The library prints nothing unless quiet is explicitly false (then one access line per request). */
   quiet?: boolean;
   /** Keep at most this many log entries, dropping the oldest (default: all; the CLI keeps 100000). */
@@ -650,7 +652,8 @@ export class McmSimulator {
       entry.endedAt = Date.now();
       entry.status = res.headersSent ? res.statusCode : 0;
       if (this.options.quiet === false) {
-        console.log(`${entry.method} ${entry.url} -> ${entry.status || 'no answer'} (${entry.endedAt - entry.startedAt} ms)`);
+        const label = this.options.logLabel ? `${this.options.logLabel} ` : '';
+        console.log(`${label}${entry.method} ${entry.url} -> ${entry.status || 'no answer'} (${entry.endedAt - entry.startedAt} ms)`);
       }
     };
     res.on('finish', end);
