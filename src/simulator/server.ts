@@ -15,8 +15,16 @@ import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
 import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
 import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
 import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
-import { DEFAULT_INSIGHT_TOKEN, INSIGHT_PREFIX, INSIGHT_ROUTES, SimInsightIdentity, SimInsightNode } from './insight';
-import { describeNode, insightAnswer, insightRefusal } from './insight';
+import {
+  DEFAULT_INSIGHT_TOKEN,
+  INSIGHT_PREFIX,
+  INSIGHT_ROUTES,
+  SimInsightIdentity,
+  SimInsightNode,
+  describeNode,
+  insightAnswer,
+  insightRefusal,
+} from './insight';
 import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
 import { MultipartError, MultipartParser, boundaryOf } from './multipart';
 import { SimError, SimState } from './state';
