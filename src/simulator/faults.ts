@@ -21,7 +21,7 @@ export const SIM_ROUTES = [
 /**
  * `dataStore` is POST /mims/{id}/dataStore; `dataStoreStatus` is GET on the same path.
  * `insightNodes` and `insightInfo` are Insight's GET /nodes and /info; `mimApi` is any request
- * to a mim's own API (or to a path where no mim is mounted).
+ * to a deployed mim's own API.
  */
 export type SimRoute = (typeof SIM_ROUTES)[number];
 

@@ -758,11 +758,7 @@ export class McmSimulator {
   /** Insight (its own token) and the mims' APIs (no token: mims serve their own) share the port with MCM. */
   private async serveBeyondMcm(ctx: Ctx, segments: string[]): Promise<void> {
     const insight = under(INSIGHT_PREFIX, segments);
-    if (!insight) {
-      ctx.entry.route = 'mimApi';
-      if (await this.applyFault(ctx, 'mimApi')) return;
-      return this.serveMimApi(ctx);
-    }
+    if (!insight) return this.serveMimApi(ctx);
     const match = matchRoute(INSIGHT_ROUTES, ctx.entry.method, insight);
     if (match.kind === 'found') ctx.entry.route = match.def.route;
     const refusal = insightRefusal(ctx.req.headers.authorization, this.options.insightToken ?? DEFAULT_INSIGHT_TOKEN);
@@ -771,7 +767,7 @@ export class McmSimulator {
     await this.dispatch(ctx, match, (d) => this.handlers[d.route]);
   }
 
-  /** 200 from a started mim; 503 from one not started (or unhealthy); 404 where none is mounted. */
+  /** 200 from a started mim; 503 from one not started (or unhealthy); 404 where none is mounted (logged as 'unknown'). */
   private async serveMimApi(ctx: Ctx): Promise<void> {
     const { req, res, entry } = ctx;
     const path = entry.url.split('?')[0];
@@ -783,6 +779,8 @@ export class McmSimulator {
         `nothing is mounted at ${path} (MCM is under /mcm/v1; a started mim serves /<clientId><MCM.BASE_API_PATH>)`,
       );
     }
+    entry.route = 'mimApi';
+    if (await this.applyFault(ctx, 'mimApi')) return;
     if (!MIM_API_METHODS.includes(entry.method)) {
       res.setHeader('Allow', MIM_API_METHODS.join(', '));
       return sendError(res, 405, `the simulated mim "${mounted.mim.id}" answers ${MIM_API_METHODS.join(', ')} only`);

@@ -165,6 +165,12 @@ describe("simulator: a started mim's own API", () => {
         assert.match(res.json.error.message, /nothing is mounted/);
       }
     }
+    assert.ok(
+      sim
+        .requests()
+        .slice(-10)
+        .every((e) => e.route === 'unknown' && e.status === 404),
+    );
     await api(sim, '/mcm/v1/mims/api-hello', { method: 'DELETE' });
     assert.equal((await call('/api/hello/v1/healthz')).status, 404, 'removed mims are gone');
   });
@@ -190,6 +196,7 @@ describe("simulator: a started mim's own API", () => {
   it('takes faults on the mimApi route', async () => {
     await deploy('hello', { 'MCM.BASE_API_PATH': '/hello/v1' });
     sim.setFault('mimApi', { status: 500, times: 1 });
+    assert.equal((await call('/api/nothing/here')).status, 404, 'only mounted paths are the mimApi route');
     assert.equal((await call('/api/hello/v1/healthz')).status, 500);
     assert.equal((await call('/api/hello/v1/healthz')).status, 200);
   });
