@@ -4,10 +4,9 @@
  * modes (offline, slow, refusing deploys, never starting mims, unhealthy mims) for the
  * failures a rollout meets.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ACCOUNT_ID } from './insight';
-import { McmSimulator, SimulatorOptions, readKeyFile, writeKeyFile } from './server';
+import { McmSimulator, SimulatorOptions, randomKey, readKeyFile, writeKeyFile } from './server';
 
 export const MAX_FLEET_SIZE = 1000;
 
@@ -154,7 +153,7 @@ export class McmFleet {
     if (basePort !== undefined && (!Number.isInteger(basePort) || basePort < 1 || basePort + size - 1 > 65535)) {
       throw new RangeError(`basePort must leave room for ${size} ports below 65536 (got ${basePort})`);
     }
-    const key = options.key ?? (keyFile ? readKeyFile(keyFile) : undefined) ?? randomBytes(24).toString('base64url');
+    const key = options.key ?? (keyFile ? readKeyFile(keyFile) : undefined) ?? randomKey();
     if (keyFile && readKeyFile(keyFile) !== key) writeKeyFile(keyFile, key);
     const width = Math.max(2, String(size).length);
     const names = Array.from({ length: size }, (_, i) => `${namePrefix}${String(i + 1).padStart(width, '0')}`);

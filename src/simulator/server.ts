@@ -447,7 +447,7 @@ export function writeKeyFile(file: string, key: string): void {
   renameSync(tmp, file);
 }
 
-const randomKey = (): string => randomBytes(24).toString('base64url');
+export const randomKey = (): string => randomBytes(24).toString('base64url');
 
 /** Compares tokens without leaking how much of them matched. */
 function sameToken(a: string, b: string): boolean {
