@@ -424,7 +424,10 @@ async function benchFleet(tmp: string, verdicts: Verdict[], out: string[]): Prom
     `### 4. A ${mib(bytes)} MiB image uploaded to every device of a simulated fleet, then deployed on every device ` +
       `(device answer delay ${settings.fleetDeviceMs} ms; median of ${settings.fleetRepeat})`,
     '',
-    table(['contender', 'time s', 'min-max s', 's per device', 'CPU s', 'fleet CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(
+      ['contender', 'time s', 'min-max s', 's per device', 'CPU s', 'fleet CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'],
+      rows,
+    ),
     '',
   );
   const large = summarize(contenders[sizes.length - 1].results);

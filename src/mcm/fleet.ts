@@ -6,6 +6,7 @@
  * failures exceed maxFailures and can then roll back what it changed on the devices it touched.
  * Built on McmClient and the deploy policies, with no Node-RED imports.
  */
+import { setMaxListeners } from 'node:events';
 import { CallOptions, McmClient, McmClientOptions, serverMessage } from './client';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
@@ -24,12 +25,13 @@ import {
   unwrapList,
 } from './models';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
+import { Redactor } from './redact';
 import { HttpTransport, TlsOptions } from './transport';
 import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable } from './validate';
 
 export const INSIGHT_BASE_PATH = '/mimik-mesh/insight/v1';
-/** mimOE's default Insight token. */
-export const DEFAULT_INSIGHT_TOKEN = '1234';
+/** mimOE's default Insight token: public, so never redacted (it would mangle port numbers). */
+const DEFAULT_INSIGHT_TOKEN = '1234';
 /** The env key that mounts a mim's API: health checks need it. */
 export const BASE_API_PATH_KEY = 'MCM.BASE_API_PATH';
 
@@ -285,6 +287,8 @@ export class FleetClient {
   private readonly closing = new AbortController();
 
   constructor(private readonly options: FleetClientOptions) {
+    // Every rollout in flight listens to it.
+    setMaxListeners(0, this.closing.signal);
     const names = new Set<string>();
     this.listed = (options.members ?? []).map((m, i) => {
       const name = typeof m?.name === 'string' ? m.name.trim() : '';
@@ -347,6 +351,8 @@ export class FleetClient {
     const maxFailures = wholeNumber('maxFailures', options.maxFailures, DEFAULTS.maxFailures, 0);
     const checked = await checkPlan(plan, options.health);
     const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
+    // Every request of every device in flight listens to it.
+    setMaxListeners(0, signal);
     const targets = select(await this.members({ refresh: options.refresh, signal }), options.devices);
     const describe = options.describe ?? defaultDescribe;
     const runs: Array<DeviceRun<PayloadOf<P>>> = targets.map((member) => ({
@@ -429,11 +435,13 @@ export class FleetClient {
     const discovery = this.options.discovery!;
     const seedUrl = discovery.seedUrl.trim().replace(/\/+$/, '');
     const token = discovery.token || DEFAULT_INSIGHT_TOKEN;
+    const redactor = new Redactor();
+    if (token !== DEFAULT_INSIGHT_TOKEN) redactor.add(token);
     const transport = new HttpTransport({
       url: seedUrl,
       maxConcurrent: 1,
       tls: this.options.tls,
-      redact: (text) => redact(text, token),
+      redact: (text) => redactor.redact(text),
     });
     const op = 'discoverMembers';
     const get = async (path: string): Promise<unknown> => {
@@ -445,7 +453,7 @@ export class FleetClient {
         timeoutMs: this.options.timeoutMs ?? DEFAULTS.timeoutMs,
         signals: [this.closing.signal, ...(signal ? [signal] : [])],
       });
-      return jsonAnswer(op, response.status, response.text, (text) => redact(text, token));
+      return jsonAnswer(op, response.status, response.text, redactor);
     };
     try {
       const nodes = unwrapList(await get('/nodes?type=linkLocal'));
@@ -520,7 +528,7 @@ export class FleetClient {
               signals: call.signal ? [call.signal] : [],
             });
             if (answer.status >= 200 && answer.status < 300) break;
-            const said = serverMessage(answer.text).slice(0, 200);
+            const said = serverMessage(answer.text).text.slice(0, 200);
             failure = new McmError({
               operation: op,
               code: 'http',
@@ -708,7 +716,7 @@ function select(members: FleetMember[], devices: string[] | undefined): FleetMem
 }
 
 /** A JSON answer of a non-MCM endpoint, with MCM's error handling: the server's own words on failure. */
-function jsonAnswer(operation: 'discoverMembers', status: number, text: string, clean: (text: string) => string): unknown {
+function jsonAnswer(operation: 'discoverMembers', status: number, text: string, redactor: Redactor): unknown {
   if (status >= 200 && status < 300) {
     try {
       return JSON.parse(text) as unknown;
@@ -717,13 +725,12 @@ function jsonAnswer(operation: 'discoverMembers', status: number, text: string, 
     }
   }
   if (status === 503 && text.trim() === '') throw new McmError({ operation, code: 'no-api', detail: `HTTP 503 at ${INSIGHT_BASE_PATH}` });
-  throw new McmError({ operation, code: 'http', statusCode: status, serverMessage: serverMessage(clean(text)).slice(0, 500) || undefined });
-}
-
-/**
- * Removes a token from a text. Tokens shorter than 8 characters are left alone: mimOE's default
- * Insight token (1234) is public, and removing it would mangle port numbers in the text.
- */
-function redact(text: string, token: string): string {
-  return token.length >= 8 ? text.split(token).join('***') : text;
+  const message = serverMessage(text);
+  throw new McmError({
+    operation,
+    code: 'http',
+    statusCode: status,
+    serverMessage: redactor.excerpt(message.text, 500) || undefined,
+    structured: message.structured,
+  });
 }

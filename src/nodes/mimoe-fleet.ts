@@ -4,7 +4,7 @@
  * mimoe-rollout node naming it shares, and closes it on redeploy, as mimoe-config does its client.
  */
 import type { Request, Response } from 'express';
-import { DEFAULT_INSIGHT_TOKEN, FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
+import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import { ConfigSettings, createClient, expandEnv } from './shared/config-client';
 import { describeFailure } from './shared/errors';
 import { MimoeFleetNode, NodeConfig, RED } from './shared/runtime';
@@ -59,7 +59,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     discovery: settings.discover
       ? {
           seedUrl: expandEnv(settings.seedUrl ?? '').trim(),
-          token: expandEnv(credentials.insightToken ?? '') || DEFAULT_INSIGHT_TOKEN,
+          token: expandEnv(credentials.insightToken ?? '') || undefined,
           includeSeed: settings.includeSeed !== false,
           filter: settings.filter,
           intervalMs: interval * 1000,

@@ -170,7 +170,10 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     await row.locator('input.mimoe-member-name').fill('listed-one');
     await row.locator('input.mimoe-member-url').fill('not a url');
     await row.locator('input.mimoe-member-url').dispatchEvent('change');
-    assert.ok(await row.locator('input.mimoe-member-url').evaluate((el) => el.classList.contains('mimoe-invalid')), 'a wrong URL is marked');
+    assert.ok(
+      await row.locator('input.mimoe-member-url').evaluate((el) => el.classList.contains('mimoe-invalid')),
+      'a wrong URL is marked',
+    );
     await row.locator('input.mimoe-member-url').fill(fleet.urls[0]);
     await row.locator('input.mimoe-member-url').dispatchEvent('change');
     assert.ok(!(await row.locator('input.mimoe-member-url').evaluate((el) => el.classList.contains('mimoe-invalid'))));
@@ -178,7 +181,10 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     await page.locator('#node-config-input-seedUrl').fill(fleet.urls[0]);
     await page.locator('#node-config-input-filter').fill('device-0[12]');
     await page.locator('#node-config-input-filter').dispatchEvent('change');
-    assert.ok(await page.locator('#node-config-input-filter').evaluate((el) => el.classList.contains('input-error')), 'brackets are refused');
+    assert.ok(
+      await page.locator('#node-config-input-filter').evaluate((el) => el.classList.contains('input-error')),
+      'brackets are refused',
+    );
     await page.locator('#node-config-input-filter').fill('device-*');
     await page.locator('#node-config-input-filter').dispatchEvent('change');
     assert.ok(!(await page.locator('#node-config-input-filter').evaluate((el) => el.classList.contains('input-error'))));
@@ -223,8 +229,15 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     await page.locator('#red-ui-tab-debug-link-button').click();
     const message = page.locator('.red-ui-debug-msg', { hasText: 'succeeded' });
     await message.waitFor();
-    await onCanvas(rolloutId).locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-rollout', 'status.progress', { done: 3, total: 3 }) }).waitFor();
-    for (const device of fleet.devices) assert.deepEqual(device.sim.mims().map((m) => m.id), ['api-hello'], device.name);
+    await onCanvas(rolloutId)
+      .locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-rollout', 'status.progress', { done: 3, total: 3 }) })
+      .waitFor();
+    for (const device of fleet.devices)
+      assert.deepEqual(
+        device.sim.mims().map((m) => m.id),
+        ['api-hello'],
+        device.name,
+      );
     assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
   });
 });

@@ -177,7 +177,10 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     const { kind, msg } = await run({ topic: 'release-2' }, 30_000);
     assert.equal(kind, 'sent');
     const result = msg.payload as Result;
-    assert.deepEqual([result.operation, result.total, result.succeeded, result.failed, result.skipped, result.rolledBack], ['deploy', 20, 20, 0, 0, 0]);
+    assert.deepEqual(
+      [result.operation, result.total, result.succeeded, result.failed, result.skipped, result.rolledBack],
+      ['deploy', 20, 20, 0, 0, 0],
+    );
     assert.equal(result.stopped, undefined);
     assert.equal(msg.topic, 'release-2');
     for (const [i, device] of result.devices.entries()) {
@@ -224,7 +227,10 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     const { kind, msg } = await run({}, 30_000);
     assert.equal(kind, 'caught');
     assert.equal(msg.error.source.id, 'n1');
-    assert.match(msg.error.message, /^rollout stopped: 1 of 20 device failed, more than the 0 allowed \(device-01\); first failure: deployMim failed: HTTP 500 image does not run here/);
+    assert.match(
+      msg.error.message,
+      /^rollout stopped: 1 of 20 device failed, more than the 0 allowed \(device-01\); first failure: deployMim failed: HTTP 500 image does not run here/,
+    );
     const result = msg.payload as Result;
     assert.equal(result.stopped, 'failures');
     assert.deepEqual([result.succeeded, result.failed, result.skipped], [0, 1, 19]);
@@ -239,7 +245,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     await fleet.setMode('device-05', { unhealthy: true });
     await fleet.setMode('device-09', { unhealthy: true });
     await load(
-      deployNode({ ifExists: 'replace', canary: 1, parallel: 4, maxFailures: 1, rollback: true, healthCheck: true, healthTimeout: 1 }),
+      deployNode({ ifExists: 'replace', canary: 1, parallel: 1, maxFailures: 1, rollback: true, healthCheck: true, healthTimeout: 1 }),
     );
     const { kind, msg } = await run({}, 30_000);
     assert.equal(kind, 'caught');
@@ -288,7 +294,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
   });
 
   it('close mid-rollout ends it cleanly: done is called and every device has a result or a note', async () => {
-    for (const device of fleet.devices) await device.setMode({ slowMs: 150 });
+    for (const device of fleet.devices) await device.setMode({ slowMs: 500 });
     await load(deployNode({ canary: 1, parallel: 4 }));
     const n1 = helper.getNode('n1') as unknown as { on(event: string, cb: (call: { args: unknown[] }) => void): void };
     const failures: Array<{ args: unknown[] }> = [];
@@ -296,8 +302,10 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     helper.getNode('n1').receive({});
     await new Promise((r) => setTimeout(r, 1200));
     const started = Date.now();
-    await helper.unload();
+    // As a redeploy does: Node-RED closes the node and waits until its close handler is done.
+    await (helper.getNode('n1') as unknown as { close(removed: boolean): Promise<void> }).close(false);
     assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+    await new Promise((r) => setImmediate(r));
     assert.equal(failures.length, 1, 'done(err) was called once');
     const [err, msg] = failures[0].args as [{ message: string }, { payload: Result }];
     assert.match(err.message, /^rollout aborted: the node was stopped or redeployed \(\d+\/20 done\)/);
@@ -347,7 +355,10 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(missing.kind, 'caught');
     assert.match(missing.msg.error.message, /^deployMim: a mim name is required/);
     for (const device of fleet.devices.slice(1)) assert.deepEqual(touched(device), []);
-    assert.ok(touched(seed()).every((r) => String(r.route).startsWith('insight')), 'only discovery asked the seed');
+    assert.ok(
+      touched(seed()).every((r) => String(r.route).startsWith('insight')),
+      'only discovery asked the seed',
+    );
     await helper.unload();
 
     await load(deployNode(), {}, { insightToken: 'wrong-insight-token' });
@@ -367,7 +378,8 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
   });
 
   it('keeps every key and the Insight token out of msgs, statuses, errors and logs', async () => {
-    await fleet.setMode('device-06', { refuseDeploys: { status: 403, message: `echo ${fleet.key} ${OWN_KEYS['device-03']}` } });
+    // A runtime that echoes the key it was sent.
+    await fleet.setMode('device-06', { refuseDeploys: { status: 403, message: `echo Bearer ${fleet.key}` } });
     await load(deployNode({ deviceOutput: true, maxFailures: 0, canary: 0, parallel: 20 }));
     const seen = statuses('n1');
     const perDevice = collect('device');

@@ -38,6 +38,8 @@ export interface ActionSpec<C = McmClient> {
   run(ctx: ActionContext<C>): Promise<unknown>;
   /** Green status text after success; undefined clears the status. */
   summary?(payload: unknown, ctx: ActionContext<C>): string | undefined;
+  /** A text here shows a yellow ring instead: the result is sent on, but it is not confirmed. */
+  warning?(payload: unknown, ctx: ActionContext<C>): string | undefined;
 }
 
 /** The McmClient of the mimoe-config node a node names in `server`. */
@@ -78,7 +80,9 @@ export function registerAction<C = McmClient>(RED: RED, spec: ActionSpec<C>): vo
         status.show('blue', working);
         const payload = await spec.run(ctx);
         msg.payload = payload;
-        status.show('green', () => spec.summary?.(payload, ctx));
+        const warning = spec.warning?.(payload, ctx);
+        if (warning === undefined) status.show('green', () => spec.summary?.(payload, ctx));
+        else status.show('yellow', warning);
         send(msg);
         done();
       } catch (err) {
