@@ -167,7 +167,7 @@ export interface DiscoveryOptions {
   token?: string;
   /** The seed itself is a member too, named as its Insight `GET /info` says (Insight lists the others only). */
   includeSeed?: boolean;
-  /** Picks discovered members by name (see nameFilter); blank: all of them. Listed members are never filtered. */
+  /** Picks discovered members by name (see nameFilter); blank: all of them. Listed members and the seed are never filtered. */
   filter?: string;
   /** Asks Insight again this often (ms); 0 or unset: on the first need and on refresh(). */
   intervalMs?: number;
