@@ -198,20 +198,23 @@
     /**
      * For a node's `onadd`: a new node whose Server is blank takes the mimOE server config when
      * exactly one can be chosen (global, or on the node's own flow; not disabled), so a node
-     * dropped into a flow that has one server is ready without opening its dialog.
+     * dropped into a flow that has one server is ready without opening its dialog. `field` and
+     * `type` name another config field and its type (default `server`, `mimoe-config`).
      */
-    function defaultServer(node) {
-        if (node.server) {
+    function defaultServer(node, field, type) {
+        field = field || 'server';
+        type = type || 'mimoe-config';
+        if (node[field]) {
             return;
         }
         var candidates = [];
         RED.nodes.eachConfig(function (config) {
-            if (config.type === 'mimoe-config' && !config.d && (!config.z || config.z === node.z)) {
+            if (config.type === type && !config.d && (!config.z || config.z === node.z)) {
                 candidates.push(config.id);
             }
         });
         if (candidates.length === 1) {
-            node.server = candidates[0];
+            node[field] = candidates[0];
         }
     }
 

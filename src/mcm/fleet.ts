@@ -374,7 +374,7 @@ export class FleetClient {
       const worker = async () => {
         while (next < list.length && !tooMany() && !signal.aborted) {
           const run = list[next++];
-          await this.runDevice(run, clientOf(run.member), checked, options, call, describe);
+          await this.runDevice(run, clientOf, checked, options, call, describe);
           progress.done++;
           if (!run.result.ok) progress.failed++;
           options.onDevice?.(run.result, { ...progress });
@@ -475,7 +475,7 @@ export class FleetClient {
 
   private async runDevice<R>(
     run: DeviceRun<R>,
-    client: McmClient,
+    clientOf: (member: FleetMember) => McmClient,
     plan: RolloutPlan,
     options: RolloutOptions,
     call: CallOptions,
@@ -485,6 +485,8 @@ export class FleetClient {
     const { result } = run;
     delete result.note;
     try {
+      // Inside the try: a member whose settings cannot make a client (its key) fails alone.
+      const client = clientOf(run.member);
       if (options.rollback) run.before = await snapshot(client, plan, call);
       result.result = (await perform(client, plan, call)) as R;
       if (options.health && (plan.operation === 'deploy' || plan.operation === 'composition')) {
