@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
-import { ConfigCredentials, ConfigSettings, createClient } from './shared/config-client';
+import { clientOptions, ConfigCredentials, ConfigSettings } from './shared/config-client';
 import { describeFailure } from './shared/errors';
 import { MimoeConfigNode, NodeConfig, RED } from './shared/runtime';
 
@@ -24,7 +24,9 @@ function timedOutClient(RED: RED, query: EditorQuery): McmClient {
   const saved = query.id ? (RED.nodes.getCredentials(query.id) as ConfigCredentials | undefined) : undefined;
   const token = !query.token || query.token === PASSWORD_PLACEHOLDER ? saved?.token : query.token;
   // A short timeout: a person is waiting for the answer in the dialog.
-  return createClient(RED, { ...query.settings, timeout: Math.min(Number(query.settings?.timeout) || 10, 10) }, { token }, () => undefined);
+  return new McmClient(
+    clientOptions(RED, { ...query.settings, timeout: Math.min(Number(query.settings?.timeout) || 10, 10) }, { token }, () => undefined),
+  );
 }
 
 /**
@@ -63,7 +65,7 @@ export = function (RED: RED) {
   function MimoeConfig(this: MimoeConfigNode & { credentials: ConfigCredentials }, config: NodeConfig & ConfigSettings) {
     RED.nodes.createNode(this, config);
     try {
-      this.client = createClient(RED, config, this.credentials ?? {}, (text) => this.warn(text));
+      this.client = new McmClient(clientOptions(RED, config, this.credentials ?? {}, (text) => this.warn(text)));
     } catch (err) {
       this.problem = err instanceof Error ? err.message : String(err);
       this.error(RED._('mimoe-config.errors.unusable', { reason: this.problem }));
