@@ -506,7 +506,9 @@
 
     /**
      * Wires the Test connection button of the config dialog: it posts the dialog's CURRENT values
-     * (saved or not) and shows the answer beside the button.
+     * (saved or not) and shows the answer beside the button. The runtime uses the stored key only
+     * with the deployed URL, TLS and proxy, and reads ${VAR} only as deployed; otherwise its answer
+     * asks for the key to be typed, or for a deploy first.
      */
     function connectionTest(options) {
         var $button = $(options.button);
