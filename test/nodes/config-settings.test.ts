@@ -43,6 +43,7 @@ describe('mimoe-config settings', () => {
       [300_000, 1024, 60_000],
       'values the dialog refuses fall back to the defaults',
     );
+    assert.equal(options({ url: 'http://127.0.0.1:8083', lowSpeedBytes: 0.5 }).lowSpeedBytes, 1, 'a fraction never makes the limit 0');
   });
 
   it('takes the proxy from a core http proxy config node: URL, no-proxy hosts, user and password', async () => {

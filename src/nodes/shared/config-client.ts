@@ -80,7 +80,8 @@ export function clientOptions(
     maxConcurrent: Math.floor(positive(settings.concurrency, CONFIG_DEFAULTS.concurrency)),
     mimsResource: settings.resource === 'containers' ? 'containers' : 'mims',
     answerTimeoutMs: positive(settings.answerTimeout, CONFIG_DEFAULTS.answerTimeout) * 1000,
-    lowSpeedBytes: Math.floor(positive(settings.lowSpeedBytes, CONFIG_DEFAULTS.lowSpeedBytes)),
+    // Up, not down: a limit of 0 bytes would never fail a stalled upload.
+    lowSpeedBytes: Math.ceil(positive(settings.lowSpeedBytes, CONFIG_DEFAULTS.lowSpeedBytes)),
     lowSpeedWindowMs: positive(settings.lowSpeedWindow, CONFIG_DEFAULTS.lowSpeedWindow) * 1000,
   };
   // No proxy node: undefined leaves the client to the environment (http_proxy, https_proxy, no_proxy).
