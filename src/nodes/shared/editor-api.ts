@@ -26,13 +26,6 @@ interface EditorQuery {
   token?: unknown;
 }
 
-/**
- * McmError.structured: true when the server's message came from a recognised MCM error shape.
- * Optional here, so this reads it whether or not the client declares it yet; without it, every
- * answer is described, none echoed.
- */
-type AnsweredError = McmError & { structured?: boolean };
-
 /** Node-RED sends this in place of a stored password the editor never sees. */
 const PASSWORD_PLACEHOLDER = '__PWRD__';
 /** Seconds: a person is waiting for the answer in the dialog. */
@@ -150,7 +143,7 @@ function failureAnswer(RED: RED, err: unknown, exchange: Exchange | undefined) {
   const failure = describeFailure(RED, err);
   let message = failure.error.message;
   const answered = err instanceof McmError && exchange !== undefined && exchange.status > 0;
-  if (answered && (err.code === 'bad-response' || (err.code === 'http' && (err as AnsweredError).structured !== true))) {
+  if (answered && (err.code === 'bad-response' || (err.code === 'http' && err.structured !== true))) {
     const status = exchange.status;
     message = RED._(status === 401 || status === 403 ? 'mimoe-config.admin.keyRefused' : 'mimoe-config.admin.foreign', {
       operation: err.operation,
