@@ -26,7 +26,7 @@ import {
 } from './models';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
 import { Redactor } from './redact';
-import { HttpTransport, TlsOptions } from './transport';
+import { Exchange, HttpTransport, TlsOptions } from './transport';
 import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable } from './validate';
 
 export const INSIGHT_BASE_PATH = '/mimik-mesh/insight/v1';
@@ -190,6 +190,8 @@ export interface FleetClientOptions {
   timeoutMs?: number;
   /** A periodic discovery failed; the members known before stay. */
   onDiscoveryError?: (err: unknown) => void;
+  /** Called after every exchange of discovery and health checks (the members' clients have their own). */
+  onExchange?: (exchange: Exchange) => void;
 }
 
 export interface HealthCheck {
@@ -442,6 +444,7 @@ export class FleetClient {
       maxConcurrent: 1,
       tls: this.options.tls,
       redact: (text) => redactor.redact(text),
+      onExchange: this.options.onExchange,
     });
     const op = 'discoverMembers';
     const get = async (path: string): Promise<unknown> => {
@@ -508,7 +511,13 @@ export class FleetClient {
   private async checkHealth(member: FleetMember, mims: Mim[], health: HealthCheck, call: CallOptions): Promise<void> {
     const op = 'checkHealth';
     const origin = new URL(member.url).origin;
-    const transport = new HttpTransport({ url: origin, maxConcurrent: 1, tls: this.options.tls, redact: (text) => text });
+    const transport = new HttpTransport({
+      url: origin,
+      maxConcurrent: 1,
+      tls: this.options.tls,
+      redact: (text) => text,
+      onExchange: this.options.onExchange,
+    });
     const timeoutMs = health.timeoutMs ?? DEFAULTS.healthTimeoutMs;
     const intervalMs = health.intervalMs ?? DEFAULTS.healthIntervalMs;
     try {

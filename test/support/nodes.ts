@@ -65,8 +65,8 @@ export function credentials(sim: McmSimulator): Record<string, Record<string, st
   return { cfg: { token: sim.key } };
 }
 
-/** Config node types: they stay off the tab. */
-export const CONFIG_TYPES = ['mimoe-config', 'mimoe-fleet', 'tls-config'];
+/** Config node types: they stay off the tab, and Node-RED creates them before the nodes that use them. */
+export const CONFIG_TYPES = ['mimoe-config', 'mimoe-fleet', 'tls-config', 'http proxy'];
 
 /**
  * Loads a flow. Nodes with wires (or of a wired kind) are placed on one tab with coordinates,
