@@ -363,12 +363,6 @@ export class FleetClient {
     }));
     const progress: RolloutProgress = { total: runs.length, done: 0, failed: 0 };
     const tooMany = () => progress.failed > maxFailures;
-    const clients = new Map<string, McmClient>();
-    const clientOf = (member: FleetMember) => {
-      let client = clients.get(member.name);
-      if (!client) clients.set(member.name, (client = this.connect(member)));
-      return client;
-    };
     const call: CallOptions = { signal, timeoutMs: options.timeoutMs };
 
     const wave = async (list: Array<DeviceRun<PayloadOf<P>>>) => {
@@ -376,7 +370,7 @@ export class FleetClient {
       const worker = async () => {
         while (next < list.length && !tooMany() && !signal.aborted) {
           const run = list[next++];
-          await this.runDevice(run, clientOf, checked, options, call, describe);
+          await this.runDevice(run, checked, options, call, describe);
           progress.done++;
           if (!run.result.ok) progress.failed++;
           options.onDevice?.(run.result, { ...progress });
@@ -385,40 +379,45 @@ export class FleetClient {
       await Promise.all(Array.from({ length: Math.min(parallel, list.length) }, worker));
     };
 
-    try {
-      await wave(runs.slice(0, canary));
-      if (!tooMany()) await wave(runs.slice(canary));
-      const stopped = signal.aborted ? 'aborted' : tooMany() ? 'failures' : undefined;
-      if (stopped === 'failures' && options.rollback) {
-        const touched = runs.filter((run) => run.before);
-        let next = 0;
-        const worker = async () => {
-          while (next < touched.length) await this.rollBack(touched[next++], clientOf, checked, call, describe);
-        };
-        await Promise.all(Array.from({ length: Math.min(parallel, touched.length) }, worker));
-      }
-      const devices = runs.map((run) => run.result);
-      return {
-        operation: plan.operation,
-        total: devices.length,
-        succeeded: devices.filter((d) => d.ok).length,
-        failed: devices.filter((d) => !d.ok && d.note !== 'skipped').length,
-        skipped: devices.filter((d) => d.note === 'skipped').length,
-        rolledBack: devices.filter((d) => d.note === 'rolled-back').length,
-        ...(stopped ? { stopped } : {}),
-        devices,
+    await wave(runs.slice(0, canary));
+    if (!tooMany()) await wave(runs.slice(canary));
+    const stopped = signal.aborted ? 'aborted' : tooMany() ? 'failures' : undefined;
+    if (stopped === 'failures' && options.rollback) {
+      const touched = runs.filter((run) => run.before);
+      let next = 0;
+      const worker = async () => {
+        while (next < touched.length) await this.rollBack(touched[next++], checked, call, describe);
       };
-    } finally {
-      for (const client of clients.values()) client.close();
+      await Promise.all(Array.from({ length: Math.min(parallel, touched.length) }, worker));
     }
+    const devices = runs.map((run) => run.result);
+    return {
+      operation: plan.operation,
+      total: devices.length,
+      succeeded: devices.filter((d) => d.ok).length,
+      failed: devices.filter((d) => !d.ok && d.note !== 'skipped').length,
+      skipped: devices.filter((d) => d.note === 'skipped').length,
+      rolledBack: devices.filter((d) => d.note === 'rolled-back').length,
+      ...(stopped ? { stopped } : {}),
+      devices,
+    };
   }
 
   // ----------------------------------------------------------------------------------------------
 
-  private connect(member: FleetMember): McmClient {
-    if (this.options.connect) return this.options.connect(member);
-    const token = this.options.keys?.[member.name] ?? this.options.token ?? '';
-    return new McmClient({ ...this.options.client, url: member.url, token });
+  /**
+   * Runs work with a client of its own for the member, closed after it: what a rollout holds open
+   * is bounded by `parallel`, whatever the fleet's size.
+   */
+  private async withClient<T>(member: FleetMember, work: (client: McmClient) => Promise<T>): Promise<T> {
+    const client = this.options.connect
+      ? this.options.connect(member)
+      : new McmClient({ ...this.options.client, url: member.url, token: this.options.keys?.[member.name] ?? this.options.token ?? '' });
+    try {
+      return await work(client);
+    } finally {
+      client.close();
+    }
   }
 
   private schedule(ms: number): void {
@@ -478,7 +477,6 @@ export class FleetClient {
 
   private async runDevice<R>(
     run: DeviceRun<R>,
-    clientOf: (member: FleetMember) => McmClient,
     plan: RolloutPlan,
     options: RolloutOptions,
     call: CallOptions,
@@ -489,9 +487,10 @@ export class FleetClient {
     delete result.note;
     try {
       // Inside the try: a member whose settings cannot make a client (its key) fails alone.
-      const client = clientOf(run.member);
-      if (options.rollback) run.before = await snapshot(client, plan, call);
-      result.result = (await perform(client, plan, call)) as R;
+      result.result = await this.withClient(run.member, async (client) => {
+        if (options.rollback) run.before = await snapshot(client, plan, call);
+        return (await perform(client, plan, call)) as R;
+      });
       if (options.health && (plan.operation === 'deploy' || plan.operation === 'composition')) {
         const mims = Array.isArray(result.result) ? (result.result as Mim[]) : [result.result as Mim];
         await this.checkHealth(run.member, mims, options.health, call);
@@ -562,13 +561,13 @@ export class FleetClient {
   /** Restores what the rollout changed on one device; notes the outcome on its result. */
   private async rollBack<R>(
     run: DeviceRun<R>,
-    clientOf: (member: FleetMember) => McmClient,
     plan: RolloutPlan,
     call: CallOptions,
     describe: (err: unknown) => FailureText,
   ): Promise<void> {
     try {
-      if (await undo(clientOf(run.member), plan, run.before!, run.result.result, call)) run.result.note = 'rolled-back';
+      const changed = await this.withClient(run.member, (client) => undo(client, plan, run.before!, run.result.result, call));
+      if (changed) run.result.note = 'rolled-back';
     } catch (err) {
       run.result.note = 'rollback-failed';
       run.result.rollbackError = describe(err).error;
