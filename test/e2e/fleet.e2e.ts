@@ -203,11 +203,11 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
       RED.nodes.eachConfig((n: any) => {
         if (n.type === 'mimoe-fleet') found = n;
       });
-      return { id: found.id, members: found.members, discover: found.discover, filter: found.filter, valid: found.valid };
+      return { id: found.id, members: found.members, discover: found.discover, filter: found.filter, valid: found.valid, errors: found.validationErrors };
     });
     assert.deepEqual(fleetNode.members, [{ name: 'listed-one', url: fleet.urls[0] }]);
     assert.equal(fleetNode.discover, true);
-    assert.equal(fleetNode.valid, true);
+    assert.equal(fleetNode.valid, true, JSON.stringify(fleetNode.errors));
     assert.equal(await page.locator('#node-input-fleet').inputValue(), fleetNode.id);
 
     // The deploy: hello from hello-v1 on every member.
