@@ -203,7 +203,14 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
       RED.nodes.eachConfig((n: any) => {
         if (n.type === 'mimoe-fleet') found = n;
       });
-      return { id: found.id, members: found.members, discover: found.discover, filter: found.filter, valid: found.valid, errors: found.validationErrors };
+      return {
+        id: found.id,
+        members: found.members,
+        discover: found.discover,
+        filter: found.filter,
+        valid: found.valid,
+        errors: found.validationErrors,
+      };
     });
     assert.deepEqual(fleetNode.members, [{ name: 'listed-one', url: fleet.urls[0] }]);
     assert.equal(fleetNode.discover, true);
