@@ -227,20 +227,23 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
       stop();
       onError(error);
     };
-    const changed = (actual: number | string) =>
-      fail(
-        opened.watchedPath === undefined
-          ? McmError.invalid(op, 'source-size-mismatch', { expected: total })
-          : McmError.invalid(op, 'source-changed', { path: opened.watchedPath, expected: total, actual }),
-      );
+    const changed = (actual?: number) => {
+      const path = opened.watchedPath;
+      if (path === undefined) return fail(McmError.invalid(op, 'source-size-mismatch', { expected: total }));
+      stop();
+      const report = (size: number | string) => fail(McmError.invalid(op, 'source-changed', { path, expected: total, actual: size }));
+      if (actual !== undefined) return report(actual);
+      // Bytes read are not the new size: ask the file.
+      statCallback(path, (err, stat) => report(err ? 'an unknown number of' : stat.size));
+    };
     source.on('data', (chunk: Buffer) => {
       tarBytes += chunk.length;
-      if (tarBytes > total) return changed(`more than ${total}`);
+      if (tarBytes > total) return changed();
       scanner.write(chunk);
       onProgress?.({ bytes: tarBytes, total, percentage: Math.floor((tarBytes / total) * 100) });
     });
     source.once('end', () => {
-      if (tarBytes < total) return changed(tarBytes);
+      if (tarBytes < total) return changed();
       clearInterval(sizeCheck);
       ended = true;
       target.end(tail);
