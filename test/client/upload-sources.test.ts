@@ -90,8 +90,11 @@ describe('upload sources', function () {
     });
 
     it('is removed after the runtime refuses the upload', async () => {
-      sim.setFault('uploadImage', { status: 400, body: { message: 'no room' } });
-      const error = await failure(client.uploadImage(streamOf(buildImageTar({ name: 'refused' }))));
+      sim.setFault('uploadImage', { delayMs: 200, status: 400, body: { message: 'no room' } });
+      const upload = client.uploadImage(streamOf(buildImageTar({ name: 'refused' })));
+      await sleep(100);
+      assert.equal(copies().length, 1, 'a copy is kept while sending');
+      const error = await failure(upload);
       assert.equal(error.statusCode, 400);
       assert.deepEqual(copies(), []);
     });
@@ -114,6 +117,7 @@ describe('upload sources', function () {
       const upload = client.uploadImage(streamOf(buildImageTar({ name: 'closing' })));
       await sleep(150);
       assert.equal(sim.inFlight, 1);
+      assert.equal(copies().length, 1, 'a copy is kept while sending');
       client.close();
       assert.equal((await failure(upload)).code, 'aborted');
       assert.deepEqual(copies(), []);
