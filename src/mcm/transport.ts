@@ -196,14 +196,13 @@ export class HttpTransport {
       ...upload?.headers,
     };
     record.requestHeaders = headers;
-    record.bytesSent = json?.length ?? 0;
     const limits = new Limits(controller);
     let answered = false;
     return new Promise<TransportResponse>((resolve, reject) => {
       const to = this.destination(spec.path);
       const req = this.client.request({ ...to, headers: { ...headers, ...to.headers }, method: spec.method, agent: this.agent });
       const stop = () => {
-        limits.clear();
+        limits.dispose();
         controller.signal.removeEventListener('abort', destroy);
       };
       const fail = (err: unknown) => {
@@ -231,6 +230,7 @@ export class HttpTransport {
           fail(error);
         });
       } else {
+        req.once('finish', () => (record.bytesSent = json?.length ?? 0));
         req.end(json);
       }
       req.once('response', (res) => {
@@ -323,12 +323,14 @@ interface ExchangeRecord {
 class Limits {
   private timer?: NodeJS.Timeout;
   private sampler?: NodeJS.Timeout;
+  /** Set when the exchange is over: late events (a socket connecting after an abort) start nothing. */
+  private disposed = false;
 
   constructor(private readonly controller: AbortController) {}
 
   /** Fails after `ms` without touch(); 0: never. */
   silence(ms: number): void {
-    this.clear();
+    if (!this.clear()) return;
     if (ms > 0) this.timer = setTimeout(() => this.end('timeout', `nothing from the runtime for ${describeMs(ms)}`), ms);
   }
 
@@ -339,7 +341,7 @@ class Limits {
 
   /** Samples the bytes sent; fails when fewer than `bytes` went out over the last `windowMs`. */
   lowSpeed(sent: () => number, bytes: number, windowMs: number): void {
-    this.clear();
+    if (!this.clear()) return;
     if (bytes <= 0 || windowMs <= 0) return;
     const samples = [sent()];
     this.sampler = setInterval(() => {
@@ -354,18 +356,25 @@ class Limits {
 
   /** The last byte went out: the answer must begin within `ms` (0: no limit). */
   answer(ms: number): void {
-    this.clear();
+    if (!this.clear()) return;
     if (ms > 0) this.timer = setTimeout(() => this.end('timeout', `no answer ${describeMs(ms)} after the upload's last byte`), ms);
   }
 
-  clear(): void {
+  dispose(): void {
+    this.clear();
+    this.disposed = true;
+  }
+
+  /** Stops the running timer; false once disposed. */
+  private clear(): boolean {
     clearTimeout(this.timer);
     clearInterval(this.sampler);
     this.timer = this.sampler = undefined;
+    return !this.disposed;
   }
 
   private end(code: McmErrorCode, detail: string): void {
-    this.clear();
+    this.dispose();
     this.controller.abort(new Limit(code, detail));
   }
 }
