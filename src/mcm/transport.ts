@@ -150,19 +150,18 @@ export class HttpTransport {
     const startedAt = Date.now();
     const record: ExchangeRecord = { requestHeaders: {}, bytesSent: 0, bytesReceived: 0 };
     let upload: UploadBody | undefined;
-    let sourceFailure: McmError | undefined;
     let response: TransportResponse | undefined;
     let failure: McmError | undefined;
     try {
       response = await this.limiter.run(async () => {
         upload = await spec.upload?.();
-        return await this.exchange(spec, upload, controller, record, (error) => (sourceFailure = error));
+        return await this.exchange(spec, upload, controller, record);
       }, controller.signal);
       return response;
     } catch (err) {
       const reason: unknown = controller.signal.reason;
+      // A source that failed or changed size arrives as its own McmError.
       if (err instanceof McmError) failure = err;
-      else if (sourceFailure) failure = sourceFailure;
       else if (reason instanceof Limit) failure = new McmError({ operation, code: reason.code, detail: reason.detail });
       else if (controller.signal.aborted) failure = new McmError({ operation, code: 'aborted' });
       else failure = this.networkError(operation, err);
@@ -186,7 +185,6 @@ export class HttpTransport {
     upload: UploadBody | undefined,
     controller: AbortController,
     record: ExchangeRecord,
-    onSourceFailure: (error: McmError) => void,
   ): Promise<TransportResponse> {
     const { timeoutMs } = spec;
     const json = spec.json === undefined ? undefined : Buffer.from(JSON.stringify(spec.json));
@@ -225,10 +223,7 @@ export class HttpTransport {
           else sending();
         });
         req.once('finish', () => answered || limits.answer(answerTimeoutMs));
-        upload.pipe(req, (error) => {
-          onSourceFailure(error);
-          fail(error);
-        });
+        upload.pipe(req, fail);
       } else {
         req.once('finish', () => (record.bytesSent = json?.length ?? 0));
         req.end(json);
@@ -408,20 +403,25 @@ class TunnelAgent extends https.Agent {
       path: authority,
       headers: { Host: authority, ...(this.route.authorization ? { 'Proxy-Authorization': this.route.authorization } : {}) },
       agent: false,
-      timeout: this.tunnelTimeoutMs || undefined,
     });
     const failed = (text: string) => callback(new TunnelError(`the proxy ${proxy.host} ${text} for ${authority}`));
+    // Its own timer, not a socket timeout: that would stay on the tunnel's socket and end it when idle.
+    const timer =
+      this.tunnelTimeoutMs > 0
+        ? setTimeout(() => {
+            request.destroy();
+            failed(`opened no tunnel within ${describeMs(this.tunnelTimeoutMs)}`);
+          }, this.tunnelTimeoutMs)
+        : undefined;
+    request.once('close', () => clearTimeout(timer));
     request.once('connect', (res, socket, head) => {
+      clearTimeout(timer);
       if (res.statusCode !== 200) {
         socket.destroy();
         return failed(`answered HTTP ${res.statusCode} to the tunnel request (CONNECT)`);
       }
       if (head.length) socket.unshift(head);
       callback(null, tls.connect({ ...options, socket }));
-    });
-    request.once('timeout', () => {
-      request.destroy();
-      failed(`opened no tunnel within ${describeMs(this.tunnelTimeoutMs)}`);
     });
     request.once('error', (err: NodeJS.ErrnoException) => callback(err));
     request.end();

@@ -4,6 +4,7 @@
  * 127.0.0.1 that maps a made-up device name to the simulator, so no name is ever looked up.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/mcm/image-tar';
@@ -248,6 +249,39 @@ describe('requests through a proxy', function () {
         assert.equal(otherSim.requests().length, 0);
       } finally {
         await otherSim.stop();
+      }
+    });
+
+    it('keeps an idle tunnel open longer than the time allowed to open one', async () => {
+      restoreEnv = withEnv({ https_proxy: proxy.url });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 300, tls: { ca: cert.cert } });
+      await client.listMims();
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await client.listMims();
+      assert.equal(proxy.seen.length, 1, 'one tunnel, reused');
+      assert.equal(tlsSim.connections, 1);
+    });
+
+    it('gives up on a proxy that never answers the tunnel request, and leaves no connection open', async () => {
+      const open = new Set<net.Socket>();
+      const silent = net.createServer((socket) => {
+        open.add(socket);
+        socket.on('close', () => open.delete(socket));
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const proxyUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+        client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 400, retries: 0, proxy: { url: proxyUrl } });
+        const started = Date.now();
+        const error = await client.listMims().catch((err: McmError) => err);
+        assert.ok(error instanceof McmError);
+        // Whichever of the two equal limits ends it first: the tunnel's or the call's silence.
+        assert.match(error.message, /opened no tunnel within 400 ms for mimoe-device\.test:\d+|nothing from the runtime for 400 ms/);
+        assert.ok(Date.now() - started < 400 + 1500);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(open.size, 0, 'the tunnel request was closed');
+      } finally {
+        silent.close();
       }
     });
 
