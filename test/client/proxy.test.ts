@@ -265,6 +265,7 @@ describe('requests through a proxy', function () {
     it('gives up on a proxy that never answers the tunnel request, and leaves no connection open', async () => {
       const open = new Set<net.Socket>();
       const silent = net.createServer((socket) => {
+        socket.resume(); // reads the request (and so sees the client close), never answers
         open.add(socket);
         socket.on('close', () => open.delete(socket));
       });
