@@ -8,7 +8,7 @@
  * at once, instead of leaving the runtime waiting for bytes that never come.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, createReadStream, createWriteStream, promises as fsp, stat as statCallback } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream, promises as fsp, stat as statCallback, Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -134,11 +134,9 @@ export async function openImageSource(source: ImageSource, options: SourceOption
 
 async function openFile(path: string, options: SourceOptions, signal?: AbortSignal): Promise<OpenedSource> {
   let stat;
-  let pseudo: boolean;
   try {
     stat = await fsp.stat(path);
     await fsp.access(path, fsConstants.R_OK);
-    pseudo = PSEUDO_FILE_SYSTEMS.has(Number((await fsp.statfs(path)).type));
   } catch (err) {
     throw McmError.invalid(op, 'source-unreadable', { path, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
   }
@@ -146,6 +144,11 @@ async function openFile(path: string, options: SourceOptions, signal?: AbortSign
   // Reading a FIFO waits for a writer, a device may never end: neither is an image file.
   if (!stat.isFile()) throw McmError.invalid(op, 'source-not-file', { path, kind: fileKind(stat) });
   const filename = options.filename ?? basename(path);
+  // Where the file system type cannot be read, the file is taken at its word.
+  const pseudo = await fsp.statfs(path).then(
+    (fs) => PSEUDO_FILE_SYSTEMS.has(Number(fs.type)),
+    () => false,
+  );
   if (pseudo) return spool(createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES }), filename, signal);
   if (stat.size === 0) throw McmError.invalid(op, 'source-empty');
   return {
@@ -227,6 +230,10 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
       stop();
       onError(error);
     };
+    // A caller's stream may have failed while the upload waited for a free slot.
+    if (source.destroyed) {
+      return fail(McmError.invalid(op, 'source-stream-failed', { reason: source.errored?.message ?? 'the stream was closed' }));
+    }
     const changed = (actual?: number) => {
       const path = opened.watchedPath;
       if (path === undefined) return fail(McmError.invalid(op, 'source-size-mismatch', { expected: total }));
@@ -257,9 +264,6 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
         });
       }, SIZE_CHECK_MS);
     }
-    if (source.destroyed) {
-      return fail(McmError.invalid(op, 'source-stream-failed', { reason: source.errored?.message ?? 'the stream was closed' }));
-    }
     target.write(head);
     source.pipe(target, { end: false });
   };
@@ -280,7 +284,7 @@ function quoted(filename: string): string {
   return filename.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
-function fileKind(stat: import('node:fs').Stats): string {
+function fileKind(stat: Stats): string {
   if (stat.isFIFO()) return 'named pipe (FIFO)';
   if (stat.isCharacterDevice()) return 'character device';
   if (stat.isBlockDevice()) return 'block device';
