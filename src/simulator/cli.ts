@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 /**
- * `mcm-simulator`: runs the MCM simulator until SIGINT/SIGTERM.
- * Prints one line with the URL and where the API key is; bad arguments exit with code 2.
+ * `mcm-simulator`: runs the MCM simulator (or a fleet of them) until SIGINT/SIGTERM.
+ * Prints one line with the URL and where the API key is, then one line per fleet device;
+ * bad arguments exit with code 2.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { MAX_FLEET_SIZE, McmFleet } from './fleet';
+import { PROFILE_NAMES, isProfileName } from './profile';
 import { McmSimulator, SimulatorOptions } from './server';
 
 export const USAGE = `Usage: mcm-simulator [options]
@@ -12,20 +15,38 @@ export const USAGE = `Usage: mcm-simulator [options]
 Runs a simulated mimOE Compute Manager (MCM) API under /mcm/v1.
 
 Options:
+  --profile NAME       contract (default): answer as the written contract says;
+                       field: answer as real runtimes were recorded answering (401/403
+                       "Unauthorized"/"Forbidden", an empty 503 where nothing is mounted,
+                       creates answered 200 without a body, env as "KEY=VALUE" strings,
+                       numeric created, 400 for a taken mim name or an unknown image
+                       ("cannot find image with name <name>"), 411 for a chunked
+                       upload, 400 "no image received" for Expect: 100-continue, image
+                       deletes by id only, no data store follow-up, runtime error texts)
   --port N             port to listen on (default 8083; 0 picks a free one)
+  --fleet N            run N devices (device-01..) on consecutive ports from --port (default:
+                       a free run); each lists the others through Insight; one key for all
+  --insight-token T    the Insight API's Bearer token (default 1234, mimOE's default)
   --host HOST          address to listen on (default 127.0.0.1)
   --key-file PATH      mimoe-api-key.env file: MCM_API_KEY is read from it, or written to it
   --key KEY            the API key to accept (written to --key-file if one is given)
   --start-delay MS     deployed mims stay "created" this long before "started" (negative: forever)
   --async-datastore    data store calls answer "inProgress" and finish after a few status polls
+                       (field: no polls; the work is done at once, the answer says "inProgress")
   --async-steps N      status polls a data store call takes (implies --async-datastore; default 4)
+  --upload-delay MS    wait this long after an upload's last byte before answering (any profile)
+  --body-timeout MS    give up a request body that sends nothing this long (default 30000; 0: never)
   --tls-cert PATH      serve https with this certificate (PEM) ...
   --tls-key PATH       ... and this private key (PEM)
   --quiet              do not print a line per request
   --help               show this help
 
-Test controls (same Bearer key): GET /_simulator/log, GET /_simulator/stats,
-POST /_simulator/faults {route, fault}, DELETE /_simulator/faults, POST /_simulator/reset.
+Insight: GET /mimik-mesh/insight/v1/nodes?type=linkLocal and /info (Insight's token).
+A started mim's own API: /<clientId><MCM.BASE_API_PATH>/... (no token).
+Test controls (same Bearer key, alike in both profiles): GET /_simulator/log,
+GET /_simulator/stats, POST /_simulator/faults {route, fault}, DELETE /_simulator/faults,
+POST /_simulator/reset, POST /_simulator/options {profile, expiredTokens, uploadAnswerDelayMs,
+startDelayMs, asyncDataStore}. The log shows Authorization as "Bearer ***".
 `;
 
 export class UsageError extends Error {}
@@ -35,7 +56,10 @@ const CLI_LOG_LIMIT = 100_000;
 
 export interface CliArgs {
   help: boolean;
+  /** For a fleet, its first port; 0: any free one (for a fleet, any free run). */
   port: number;
+  /** Devices in the fleet; undefined runs one simulator. */
+  fleet?: number;
   options: SimulatorOptions;
   tlsCert?: string;
   tlsKey?: string;
@@ -51,6 +75,7 @@ function integer(flag: string, value: string, min: number, max: number): number 
 /** Parses `--flag value` and `--flag=value`; throws UsageError on anything unknown or missing. */
 export function parseArgs(argv: string[]): CliArgs {
   const args: CliArgs = { help: false, port: 8083, options: { quiet: false, logLimit: CLI_LOG_LIMIT } };
+  let port: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
     const value = (): string => {
@@ -63,8 +88,20 @@ export function parseArgs(argv: string[]): CliArgs {
       case '-h':
         args.help = true;
         break;
+      case '--profile': {
+        const profile = value();
+        if (!isProfileName(profile)) throw new UsageError(`--profile is one of ${PROFILE_NAMES.join(', ')} (got "${profile}")`);
+        args.options.profile = profile;
+        break;
+      }
       case '--port':
-        args.port = integer(flag, value(), 0, 65535);
+        port = integer(flag, value(), 0, 65535);
+        break;
+      case '--fleet':
+        args.fleet = integer(flag, value(), 1, MAX_FLEET_SIZE);
+        break;
+      case '--insight-token':
+        args.options.insightToken = value();
         break;
       case '--host':
         args.options.host = value();
@@ -84,6 +121,12 @@ export function parseArgs(argv: string[]): CliArgs {
       case '--async-steps':
         args.options.asyncDataStore = { steps: integer(flag, value(), 1, 1000) };
         break;
+      case '--upload-delay':
+        args.options.uploadAnswerDelayMs = integer(flag, value(), 0, 3_600_000);
+        break;
+      case '--body-timeout':
+        args.options.bodyTimeoutMs = integer(flag, value(), 0, 3_600_000);
+        break;
       case '--tls-cert':
         args.tlsCert = value();
         break;
@@ -98,6 +141,9 @@ export function parseArgs(argv: string[]): CliArgs {
     }
   }
   if (!args.tlsCert !== !args.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+  args.port = port ?? (args.fleet ? 0 : args.port);
+  if (args.fleet && args.port && args.port + args.fleet - 1 > 65535)
+    throw new UsageError(`--port ${args.port} leaves no room for ${args.fleet} devices`);
   return args;
 }
 
@@ -121,19 +167,28 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.tlsCert && args.tlsKey) args.options.tls = { cert: readFileSync(args.tlsCert), key: readFileSync(args.tlsKey) };
-  let sim: McmSimulator;
+  let running: McmSimulator | McmFleet;
   try {
-    sim = await McmSimulator.start({ ...args.options, port: args.port });
+    running = args.fleet
+      ? await McmFleet.start({ ...args.options, size: args.fleet, basePort: args.port || undefined })
+      : await McmSimulator.start({ ...args.options, port: args.port });
   } catch (err) {
     process.stderr.write(`mcm-simulator: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`MCM simulator listening on ${sim.url}/mcm/v1 (${keyNote(args.options, sim.key)})\n`);
+  const profile = args.options.profile === 'field' ? ', field profile' : '';
+  const keyText = `${keyNote(args.options, running.key)}${profile}`;
+  if (running instanceof McmFleet) {
+    const devices = running.devices.map((d) => `${d.name} ${d.url}\n`).join('');
+    process.stdout.write(`MCM simulator fleet of ${args.fleet} devices, MCM under /mcm/v1 (${keyText}):\n${devices}`);
+  } else {
+    process.stdout.write(`MCM simulator listening on ${running.url}/mcm/v1 (${keyText})\n`);
+  }
   await new Promise<void>((done) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void sim.stop().then(done);
+      void running.stop().then(done);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

@@ -138,7 +138,8 @@ describe('requests through a proxy', function () {
     (client = new McmClient({ url: deviceUrl(), token: sim.key, retries: 0, ...options }));
 
   before(async () => {
-    sim = await McmSimulator.start({ quiet: true });
+    // The log keeps the Authorization header: the test checks what the proxy passed on.
+    sim = await McmSimulator.start({ quiet: true, logSecrets: true });
     proxy = await RecordingProxy.start({ [`${DEVICE}:${sim.port}`]: sim.port });
   });
   after(async () => {

@@ -75,8 +75,82 @@ describe('simulator CLI', () => {
     }
   });
 
+  it('--fleet N: one line per device, one key for all, each device listing the others; access lines name the device', async () => {
+    const r = run(['--fleet', '3', '--key', 'fleet-key', '--insight-token', 'mesh']);
+    try {
+      const until = Date.now() + 5000;
+      while (!/device-03 \S+\n/.test(r.stdout()) && Date.now() < until && r.child.exitCode === null)
+        await new Promise((ok) => setTimeout(ok, 20));
+      assert.match(r.stdout(), /^MCM simulator fleet of 3 devices, MCM under \/mcm\/v1 \(API key from --key\):\n/);
+      const devices = [...r.stdout().matchAll(/^(device-\d+) (http:\/\/127\.0\.0\.1:(\d+))$/gm)].map((m) => ({
+        name: m[1],
+        url: m[2],
+        port: +m[3],
+      }));
+      assert.deepEqual(
+        devices.map((d) => [d.name, d.port - devices[0].port]),
+        [
+          ['device-01', 0],
+          ['device-02', 1],
+          ['device-03', 2],
+        ],
+      );
+      for (const d of devices) {
+        assert.equal((await fetch(`${d.url}/mcm/v1/mims`, { headers: { authorization: 'Bearer fleet-key' } })).status, 200, d.name);
+      }
+      const listed = await fetch(`${devices[1].url}/mimik-mesh/insight/v1/nodes?type=linkLocal`, {
+        headers: { authorization: 'Bearer mesh' },
+      });
+      assert.deepEqual(
+        ((await listed.json()) as any).data.map((n: any) => [n.name, n.addresses[0].url.href]),
+        [
+          ['device-01', devices[0].url],
+          ['device-03', devices[2].url],
+        ],
+      );
+      const until2 = Date.now() + 2000;
+      while (!/device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/.test(r.stdout()) && Date.now() < until2) {
+        await new Promise((ok) => setTimeout(ok, 10));
+      }
+      assert.match(r.stdout(), /device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/);
+      r.child.kill('SIGTERM');
+      assert.deepEqual(await r.exit, { code: 0, signal: null });
+      await assert.rejects(fetch(`${devices[0].url}/mcm/v1/mims`), 'the fleet is down after exit');
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
+  it('runs the field profile with --profile field', async () => {
+    const r = run(['--port', '0', '--profile', 'field', '--quiet']);
+    try {
+      const url = await listeningUrl(r);
+      assert.match(r.stdout(), /field profile\)/);
+      const key = /generated API key: (\S+)/.exec(r.stdout())?.[1];
+      const unmounted = await fetch(`${url}/mcm/v1/mcm/v1/mims`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(unmounted.status, 503);
+      assert.equal(await unmounted.text(), '');
+      const missing = await fetch(`${url}/mcm/v1/mims`);
+      assert.equal(missing.status, 401);
+      assert.deepEqual(await missing.json(), { error: { code: 401, message: 'Unauthorized' } });
+      r.child.kill('SIGTERM');
+      assert.equal((await r.exit).code, 0);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
   it('rejects bad arguments with usage on stderr and exit code 2', async () => {
-    for (const args of [['--port', 'abc'], ['--bogus'], ['--key'], ['--tls-cert', 'x']]) {
+    for (const args of [
+      ['--port', 'abc'],
+      ['--bogus'],
+      ['--key'],
+      ['--tls-cert', 'x'],
+      ['--profile', 'studio'],
+      ['--upload-delay', '-5'],
+      ['--fleet', '0'],
+      ['--fleet', '3', '--port', '65534'],
+    ]) {
       const r = run(args);
       const { code } = await r.exit;
       assert.equal(code, 2, args.join(' '));
@@ -89,6 +163,10 @@ describe('simulator CLI', () => {
     const r = run(['--help']);
     assert.equal((await r.exit).code, 0);
     assert.match(r.stdout(), /--async-datastore/);
+    assert.match(r.stdout(), /--fleet N/);
+    assert.match(r.stdout(), /--insight-token/);
+    assert.match(r.stdout(), /--profile NAME/);
+    assert.match(r.stdout(), /--upload-delay MS/);
   });
 
   it('parses arguments into simulator options', () => {
@@ -103,7 +181,18 @@ describe('simulator CLI', () => {
       asyncDataStore: { steps: 3 },
     });
     assert.equal(parseArgs(['--async-datastore']).options.asyncDataStore, true);
+    const field = parseArgs(['--profile', 'field', '--upload-delay', '45000', '--body-timeout=1000']).options;
+    assert.deepEqual([field.profile, field.uploadAnswerDelayMs, field.bodyTimeoutMs], ['field', 45_000, 1000]);
+    assert.equal(parseArgs(['--profile=contract']).options.profile, 'contract');
+    assert.throws(() => parseArgs(['--profile', 'studio']), /--profile is one of contract, field/);
     assert.equal(parseArgs(['--port=9000']).port, 9000);
     assert.throws(() => parseArgs(['--port', '70000']), /--port/);
+    const fleet = parseArgs(['--fleet', '20', '--insight-token', 'mesh']);
+    assert.equal(fleet.fleet, 20);
+    assert.equal(fleet.port, 0, 'a fleet takes a free run of ports unless --port is given');
+    assert.equal(fleet.options.insightToken, 'mesh');
+    assert.equal(parseArgs(['--fleet=5', '--port', '9000']).port, 9000);
+    assert.equal(parseArgs([]).fleet, undefined);
+    assert.throws(() => parseArgs(['--fleet', '1001']), /--fleet needs a whole number from 1 to 1000/);
   });
 });
