@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
-import { helper, loadActionFlow, run } from '../support/nodes';
+import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { RecordingProxy } from '../support/proxy';
+import { ThrottlingRelay } from '../support/relay';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,6 +63,34 @@ describe('the wire in flows', function () {
       assert.equal(sim.requests('listMims').length, 1);
     });
 
+    it('give way to a core http proxy node on the config node, with its credentials', async () => {
+      const expected = `Basic ${Buffer.from('edge:pw').toString('base64')}`;
+      const guarded = await RecordingProxy.start({ [`${DEVICE}:${sim.port}`]: sim.port }, expected);
+      try {
+        await loadFlow(
+          [
+            { id: 'p1', type: 'http proxy', url: guarded.url, noproxy: [] },
+            configNode(sim, { url: `http://${DEVICE}:${sim.port}`, proxy: 'p1' }),
+            { id: 'n1', type: 'mimoe-upload', server: 'cfg', wires: [['out']] },
+            { id: 'out', type: 'helper' },
+            { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+            { id: 'caught', type: 'helper' },
+          ],
+          { cfg: { token: sim.key }, p1: { username: 'edge', password: 'pw' } },
+          ['network/06-httpproxy.js'],
+        );
+        const { kind, msg } = await run({ payload: buildImageTar({ name: 'via-proxy-node' }) });
+        assert.equal(kind, 'sent', msg.error?.message);
+        assert.deepEqual(
+          guarded.seen.map((r) => `${r.method} ${r.target} ${r.headers['proxy-authorization']}`),
+          [`POST http://${DEVICE}:${sim.port}/mcm/v1/images ${expected}`],
+        );
+        assert.equal(proxy.seen.length, 0, 'the environment’s proxy is not used');
+      } finally {
+        await guarded.stop();
+      }
+    });
+
     it('are never used for a runtime on loopback: the proxy sees nothing', async () => {
       await loadActionFlow(sim, { type: 'mimoe-list' });
       const { kind } = await run({});
@@ -110,6 +139,21 @@ describe('the wire in flows', function () {
       assert.ok(payload.destroyed, 'the msg’s stream was closed');
       assert.equal(sim.requests().length, 0);
     });
+  });
+
+  it('reports an upload over a link that stops moving to Catch, saying it stalled', async () => {
+    const relay = await ThrottlingRelay.start(sim.port, { up: 2 * 1024 * 1024 });
+    try {
+      await loadActionFlow(sim, { type: 'mimoe-upload' }, { url: relay.url, timeout: 0.3, lowSpeedBytes: 1024, lowSpeedWindow: 1.6 });
+      setTimeout(() => (relay.rates.up = 0), 500);
+      const started = Date.now();
+      const { kind, msg } = await run({ payload: buildImageTar({ name: 'stalled', paddingBytes: 12 * 1024 * 1024 }) });
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.message, 'uploadImage failed: timed out (the upload stalled: fewer than 1024 bytes sent in 1.6 s)');
+      assert.ok(Date.now() - started < 500 + 1600 + 200 + 1500, `caught after ${Date.now() - started} ms`);
+    } finally {
+      await relay.stop();
+    }
   });
 
   it('reports a file that shrinks mid-upload to Catch at once, in words', async () => {
