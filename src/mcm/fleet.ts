@@ -10,7 +10,7 @@ import { setMaxListeners } from 'node:events';
 import { CallOptions, McmClient, McmClientOptions, serverMessage } from './client';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
-import { openImageSource } from './image-source';
+import { ImageSource, openImageSource } from './image-source';
 import {
   DeviceResult,
   FleetMember,
@@ -46,7 +46,6 @@ export type FleetErrorCode =
   | 'devices-unknown'
   | 'option-invalid'
   | 'health-base-path'
-  | 'upload-source'
   | 'not-restorable';
 
 /** English texts; the nodes' catalogs hold the same under `mimoe-fleet.errors.*` (a test compares them). */
@@ -61,7 +60,6 @@ export const FLEET_ERROR_TEXT: Readonly<Record<FleetErrorCode, string>> = {
   'devices-unknown': 'no fleet member matches __devices__ (members: __members__)',
   'option-invalid': '__option__ must be a whole number, at least __min__ (got "__value__")',
   'health-base-path': 'the health check needs the mim\'s API path: set env "MCM.BASE_API_PATH" (e.g. /hello/v1)',
-  'upload-source': 'a rollout sends the image to many devices: give it as a file path or a Buffer (got __type__)',
   'not-restorable': '__what__ cannot be restored by a rollback',
 };
 
@@ -207,7 +205,17 @@ export type RolloutPlan =
   | { operation: 'deploy'; spec: MimSpec; policy?: DeployPolicy }
   | { operation: 'composition'; specs: MimSpec[]; policy?: DeployPolicy }
   | { operation: 'remove'; id: string; resource?: ResourceKind }
-  | { operation: 'upload'; source: string | Buffer; filename?: string };
+  /** A stream is copied once to a private temporary file, which every device is then sent. */
+  | { operation: 'upload'; source: ImageSource; filename?: string };
+
+/** An upload as the devices see it: each device asks for its own stream of the image. */
+interface CheckedUpload {
+  operation: 'upload';
+  filename?: string;
+  open: () => { source: ImageSource; size?: number };
+}
+
+type CheckedPlan = Exclude<RolloutPlan, { operation: 'upload' }> | CheckedUpload;
 
 export interface RolloutProgress {
   total: number;
@@ -260,6 +268,10 @@ interface DeviceRun<R> {
   /** Set once the device is about to be changed (with rollback on). */
   before?: Snapshot;
 }
+
+/** Insight lists every node of a network: plenty for thousands. A health answer is only looked at for its status. */
+const INSIGHT_MAX_BYTES = 16 * 1024 * 1024;
+const HEALTH_MAX_BYTES = 1024 * 1024;
 
 const DEFAULTS = { canary: 1, parallel: 4, maxFailures: 0, healthTimeoutMs: 30_000, healthIntervalMs: 500, timeoutMs: 30_000 };
 
@@ -351,13 +363,27 @@ export class FleetClient {
     const canary = wholeNumber('canary', options.canary, DEFAULTS.canary, 0);
     const parallel = wholeNumber('parallel', options.parallel, DEFAULTS.parallel, 1);
     const maxFailures = wholeNumber('maxFailures', options.maxFailures, DEFAULTS.maxFailures, 0);
-    const checked = await checkPlan(plan, options.health);
     const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
     // Every request of every device in flight listens to it.
     setMaxListeners(0, signal);
+    const { checked, release } = await checkPlan(plan, options.health, signal);
+    try {
+      return await this.run(plan.operation, checked, options, { canary, parallel, maxFailures }, signal);
+    } finally {
+      await release();
+    }
+  }
+
+  private async run<R>(
+    operation: RolloutOperation,
+    checked: CheckedPlan,
+    options: RolloutOptions,
+    { canary, parallel, maxFailures }: { canary: number; parallel: number; maxFailures: number },
+    signal: AbortSignal,
+  ): Promise<RolloutResult<R>> {
     const targets = select(await this.members({ refresh: options.refresh, signal }), options.devices);
     const describe = options.describe ?? defaultDescribe;
-    const runs: Array<DeviceRun<PayloadOf<P>>> = targets.map((member) => ({
+    const runs: Array<DeviceRun<R>> = targets.map((member) => ({
       member,
       result: { device: member.name, url: member.url, ok: false, ms: 0, note: 'skipped' },
     }));
@@ -365,7 +391,7 @@ export class FleetClient {
     const tooMany = () => progress.failed > maxFailures;
     const call: CallOptions = { signal, timeoutMs: options.timeoutMs };
 
-    const wave = async (list: Array<DeviceRun<PayloadOf<P>>>) => {
+    const wave = async (list: Array<DeviceRun<R>>) => {
       let next = 0;
       const worker = async () => {
         while (next < list.length && !tooMany() && !signal.aborted) {
@@ -392,7 +418,7 @@ export class FleetClient {
     }
     const devices = runs.map((run) => run.result);
     return {
-      operation: plan.operation,
+      operation,
       total: devices.length,
       succeeded: devices.filter((d) => d.ok).length,
       failed: devices.filter((d) => !d.ok && d.note !== 'skipped').length,
@@ -420,6 +446,25 @@ export class FleetClient {
     }
   }
 
+  /** A transport for discovery or health checks: GETs one at a time, answers capped, the members' proxy settings. */
+  private transportTo(url: string, maxResponseBytes: number, redact: (text: string) => string): HttpTransport {
+    const timeoutMs = this.options.timeoutMs ?? DEFAULTS.timeoutMs;
+    return new HttpTransport({
+      url,
+      maxConcurrent: 1,
+      tls: this.options.tls,
+      // Nothing is uploaded: no answer wait or low-speed limit applies.
+      answerTimeoutMs: 0,
+      lowSpeedBytes: 0,
+      lowSpeedWindowMs: 0,
+      maxResponseBytes,
+      proxy: this.options.client?.proxy,
+      tunnelTimeoutMs: timeoutMs,
+      redact,
+      onExchange: this.options.onExchange,
+    });
+  }
+
   private schedule(ms: number): void {
     if (this.closing.signal.aborted) return;
     this.timer = setTimeout(() => {
@@ -438,13 +483,7 @@ export class FleetClient {
     const token = discovery.token || DEFAULT_INSIGHT_TOKEN;
     const redactor = new Redactor();
     if (token !== DEFAULT_INSIGHT_TOKEN) redactor.add(token);
-    const transport = new HttpTransport({
-      url: seedUrl,
-      maxConcurrent: 1,
-      tls: this.options.tls,
-      redact: (text) => redactor.redact(text),
-      onExchange: this.options.onExchange,
-    });
+    const transport = this.transportTo(seedUrl, INSIGHT_MAX_BYTES, (text) => redactor.redact(text));
     const op = 'discoverMembers';
     const get = async (path: string): Promise<unknown> => {
       const response = await transport.request({
@@ -477,7 +516,7 @@ export class FleetClient {
 
   private async runDevice<R>(
     run: DeviceRun<R>,
-    plan: RolloutPlan,
+    plan: CheckedPlan,
     options: RolloutOptions,
     call: CallOptions,
     describe: (err: unknown) => FailureText,
@@ -510,13 +549,7 @@ export class FleetClient {
   private async checkHealth(member: FleetMember, mims: Mim[], health: HealthCheck, call: CallOptions): Promise<void> {
     const op = 'checkHealth';
     const origin = new URL(member.url).origin;
-    const transport = new HttpTransport({
-      url: origin,
-      maxConcurrent: 1,
-      tls: this.options.tls,
-      redact: (text) => text,
-      onExchange: this.options.onExchange,
-    });
+    const transport = this.transportTo(origin, HEALTH_MAX_BYTES, (text) => text);
     const timeoutMs = health.timeoutMs ?? DEFAULTS.healthTimeoutMs;
     const intervalMs = health.intervalMs ?? DEFAULTS.healthIntervalMs;
     try {
@@ -561,7 +594,7 @@ export class FleetClient {
   /** Restores what the rollout changed on one device; notes the outcome on its result. */
   private async rollBack<R>(
     run: DeviceRun<R>,
-    plan: RolloutPlan,
+    plan: CheckedPlan,
     call: CallOptions,
     describe: (err: unknown) => FailureText,
   ): Promise<void> {
@@ -578,8 +611,18 @@ export class FleetClient {
 // ------------------------------------------------------------------------------------------------
 // One device
 
-/** Checks the plan before any request, the way the single-device nodes check their input. */
-async function checkPlan(plan: RolloutPlan, health: HealthCheck | undefined): Promise<RolloutPlan> {
+const nothingToRelease = async () => undefined;
+
+/**
+ * Checks the plan before any request to a device, the way the single-device nodes check their
+ * input. A stream to upload is copied to a temporary file here, once; `release` removes it.
+ */
+async function checkPlan(
+  plan: RolloutPlan,
+  health: HealthCheck | undefined,
+  signal: AbortSignal,
+): Promise<{ checked: CheckedPlan; release: () => Promise<void> }> {
+  const ready = (checked: CheckedPlan) => ({ checked, release: nothingToRelease });
   switch (plan.operation) {
     case 'deploy': {
       const op = 'deployMim';
@@ -589,30 +632,35 @@ async function checkPlan(plan: RolloutPlan, health: HealthCheck | undefined): Pr
         env: checkEnv(op, plan.spec?.env),
       };
       if (health && !spec.env?.[BASE_API_PATH_KEY]) throw new FleetError('health-base-path');
-      return { ...plan, spec };
+      return ready({ ...plan, spec });
     }
     case 'composition': {
       const specs = checkSpecs('deployComposition', plan.specs);
       if (health && !specs.some((spec) => spec.env?.[BASE_API_PATH_KEY])) throw new FleetError('health-base-path');
-      return { ...plan, specs };
+      return ready({ ...plan, specs });
     }
     case 'remove': {
       const resource = plan.resource === 'image' ? 'image' : 'mim';
-      return { ...plan, resource, id: checkId(resource === 'image' ? 'deleteImage' : 'removeMim', plan.id) };
+      return ready({ ...plan, resource, id: checkId(resource === 'image' ? 'deleteImage' : 'removeMim', plan.id) });
     }
     case 'upload': {
-      const source: unknown = plan.source;
-      if (source !== undefined && source !== null && typeof source !== 'string' && !Buffer.isBuffer(source)) {
-        throw new FleetError('upload-source', { type: isReadable(source) ? 'a stream' : typeof source });
+      const { source, filename } = plan;
+      const opened = await openImageSource(source, { filename }, signal);
+      if (isReadable(source)) {
+        // Every device reads its own stream of the copy, its length known.
+        return {
+          checked: { operation: 'upload', filename, open: () => ({ source: opened.take(), size: opened.total }) },
+          release: opened.release,
+        };
       }
-      // Opened once here, so a missing or empty file fails before any device is touched.
-      (await openImageSource(plan.source, { filename: plan.filename })).release();
-      return plan;
+      // Opened here only to check it: a missing or empty file fails before any device is touched.
+      await opened.release();
+      return ready({ operation: 'upload', filename, open: () => ({ source }) });
     }
   }
 }
 
-async function perform(client: McmClient, plan: RolloutPlan, call: CallOptions): Promise<RolloutPayloads[RolloutOperation]> {
+async function perform(client: McmClient, plan: CheckedPlan, call: CallOptions): Promise<RolloutPayloads[RolloutOperation]> {
   switch (plan.operation) {
     case 'deploy':
       return deployMimWithPolicy(client, plan.spec, plan.policy, call);
@@ -622,19 +670,21 @@ async function perform(client: McmClient, plan: RolloutPlan, call: CallOptions):
       if (plan.resource === 'image') await client.deleteImage(plan.id, call);
       else await client.removeMim(plan.id, call);
       return { id: plan.id, resource: plan.resource ?? 'mim', removed: true };
-    case 'upload':
-      return client.uploadImage(plan.source, { ...call, filename: plan.filename });
+    case 'upload': {
+      const { source, size } = plan.open();
+      return client.uploadImage(source, { ...call, filename: plan.filename, size });
+    }
   }
 }
 
 /** What a rollback of this plan needs to know about the device before it changes. */
-async function snapshot(client: McmClient, plan: RolloutPlan, call: CallOptions): Promise<Snapshot> {
+async function snapshot(client: McmClient, plan: CheckedPlan, call: CallOptions): Promise<Snapshot> {
   const images = plan.operation === 'upload' || (plan.operation === 'remove' && plan.resource === 'image');
   return images ? { images: await client.listImages(call) } : { mims: await client.listMims(call) };
 }
 
 /** Undoes the plan on one device; true when something had to be changed back. */
-async function undo(client: McmClient, plan: RolloutPlan, before: Snapshot, result: unknown, call: CallOptions): Promise<boolean> {
+async function undo(client: McmClient, plan: CheckedPlan, before: Snapshot, result: unknown, call: CallOptions): Promise<boolean> {
   // The rollout's own deadline may have passed: the rollback keeps its timeout, and close still aborts it.
   switch (plan.operation) {
     case 'deploy':

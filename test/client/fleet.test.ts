@@ -3,10 +3,10 @@
  * rollback, narrowing, abort, keys per member, and the checks made before any request.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { Readable } from 'node:stream';
 import { McmClient } from '../../src/mcm/client';
 import {
   FleetClient,
@@ -250,7 +250,7 @@ describe('FleetClient against several simulators', function () {
       [[{ operation: 'composition', specs: [] }], /at least one mim spec/],
       [[{ operation: 'remove', id: '' }], /an id is required/],
       [[{ operation: 'upload', source: join(dir, 'missing.tar') }], /cannot read the image file/],
-      [[{ operation: 'upload', source: new PassThrough() as never }], /file path or a Buffer \(got a stream\)/],
+      [[{ operation: 'upload', source: 42 as never }], /the image must be a Buffer, a byte stream or a file path \(got number\)/],
       [[deployPlan(), { parallel: 0 }], /parallel must be a whole number, at least 1/],
       [[{ operation: 'deploy', spec: { name: 'x', image: 'y' } }, { health: { path: '/h' } }], /MCM.BASE_API_PATH/],
       [[deployPlan(), { devices: [] }], /an empty list/],
@@ -275,6 +275,26 @@ describe('FleetClient against several simulators', function () {
       assert.equal(result.devices[i].result?.size, tar.length);
       assert.ok(sim.images().some((image) => image.name === 'hello-v4'));
     }
+  });
+
+  it('uploads a stream to every device from one temporary copy, removed afterwards', async () => {
+    const tar = buildImageTar({ name: 'hello-v5' });
+    const spools = () => readdirSync(tmpdir()).filter((name) => name.startsWith('mimoe-upload-')).length;
+    const before = spools();
+    let reads = 0;
+    const stream = Readable.from(
+      (function* () {
+        for (let at = 0; at < tar.length; at += 1000) {
+          reads++;
+          yield tar.subarray(at, at + 1000);
+        }
+      })(),
+    );
+    const result = await fleet().rollout({ operation: 'upload', source: stream }, { parallel: 2 });
+    assert.equal(result.succeeded, SIZE);
+    assert.ok(result.devices.every((d) => d.result?.size === tar.length && d.result?.name === 'hello-v5'));
+    assert.equal(reads, Math.ceil(tar.length / 1000), 'the stream was read once');
+    assert.equal(spools(), before, 'the temporary copy is gone');
   });
 
   it('refuses members it cannot use', () => {

@@ -329,7 +329,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(result.succeeded, 19);
   });
 
-  it('uploads one file to every device, streamed from its path; refuses a stream', async () => {
+  it('uploads one file to every device, streamed from its path, and a stream in msg.payload', async () => {
     const file = join(dir, 'hello-v3.tar');
     const tar = buildImageTar({ name: 'hello-v3' });
     writeFileSync(file, tar);
@@ -343,9 +343,12 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     await helper.unload();
 
     await load({ operation: 'upload' });
-    const stream = await run({ payload: new PassThrough() }, 30_000);
-    assert.equal(stream.kind, 'caught');
-    assert.match(stream.msg.error.message, /give it as a file path or a Buffer \(got a stream\)/);
+    const payload = new PassThrough();
+    payload.end(buildImageTar({ name: 'hello-v4' }));
+    const streamed = await run({ payload }, 30_000);
+    assert.equal(streamed.kind, 'sent');
+    assert.equal((streamed.msg.payload as Result).succeeded, 20);
+    assert.ok(fleet.devices.every((d) => d.sim.images().some((i) => i.name === 'hello-v4')));
   });
 
   it('refuses bad input before any request, and a wrong Insight token with its status', async () => {
