@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ReplayServer } from './replay';
 import { McmSimulator, SimulatorOptions } from './server';
 
 export const USAGE = `Usage: mcm-simulator [options]
@@ -22,6 +23,8 @@ Options:
   --tls-cert PATH      serve https with this certificate (PEM) ...
   --tls-key PATH       ... and this private key (PEM)
   --quiet              do not print a line per request
+  --replay FILE        serve a mimoe-probe exchange log as the recorded runtime answered
+                       (with --port, --host, --quiet only; see src/simulator/replay.ts)
   --help               show this help
 
 Test controls (same Bearer key): GET /_simulator/log, GET /_simulator/stats,
@@ -39,6 +42,8 @@ export interface CliArgs {
   options: SimulatorOptions;
   tlsCert?: string;
   tlsKey?: string;
+  /** A probe log to serve instead of the simulator. */
+  replay?: string;
 }
 
 function integer(flag: string, value: string, min: number, max: number): number {
@@ -93,11 +98,17 @@ export function parseArgs(argv: string[]): CliArgs {
       case '--quiet':
         args.options.quiet = true;
         break;
+      case '--replay':
+        args.replay = resolve(value());
+        break;
       default:
         throw new UsageError(`unknown argument "${argv[i]}"`);
     }
   }
   if (!args.tlsCert !== !args.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+  const replayOptions = new Set(['quiet', 'logLimit', 'host']);
+  if (args.replay && (args.tlsCert || Object.keys(args.options).some((option) => !replayOptions.has(option))))
+    throw new UsageError('--replay serves a recorded log: it takes only --port, --host and --quiet');
   return args;
 }
 
@@ -120,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (args.replay) return replay(args.replay, args);
   if (args.tlsCert && args.tlsKey) args.options.tls = { cert: readFileSync(args.tlsCert), key: readFileSync(args.tlsKey) };
   let sim: McmSimulator;
   try {
@@ -129,16 +141,38 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`MCM simulator listening on ${sim.url}/mcm/v1 (${keyNote(args.options, sim.key)})\n`);
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void sim.stop().then(done);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal(() => sim.stop());
   return 0;
+}
+
+/** Serves a recorded log until SIGINT/SIGTERM; says how much of it was used. */
+async function replay(file: string, args: CliArgs): Promise<number> {
+  let server: ReplayServer;
+  try {
+    server = await ReplayServer.fromFile(file, { port: args.port, host: args.options.host, quiet: args.options.quiet });
+  } catch (err) {
+    process.stderr.write(`mcm-simulator: cannot replay ${file}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`MCM replay of ${file} (${server.recorded} exchanges) listening on ${server.url}/mcm/v1 (the key is not checked)\n`);
+  await untilSignal(() => server.stop());
+  const unused = server.unused.length;
+  process.stdout.write(
+    `replay: ${server.recorded - unused} of ${server.recorded} exchanges used, ${server.unmatched.length} requests unmatched\n`,
+  );
+  return 0;
+}
+
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done) => {
+    const onSignal = (): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      void stop().then(done);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 if (require.main === module) {
