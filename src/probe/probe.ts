@@ -255,22 +255,14 @@ export class Probe {
         seen ? `x-client-id "${n.otherClient}" lists the mim` : 'not listed for another client id',
       );
     });
-    await this.step('duplicate', ['mim.duplicate'], false, () =>
-      this.expectRefusal(
-        'mim.duplicate',
-        409,
-        () => this.client.deployMim(n.mim, n.image, this.env, this.call()),
-        'the duplicate was accepted',
-      ),
-    );
-    await this.step('unknown-image', ['deploy.unknown-image'], false, () => {
+    await this.step('duplicate', ['mim.duplicate'], false, async () => {
+      const again = () => this.client.deployMim(n.mim, n.image, this.env, this.call());
+      await this.expectRefusal('mim.duplicate', 409, again, 'the duplicate was accepted');
+    });
+    await this.step('unknown-image', ['deploy.unknown-image'], false, async () => {
       this.pending.add(n.orphan);
-      return this.expectRefusal(
-        'deploy.unknown-image',
-        404,
-        () => this.client.deployMim(n.orphan, n.missingImage, {}, this.call()),
-        'deployed',
-      );
+      const deploy = () => this.client.deployMim(n.orphan, n.missingImage, {}, this.call());
+      if (await this.expectRefusal('deploy.unknown-image', 404, deploy, 'deployed')) this.pending.delete(n.orphan);
     });
     const backupPath = posix.join(this.deviceDir, `${this.prefix}.backup`);
     let backedUp = false;
@@ -546,15 +538,17 @@ export class Probe {
     }
   }
 
-  /** Calls that must be refused with `status`; the refusal is the finding. */
-  private async expectRefusal(point: string, status: number, call: () => Promise<unknown>, accepted: string): Promise<void> {
+  /** Calls that must be refused with `status`; the refusal is the finding. Resolves true when refused. */
+  private async expectRefusal(point: string, status: number, call: () => Promise<unknown>, accepted: string): Promise<boolean> {
     try {
       await call();
     } catch (err) {
       if (!(err instanceof McmError) || err.code !== 'http') throw err;
-      return this.findings.judge(point, err.statusCode === status, failureText(err, this.lastOfStep()));
+      this.findings.judge(point, err.statusCode === status, failureText(err, this.lastOfStep()));
+      return true;
     }
     this.findings.differs(point, `HTTP ${this.lastOfStep()?.status}: ${accepted}`);
+    return false;
   }
 
   /** True when the result is completed; the verdict goes to `point`. */
@@ -616,9 +610,8 @@ export class Probe {
       timeoutMs: this.timeoutMs,
       signal: this.options.signal,
     });
-    if (answer.error === 'aborted') throw new Interrupted();
     const sent = { ...headers, ...(auth === 'key' ? { authorization: 'Bearer [key]' } : {}) };
-    return this.log.add(this.current, {
+    const entry = this.log.add(this.current, {
       method,
       path,
       status: answer.status,
@@ -633,21 +626,25 @@ export class Probe {
       error: answer.error,
       expect: answer.expect,
     });
+    if (answer.error === 'aborted') throw new Interrupted();
+    return entry;
   }
 
   /** Uploads a tiny image of the run's own by hand, framed as asked. */
-  private rawUpload(name: string, framing: { chunked?: boolean; expectContinue?: boolean }): Promise<LogExchange> {
+  private async rawUpload(name: string, framing: { chunked?: boolean; expectContinue?: boolean }): Promise<LogExchange> {
     this.pending.add(name);
     const tar = buildImageTar({ name });
     const filename = `${name}.tar`;
     const form = new FormData();
     form.append('image', tar, { filename, contentType: 'application/x-tar' });
-    return this.raw('POST', '/mcm/v1/images', 'key', {
+    const entry = await this.raw('POST', '/mcm/v1/images', 'key', {
       ...framing,
       headers: form.getHeaders(),
       body: form.getBuffer(),
       summary: { multipart: [{ name: 'image', filename, bytes: tar.length }] },
     });
+    if (entry.status >= 300) this.pending.delete(name);
+    return entry;
   }
 
   /** list.wrapped and error.shape look at every exchange of the run. */

@@ -1,8 +1,9 @@
 /**
  * Keeps the API key out of the probe's exchange log. A runtime, a proxy or a gateway may echo the
  * key back in any form, so every form it could take in a text is listed here: raw, JSON-escaped,
- * URL-encoded (once or twice), hex, base64 and base64url at each of the three byte alignments (so a
- * key inside a longer encoded blob, such as "Bearer <key>" or "user:<key>", is found too).
+ * URL-encoded (once or twice), hex, and base64/base64url of the raw, JSON-escaped or URL-encoded
+ * key at each of the three byte alignments (so a key inside a longer encoded blob, such as
+ * "Bearer <key>", "user:<key>" or a JSON document, is found too).
  */
 export const KEY_PLACEHOLDER = '[key]';
 
@@ -26,24 +27,31 @@ export function keyForms(key: string): KeyForm[] {
     if (text.length > 0 && !forms.some((form) => form.text === text)) forms.push({ encoding, text, ignoreCase });
   };
   const bytes = Buffer.from(key, 'utf8');
-  add('raw', key);
   const json = JSON.stringify(key).slice(1, -1);
+  const url = encodeURIComponent(key);
+  add('raw', key);
   add('JSON-escaped', json);
   add('JSON-escaped', json.replace(/\//g, '\\/'));
   const units = Array.from({ length: key.length }, (_, i) => `\\u${key.charCodeAt(i).toString(16).padStart(4, '0')}`);
   add('JSON-escaped', units.join(''), true);
-  const url = encodeURIComponent(key);
   add('URL-encoded', url, true);
   add('URL-encoded', url.replace(/%20/g, '+'), true);
   add('URL-encoded', [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''), true);
   add('URL-encoded twice', encodeURIComponent(url), true);
   add('hex', bytes.toString('hex'), true);
   add('base64 of "Bearer <key>"', Buffer.from(`Bearer ${key}`).toString('base64'));
-  for (let lead = 0; lead < 3; lead++) {
-    const run = base64Run(bytes, lead);
-    if (run.length < MIN_BASE64_RUN) continue;
-    add('base64', run);
-    add('base64url', run.replace(/\+/g, '-').replace(/\//g, '_'));
+  // Inside a base64 blob the key may have been raw, JSON-escaped (a JSON document) or URL-encoded.
+  for (const [inner, text] of [
+    ['', key],
+    [' of JSON', json],
+    [' of a URL', url],
+  ]) {
+    for (let lead = 0; lead < 3; lead++) {
+      const run = base64Run(Buffer.from(text, 'utf8'), lead);
+      if (run.length < MIN_BASE64_RUN) continue;
+      add(`base64${inner}`, run);
+      add(`base64url${inner}`, run.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
   }
   return forms.sort((a, b) => b.text.length - a.text.length);
 }
