@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PROFILE_NAMES, isProfileName } from './profile';
 import { ReplayServer } from './replay';
 import { McmSimulator, SimulatorOptions } from './server';
 
@@ -13,13 +14,24 @@ export const USAGE = `Usage: mcm-simulator [options]
 Runs a simulated mimOE Compute Manager (MCM) API under /mcm/v1.
 
 Options:
+  --profile NAME       contract (default): answer as the written contract says;
+                       field: answer as real runtimes were recorded answering (401/403
+                       "Unauthorized"/"Forbidden", an empty 503 where nothing is mounted,
+                       creates answered 200 without a body, env as "KEY=VALUE" strings,
+                       numeric created, 400 for a taken mim name or an unknown image
+                       ("cannot find image with name <name>"), 411 for a chunked
+                       upload, 400 "no image received" for Expect: 100-continue, image
+                       deletes by id only, no data store follow-up, runtime error texts)
   --port N             port to listen on (default 8083; 0 picks a free one)
   --host HOST          address to listen on (default 127.0.0.1)
   --key-file PATH      mimoe-api-key.env file: MCM_API_KEY is read from it, or written to it
   --key KEY            the API key to accept (written to --key-file if one is given)
   --start-delay MS     deployed mims stay "created" this long before "started" (negative: forever)
   --async-datastore    data store calls answer "inProgress" and finish after a few status polls
+                       (field: no polls; the work is done at once, the answer says "inProgress")
   --async-steps N      status polls a data store call takes (implies --async-datastore; default 4)
+  --upload-delay MS    wait this long after an upload's last byte before answering (any profile)
+  --body-timeout MS    give up a request body that sends nothing this long (default 30000; 0: never)
   --tls-cert PATH      serve https with this certificate (PEM) ...
   --tls-key PATH       ... and this private key (PEM)
   --quiet              do not print a line per request
@@ -27,8 +39,10 @@ Options:
                        (with --port, --host, --quiet only; see src/simulator/replay.ts)
   --help               show this help
 
-Test controls (same Bearer key): GET /_simulator/log, GET /_simulator/stats,
-POST /_simulator/faults {route, fault}, DELETE /_simulator/faults, POST /_simulator/reset.
+Test controls (same Bearer key, alike in both profiles): GET /_simulator/log,
+GET /_simulator/stats, POST /_simulator/faults {route, fault}, DELETE /_simulator/faults,
+POST /_simulator/reset, POST /_simulator/options {profile, expiredTokens, uploadAnswerDelayMs,
+startDelayMs, asyncDataStore}. The log shows Authorization as "Bearer ***".
 `;
 
 export class UsageError extends Error {}
@@ -68,6 +82,12 @@ export function parseArgs(argv: string[]): CliArgs {
       case '-h':
         args.help = true;
         break;
+      case '--profile': {
+        const profile = value();
+        if (!isProfileName(profile)) throw new UsageError(`--profile is one of ${PROFILE_NAMES.join(', ')} (got "${profile}")`);
+        args.options.profile = profile;
+        break;
+      }
       case '--port':
         args.port = integer(flag, value(), 0, 65535);
         break;
@@ -88,6 +108,12 @@ export function parseArgs(argv: string[]): CliArgs {
         break;
       case '--async-steps':
         args.options.asyncDataStore = { steps: integer(flag, value(), 1, 1000) };
+        break;
+      case '--upload-delay':
+        args.options.uploadAnswerDelayMs = integer(flag, value(), 0, 3_600_000);
+        break;
+      case '--body-timeout':
+        args.options.bodyTimeoutMs = integer(flag, value(), 0, 3_600_000);
         break;
       case '--tls-cert':
         args.tlsCert = value();
@@ -140,7 +166,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mcm-simulator: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`MCM simulator listening on ${sim.url}/mcm/v1 (${keyNote(args.options, sim.key)})\n`);
+  const profile = args.options.profile === 'field' ? ', field profile' : '';
+  process.stdout.write(`MCM simulator listening on ${sim.url}/mcm/v1 (${keyNote(args.options, sim.key)}${profile})\n`);
   await untilSignal(() => sim.stop());
   return 0;
 }

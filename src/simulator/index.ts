@@ -1,6 +1,8 @@
 /** The MCM simulator, for tests, benchmarks and the `mcm-simulator` command. */
-export { McmSimulator, startSimulator, readKeyFile, writeKeyFile } from './server';
+export { McmSimulator, startSimulator, readKeyFile, writeKeyFile, LOG_BODY_BYTES, LOG_PARTS } from './server';
 export type { SimulatorOptions, RequestLogEntry, UploadPartLog } from './server';
+export { PROFILES, PROFILE_NAMES, isProfileName } from './profile';
+export type { ProfileName, ProfileRules } from './profile';
 export { SIM_ROUTES, isSimRoute } from './faults';
 export type { Fault, SimRoute } from './faults';
 export { MultipartParser, MultipartError, boundaryOf } from './multipart';

@@ -16,9 +16,15 @@ import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
 import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
 import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
 import { MultipartError, MultipartParser, boundaryOf } from './multipart';
+import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName } from './profile';
 import { SimError, SimState } from './state';
 
 export interface SimulatorOptions {
+  /**
+   * `contract` (default) answers as the written contract says; `field` as real runtimes were
+   * recorded answering (profile.ts lists every difference). Control routes work alike in both.
+   */
+  profile?: ProfileName;
   /** Default 0 (an ephemeral port). */
   port?: number;
   /** Default '127.0.0.1'. */
@@ -29,6 +35,8 @@ export interface SimulatorOptions {
   keyFile?: string;
   /** Extra accepted bearer tokens -> the client id each implies (stands in for JWT access tokens). */
   tokens?: Record<string, string>;
+  /** Tokens refused as expired (the key itself may be listed): 401 in the field profile, 403 in the contract's. */
+  expiredTokens?: string[];
   /** A deployed mim stays 'created' this long, then 'started' (0: at once; negative: never). */
   startDelayMs?: number;
   /**
@@ -44,6 +52,12 @@ export interface SimulatorOptions {
   quiet?: boolean;
   /** Keep at most this many log entries, dropping the oldest (default: all; the CLI keeps 100000). */
   logLimit?: number;
+  /** Wait this long after an upload's last byte before answering it (real builds unpack big images first). */
+  uploadAnswerDelayMs?: number;
+  /** A request body that sends nothing for this long is given up: 408, or its socket destroyed (default 30 000; 0: never). */
+  bodyTimeoutMs?: number;
+  /** Keep the Authorization header in the request log as sent (default: `Bearer ***`). */
+  logSecrets?: boolean;
 }
 
 export interface UploadPartLog {
@@ -58,16 +72,20 @@ export interface RequestLogEntry {
   /** The raw request url, encoding included. */
   url: string;
   route: SimRoute | 'unknown' | 'control';
-  /** As received (lowercase names). */
+  /** As received (lowercase names), Authorization redacted unless `logSecrets`. */
   headers: Record<string, string | string[] | undefined>;
   /** '' when the request was not authorised. */
   clientId: string;
   /** 0 while unanswered, and for requests that never got an answer (hang, reset). */
   status: number;
-  /** The parsed JSON body of JSON requests. */
+  /** The parsed JSON body of JSON requests, left out when it is over LOG_BODY_BYTES (then see bodyBytes). */
   body?: unknown;
-  /** The parts of a multipart upload. */
+  /** The size of a JSON body that was read. */
+  bodyBytes?: number;
+  /** The first LOG_PARTS parts of a multipart upload ... */
   parts?: UploadPartLog[];
+  /** ... and how many more there were. */
+  partsOmitted?: number;
   startedAt: number;
   endedAt?: number;
 }
@@ -86,6 +104,8 @@ interface Ctx {
   /** The decoded {id} path parameter ('' when the route has none). */
   id: string;
   query: URLSearchParams;
+  /** How long the request body may send nothing (0: forever). */
+  bodyTimeoutMs: number;
 }
 
 type Handler = (ctx: Ctx) => Promise<void>;
@@ -123,6 +143,11 @@ const CONTROL_ROUTES: Array<RouteDef & { name: ControlName }> = [
 /** JSON bodies are small specs; anything bigger is a mistake. */
 const MAX_JSON_BYTES = 1024 * 1024;
 const DEFAULT_ASYNC_STEPS = 4;
+const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** The request log keeps summaries of a bounded size, so a long run or a hostile client cannot grow it much. */
+export const LOG_BODY_BYTES = 16 * 1024;
+export const LOG_PARTS = 16;
+const LOG_TEXT_CHARS = 200;
 
 // ---------------------------------------------------------------- routing
 
@@ -171,86 +196,130 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(text);
 }
 
-/** The contract's error shape. */
+/** The error shape of both profiles (the field's recorded auth answers have it too). */
 function sendError(res: http.ServerResponse, status: number, message: string): void {
   sendJson(res, status, { error: { code: status, message } });
 }
 
+function sendEmpty(res: http.ServerResponse, status: number): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { 'Content-Length': 0 });
+  res.end();
+}
+
+/** Answers at once, without reading the body: the client may or may not send it now. */
+function refuseAndClose(res: http.ServerResponse, status: number, message: string): void {
+  res.setHeader('Connection', 'close');
+  sendError(res, status, message);
+}
+
 // ---------------------------------------------------------------- request bodies
 
-/** Collects a JSON body (bounded); 400 when it is missing or not JSON. */
-function readJson(req: http.IncomingMessage, entry: RequestLogEntry): Promise<unknown> {
+/**
+ * Hands a request body on chunk by chunk and resolves at its end. A body that sends nothing
+ * for `ctx.bodyTimeoutMs` is given up: the promise rejects with a 408 (sent with
+ * Connection: close, the body being unfinished).
+ */
+function consumeBody(ctx: Ctx, onData: (chunk: Buffer) => void): Promise<void> {
+  const { req, res, bodyTimeoutMs } = ctx;
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const timer =
+      bodyTimeoutMs > 0
+        ? setTimeout(() => {
+            res.setHeader('Connection', 'close');
+            reject(new SimError(408, `the request body stalled: nothing arrived for ${bodyTimeoutMs} ms`));
+          }, bodyTimeoutMs)
+        : undefined;
     req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_JSON_BYTES) chunks.push(chunk);
+      timer?.refresh();
+      onData(chunk);
     });
-    req.on('error', reject);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.on('close', () => {
+      clearTimeout(timer);
+      if (!req.complete) reject(new SimError(400, 'the client went away before the body ended'));
+    });
     req.on('end', () => {
-      if (size > MAX_JSON_BYTES) return reject(new SimError(413, `the request body is too large (over ${MAX_JSON_BYTES} bytes)`));
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return reject(new SimError(400, 'the request body must be JSON (it is empty)'));
-      try {
-        entry.body = JSON.parse(text);
-      } catch (err) {
-        return reject(new SimError(400, `the request body is not valid JSON: ${(err as Error).message}`));
-      }
-      resolve(entry.body);
+      clearTimeout(timer);
+      resolve();
     });
   });
 }
+
+/** Collects a JSON body (bounded); 400 when it is missing or not JSON. Logs it when it is small. */
+async function readJson(ctx: Ctx): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await consumeBody(ctx, (chunk) => {
+    size += chunk.length;
+    if (size <= MAX_JSON_BYTES) chunks.push(chunk);
+  });
+  ctx.entry.bodyBytes = size;
+  if (size > MAX_JSON_BYTES) throw new SimError(413, `the request body is too large (over ${MAX_JSON_BYTES} bytes)`);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new SimError(400, 'the request body must be JSON (it is empty)');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new SimError(400, `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (size <= LOG_BODY_BYTES) ctx.entry.body = body;
+  return body;
+}
+
+const clip = (text: string | undefined): string | undefined =>
+  text !== undefined && text.length > LOG_TEXT_CHARS ? `${text.slice(0, LOG_TEXT_CHARS)}...` : text;
 
 /**
  * Streams a multipart upload through the parser into an ImageTarScanner, part `image` only.
  * On a malformed body it stops parsing but keeps reading, so the client can finish sending
  * and then read a clean 400.
  */
-function receiveImage(req: http.IncomingMessage, boundary: string, entry: RequestLogEntry): Promise<ImageTarInfo> {
-  return new Promise((resolve, reject) => {
-    let scanner: ImageTarScanner | undefined;
-    let current: UploadPartLog | undefined;
-    let toScanner = false;
-    let problem: string | undefined;
-    const parts: UploadPartLog[] = (entry.parts = []);
-    const parser = new MultipartParser(boundary, {
-      partStart(part) {
-        current = { name: part.name, filename: part.filename, contentType: part.contentType, bytes: 0 };
-        parts.push(current);
-        // The first part named `image` is the tar; other fields are ignored, as the runtime does.
-        toScanner = part.name === 'image' && !scanner;
-        if (toScanner) scanner = new ImageTarScanner();
-      },
-      partData(chunk) {
-        if (current) current.bytes += chunk.length;
-        if (toScanner) scanner?.write(chunk);
-      },
-      partEnd() {
-        toScanner = false;
-      },
-    });
-    req.on('data', (chunk: Buffer) => {
-      if (problem) return;
-      try {
-        parser.write(chunk);
-      } catch (err) {
-        problem = err instanceof MultipartError ? err.message : String(err);
-      }
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      try {
-        if (problem) throw new SimError(400, problem);
-        parser.end();
-        if (!scanner) throw new SimError(400, 'no image received');
-        resolve(scanner.finish());
-      } catch (err) {
-        const badInput = err instanceof MultipartError || err instanceof ImageTarError;
-        reject(badInput ? new SimError(400, (err as Error).message) : err);
-      }
-    });
+async function receiveImage(ctx: Ctx, boundary: string): Promise<ImageTarInfo> {
+  const { entry } = ctx;
+  let scanner: ImageTarScanner | undefined;
+  let current: UploadPartLog | undefined;
+  let toScanner = false;
+  let problem: string | undefined;
+  const parts: UploadPartLog[] = (entry.parts = []);
+  const parser = new MultipartParser(boundary, {
+    partStart(part) {
+      current = { name: clip(part.name), filename: clip(part.filename), contentType: clip(part.contentType), bytes: 0 };
+      if (parts.length < LOG_PARTS) parts.push(current);
+      else entry.partsOmitted = (entry.partsOmitted ?? 0) + 1;
+      // The first part named `image` is the tar; other fields are ignored, as the runtime does.
+      toScanner = part.name === 'image' && !scanner;
+      if (toScanner) scanner = new ImageTarScanner();
+    },
+    partData(chunk) {
+      if (current) current.bytes += chunk.length;
+      if (toScanner) scanner?.write(chunk);
+    },
+    partEnd() {
+      toScanner = false;
+    },
   });
+  await consumeBody(ctx, (chunk) => {
+    if (problem) return;
+    try {
+      parser.write(chunk);
+    } catch (err) {
+      problem = err instanceof MultipartError ? err.message : String(err);
+    }
+  });
+  try {
+    if (problem) throw new SimError(400, problem);
+    parser.end();
+    if (!scanner) throw new SimError(400, 'no image received');
+    return scanner.finish();
+  } catch (err) {
+    const badInput = err instanceof MultipartError || err instanceof ImageTarError;
+    throw badInput ? new SimError(400, (err as Error).message) : err;
+  }
 }
 
 // ---------------------------------------------------------------- validation
@@ -305,6 +374,18 @@ function toDataStoreRequest(body: unknown): { action: DataStoreAction; path: str
     throw new SimError(400, `action must be "backup" or "restore" (got ${JSON.stringify(action) ?? 'nothing'})`);
   }
   return { action, path: check(() => checkPath('backupDataStore', body.path)) };
+}
+
+/** Authorization values become `<scheme> ***`: the log is read by tests, printed and served over HTTP. */
+function redactHeaders(headers: http.IncomingHttpHeaders): RequestLogEntry['headers'] {
+  const copy: RequestLogEntry['headers'] = { ...headers };
+  for (const name of ['authorization', 'proxy-authorization']) {
+    const value = copy[name];
+    if (typeof value !== 'string') continue;
+    const scheme = /^\S+(?=\s)/.exec(value.trim())?.[0];
+    copy[name] = scheme ? `${scheme} ***` : '***';
+  }
+  return copy;
 }
 
 // ---------------------------------------------------------------- key file
@@ -370,12 +451,13 @@ export class McmSimulator {
   private stops = 0;
 
   private readonly handlers: Record<SimRoute, Handler> = {
-    listImages: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listImages(ctx.clientId) }),
+    listImages: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listImages(ctx.clientId).map((i) => this.wireImage(i)) }),
     uploadImage: (ctx) => this.uploadImage(ctx),
-    deleteImage: async (ctx) => sendJson(ctx.res, 200, this.state.deleteImage(ctx.clientId, ctx.id)),
-    listMims: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listMims(ctx.clientId) }),
+    deleteImage: async (ctx) =>
+      sendJson(ctx.res, 200, this.wireImage(this.state.deleteImage(ctx.clientId, ctx.id, this.rules.imageDeleteByName))),
+    listMims: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listMims(ctx.clientId).map((m) => this.wireMim(m)) }),
     deployMim: (ctx) => this.deployMim(ctx),
-    removeMim: async (ctx) => sendJson(ctx.res, 200, this.state.removeMim(ctx.clientId, ctx.id)),
+    removeMim: async (ctx) => sendJson(ctx.res, 200, this.wireMim(this.state.removeMim(ctx.clientId, ctx.id))),
     deployComposition: (ctx) => this.deployComposition(ctx),
     dataStore: (ctx) => this.startDataStore(ctx),
     dataStoreStatus: async (ctx) => sendJson(ctx.res, 200, this.state.pollDataStore(ctx.clientId, ctx.id)),
@@ -393,7 +475,7 @@ export class McmSimulator {
     },
     listFaults: async (ctx) => sendJson(ctx.res, 200, { data: this.faults.list() }),
     setFault: async (ctx) => {
-      const body = await readJson(ctx.req, ctx.entry);
+      const body = await readJson(ctx);
       const { route, fault } = isPlainObject(body) ? body : ({} as Record<string, unknown>);
       if (!isSimRoute(route)) throw new SimError(400, `route must be one of the simulator's route names (got ${JSON.stringify(route)})`);
       const problem = faultProblem(fault);
@@ -414,22 +496,38 @@ export class McmSimulator {
       sendJson(ctx.res, 200, this.stats());
     },
     options: async (ctx) => {
-      const body = await readJson(ctx.req, ctx.entry);
+      const body = await readJson(ctx);
       if (!isPlainObject(body)) throw new SimError(400, 'the body must be a JSON object of options');
-      const { startDelayMs, asyncDataStore, tokens } = body;
+      const { startDelayMs, asyncDataStore, tokens, profile, expiredTokens, uploadAnswerDelayMs } = body;
+      if (profile !== undefined && !isProfileName(profile)) throw new SimError(400, `unknown profile ${JSON.stringify(profile)}`);
+      if (expiredTokens !== undefined && !(Array.isArray(expiredTokens) && expiredTokens.every((t) => typeof t === 'string'))) {
+        throw new SimError(400, 'expiredTokens must be an array of strings');
+      }
       if (startDelayMs !== undefined) this.options.startDelayMs = Number(startDelayMs) || 0;
       if (asyncDataStore !== undefined) this.options.asyncDataStore = asyncDataStore as SimulatorOptions['asyncDataStore'];
       if (tokens !== undefined) this.options.tokens = tokens as Record<string, string>;
-      sendJson(ctx.res, 200, { startDelayMs: this.options.startDelayMs ?? 0, asyncDataStore: this.options.asyncDataStore ?? false });
+      if (profile !== undefined) this.options.profile = profile;
+      if (expiredTokens !== undefined) this.options.expiredTokens = expiredTokens as string[];
+      if (uploadAnswerDelayMs !== undefined) this.options.uploadAnswerDelayMs = Number(uploadAnswerDelayMs) || 0;
+      sendJson(ctx.res, 200, {
+        startDelayMs: this.options.startDelayMs ?? 0,
+        asyncDataStore: this.options.asyncDataStore ?? false,
+        profile: this.options.profile ?? 'contract',
+        expiredTokens: this.options.expiredTokens ?? [],
+        uploadAnswerDelayMs: this.options.uploadAnswerDelayMs ?? 0,
+      });
     },
     rotateKey: async (ctx) => {
-      const body = (await readJson(ctx.req, ctx.entry).catch(() => undefined)) as { key?: unknown } | undefined;
+      const body = (await readJson(ctx).catch(() => undefined)) as { key?: unknown } | undefined;
       const key = this.rotateKey(typeof body?.key === 'string' && body.key ? body.key : undefined);
       sendJson(ctx.res, 200, { key });
     },
   };
 
   private constructor(options: SimulatorOptions) {
+    if (options.profile !== undefined && !isProfileName(options.profile)) {
+      throw new Error(`unknown simulator profile ${JSON.stringify(options.profile)} (known: contract, field)`);
+    }
     this.options = options;
     this.key = options.key ?? (options.keyFile ? readKeyFile(options.keyFile) : undefined) ?? randomKey();
     if (options.keyFile && readKeyFile(options.keyFile) !== this.key) writeKeyFile(options.keyFile, this.key);
@@ -448,6 +546,11 @@ export class McmSimulator {
   get url(): string {
     const host = this.options.host ?? '127.0.0.1';
     return `${this.options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.listeningPort}`;
+  }
+
+  /** The rules of the current profile (options.profile may be changed while running). */
+  get rules(): ProfileRules {
+    return PROFILES[this.options.profile ?? 'contract'];
   }
 
   get inFlight(): number {
@@ -538,7 +641,7 @@ export class McmSimulator {
     // Big uploads over slow links must not be cut off by Node's default request timeout.
     server.requestTimeout = 0;
     server.on('request', (req, res) => void this.onRequest(req, res, false));
-    // The runtime does not do 100-continue: answer 417 instead of Node's automatic 100.
+    // The runtime never answers 100 Continue, so neither does the simulator (the profile says what it answers).
     server.on('checkContinue', (req, res) => void this.onRequest(req, res, true));
     server.on('checkExpectation', (req, res) => void this.onRequest(req, res, true));
     server.on('connection', (socket: Socket) => {
@@ -564,7 +667,7 @@ export class McmSimulator {
       method: req.method ?? '',
       url: req.url ?? '',
       route: 'unknown',
-      headers: { ...req.headers },
+      headers: this.options.logSecrets ? { ...req.headers } : redactHeaders(req.headers),
       clientId: '',
       status: 0,
       startedAt: Date.now(),
@@ -574,20 +677,28 @@ export class McmSimulator {
     const segments = rawPath.split('/').slice(1);
     const control = under(CONTROL_PREFIX, segments);
     const mcm = control ? undefined : under(MCM_PREFIX, segments);
-    const mcmMatch = mcm ? matchRoute(MCM_ROUTES, entry.method, mcm) : undefined;
+    const rules = this.rules;
+    const mcmRoutes = rules.dataStoreFollowUp ? MCM_ROUTES : MCM_ROUTES.filter((r) => r.route !== 'dataStoreStatus');
+    const mcmMatch = mcm ? matchRoute(mcmRoutes, entry.method, mcm) : undefined;
     if (mcmMatch?.kind === 'found') entry.route = mcmMatch.def.route;
     if (control) entry.route = 'control';
-    this.track(res, entry);
+    this.track(req, res, entry);
 
     try {
-      if (expect) {
-        res.setHeader('Connection', 'close'); // the client may or may not send the body now
-        return sendError(res, 417, 'Expect: 100-continue is not supported; send the request without an Expect header');
+      if (expect && rules.expectContinue === 'any-route-417') {
+        return refuseAndClose(res, 417, 'Expect: 100-continue is not supported; send the request without an Expect header');
       }
-      const clientId = this.authorise(req);
-      if (clientId === undefined) return this.refuse(req, res);
+      const mounted = control !== undefined || (mcmMatch !== undefined && mcmMatch.kind !== 'none');
+      if (!mounted && rules.unmountedPath === 'empty-503') return sendEmpty(res, 503);
+      const auth = this.authorise(req);
+      if ('refused' in auth) {
+        const refusal = rules.refuse(auth.refused);
+        return sendError(res, refusal.status, refusal.message);
+      }
+      const { clientId } = auth;
       entry.clientId = clientId;
-      const ctx: Ctx = { req, res, entry, clientId, id: '', query: new URLSearchParams(rawQuery) };
+      const bodyTimeoutMs = this.options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+      const ctx: Ctx = { req, res, entry, clientId, id: '', query: new URLSearchParams(rawQuery), bodyTimeoutMs };
       if (control) return await this.dispatch(ctx, matchRoute(CONTROL_ROUTES, entry.method, control), (d) => this.controls[d.name]);
       if (!mcmMatch) return sendError(res, 404, `no such endpoint: ${entry.method} ${rawPath} (the MCM API is under /mcm/v1)`);
       if (mcmMatch.kind === 'found' && (await this.applyFault(ctx, mcmMatch.def.route))) return;
@@ -618,8 +729,11 @@ export class McmSimulator {
     if (limit && limit > 0 && this.log.length > limit + Math.ceil(limit / 10)) this.log.splice(0, this.log.length - limit);
   }
 
-  /** Counts the request in flight until its answer is out or its socket is gone. */
-  private track(res: http.ServerResponse, entry: RequestLogEntry): void {
+  /**
+   * Counts the request in flight until its answer is out or its socket is gone. A body still
+   * coming after the answer is read and dropped, and its socket destroyed if it stalls.
+   */
+  private track(req: http.IncomingMessage, res: http.ServerResponse, entry: RequestLogEntry): void {
     const counted = entry.route !== 'control'; // control calls would blur the client's concurrency
     if (counted) this.maxActive = Math.max(this.maxActive, ++this.active);
     let done = false;
@@ -635,24 +749,32 @@ export class McmSimulator {
     };
     res.on('finish', end);
     res.on('close', end);
+    res.on('finish', () => {
+      if (!req.complete) this.dropRestOfBody(req);
+    });
   }
 
-  /** The client id the bearer token implies (x-client-id overrides), or undefined if refused. */
-  private authorise(req: http.IncomingMessage): string | undefined {
+  private dropRestOfBody(req: http.IncomingMessage): void {
+    const ms = this.options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+    if (ms > 0) {
+      const timer = setTimeout(() => req.socket.destroy(), ms);
+      req.on('data', () => timer.refresh());
+      req.on('end', () => clearTimeout(timer));
+      req.on('close', () => clearTimeout(timer));
+    }
+    req.resume();
+  }
+
+  /** The client id the bearer token implies (x-client-id overrides), or why it is refused. */
+  private authorise(req: http.IncomingMessage): { clientId: string } | { refused: Refusal } {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) return undefined;
+    if (!token) return { refused: 'missing' }; // no header, another scheme, or an empty token
+    if ((this.options.expiredTokens ?? []).some((expired) => sameToken(token, expired))) return { refused: 'expired' };
     const tokens = this.options.tokens ?? {};
     const base = sameToken(token, this.key) ? 'api' : Object.prototype.hasOwnProperty.call(tokens, token) ? tokens[token] : undefined;
-    if (base === undefined) return undefined;
+    if (base === undefined) return { refused: 'wrong' };
     const header = req.headers['x-client-id'];
-    return typeof header === 'string' && header.trim() ? header.trim() : base;
-  }
-
-  private refuse(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const message = req.headers.authorization
-      ? 'the API key or token is not valid (the MCM API key is MCM_API_KEY in mimoe-api-key.env)'
-      : 'missing API key: send "Authorization: Bearer <MCM API key>"';
-    sendError(res, 403, message);
+    return { clientId: typeof header === 'string' && header.trim() ? header.trim() : base };
   }
 
   // ------------------------------------------------------------ faults
@@ -708,35 +830,73 @@ export class McmSimulator {
   // ------------------------------------------------------------ route handlers
 
   private async uploadImage(ctx: Ctx): Promise<void> {
-    const boundary = boundaryOf(ctx.req.headers['content-type']);
+    const { req, res } = ctx;
+    const rules = this.rules;
+    if (req.headers.expect !== undefined && rules.expectContinue === 'upload-no-image') {
+      return refuseAndClose(res, 400, 'no image received');
+    }
+    if (rules.chunkedUpload && req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
+      throw SimError.of(rules.chunkedUpload);
+    }
+    const boundary = boundaryOf(req.headers['content-type']);
     if (!boundary) {
       throw new SimError(400, 'expected a multipart/form-data body (with a boundary) holding the image tar in a part named "image"');
     }
-    const info = await receiveImage(ctx.req, boundary, ctx.entry);
-    sendJson(ctx.res, 201, this.state.putImage(ctx.clientId, info));
+    let info: ImageTarInfo;
+    try {
+      info = await receiveImage(ctx, boundary);
+    } finally {
+      // Like a runtime unpacking what it received (valid or not); a body that never ended waits for nothing.
+      const delayMs = this.options.uploadAnswerDelayMs ?? 0;
+      if (req.complete && delayMs > 0) await this.sleep(delayMs);
+    }
+    this.sendCreated(res, this.wireImage(this.state.putImage(ctx.clientId, info)));
   }
 
   private async deployMim(ctx: Ctx): Promise<void> {
-    const spec = toSpec(await readJson(ctx.req, ctx.entry));
-    const [mim] = this.state.deploy(ctx.clientId, [spec], this.options.startDelayMs ?? 0);
-    sendJson(ctx.res, 201, mim);
+    const spec = toSpec(await readJson(ctx));
+    const [mim] = this.state.deploy(ctx.clientId, [spec], this.options.startDelayMs ?? 0, this.rules);
+    this.sendCreated(ctx.res, this.wireMim(mim));
   }
 
   private async deployComposition(ctx: Ctx): Promise<void> {
-    const specs = toSpecs(await readJson(ctx.req, ctx.entry));
+    const specs = toSpecs(await readJson(ctx));
     const delayMs = this.options.startDelayMs ?? 0;
+    let mims: Mim[];
     if (this.options.partialCompositions) {
-      for (const spec of specs) this.state.deploy(ctx.clientId, [spec], delayMs);
-      sendJson(ctx.res, 201, { data: specs.map((spec) => this.state.getMim(ctx.clientId, `${ctx.clientId}-${spec.name}`)) });
-      return;
+      for (const spec of specs) this.state.deploy(ctx.clientId, [spec], delayMs, this.rules);
+      mims = specs.map((spec) => this.state.getMim(ctx.clientId, `${ctx.clientId}-${spec.name}`));
+    } else {
+      mims = this.state.deploy(ctx.clientId, specs, delayMs, this.rules);
     }
-    sendJson(ctx.res, 201, { data: this.state.deploy(ctx.clientId, specs, delayMs) });
+    this.sendCreated(ctx.res, { data: mims.map((m) => this.wireMim(m)) });
   }
 
   private async startDataStore(ctx: Ctx): Promise<void> {
     this.state.getMim(ctx.clientId, ctx.id); // 404 before looking at the body
-    const { action, path } = toDataStoreRequest(await readJson(ctx.req, ctx.entry));
-    sendJson(ctx.res, 200, this.state.startDataStore(ctx.clientId, ctx.id, action, path, this.asyncSteps()));
+    const { action, path } = toDataStoreRequest(await readJson(ctx));
+    const steps = this.asyncSteps();
+    if (steps > 0 && !this.rules.dataStoreFollowUp) {
+      // Nothing can follow the operation: the work is done now, the answer says what the runtime says.
+      this.state.startDataStore(ctx.clientId, ctx.id, action, path, 0);
+      return sendJson(ctx.res, 200, { action, status: 'inProgress', message: `${action} in progress`, path, percentage: 0 });
+    }
+    sendJson(ctx.res, 200, this.state.startDataStore(ctx.clientId, ctx.id, action, path, steps));
+  }
+
+  /** A create's answer, with or without the created object(s) as the profile says. */
+  private sendCreated(res: http.ServerResponse, body: unknown): void {
+    const { status, withBody } = this.rules.createAnswer;
+    if (withBody) sendJson(res, status, body);
+    else sendEmpty(res, status);
+  }
+
+  private wireImage(image: MimImage): Record<string, unknown> {
+    return { ...image, created: this.rules.created(String(image.created)) };
+  }
+
+  private wireMim(mim: Mim): Record<string, unknown> {
+    return { ...mim, created: this.rules.created(mim.created), env: this.rules.env(mim.env) };
   }
 
   private asyncSteps(): number {

@@ -1,9 +1,10 @@
 /**
  * The simulator's in-memory state: images, mims, data store backups and running data store
  * operations, kept per client id (the runtime scopes everything to the caller's client id).
- * Methods throw SimError(status, message) for the answers the contract defines.
+ * Methods throw SimError(status, message) for the answers the contract (or the profile) defines.
  */
 import { DataStoreAction, DataStoreResult, Env, Mim, MimImage, MimSpec } from '../mcm/models';
+import { ErrorAnswer, ProfileRules } from './profile';
 
 export class SimError extends Error {
   constructor(
@@ -12,7 +13,14 @@ export class SimError extends Error {
   ) {
     super(message);
   }
+
+  static of(answer: ErrorAnswer): SimError {
+    return new SimError(answer.status, answer.message);
+  }
 }
+
+/** The profile's answers to a deploy that cannot be done. */
+export type DeployRefusals = Pick<ProfileRules, 'unknownImage' | 'duplicateMim'>;
 
 /** A mim as stored: `startsAt` is when a 'created' mim becomes 'started' (Infinity = never). */
 interface StoredMim {
@@ -98,10 +106,10 @@ export class SimState {
     return clone(image);
   }
 
-  /** Deletes by id or by bare name. */
-  deleteImage(clientId: string, idOrName: string): MimImage {
+  /** Deletes by id, or also by bare name when `byName`. */
+  deleteImage(clientId: string, idOrName: string, byName: boolean): MimImage {
     const c = this.client(clientId);
-    const image = [...c.images.values()].find((i) => i.id === idOrName) ?? c.images.get(idOrName);
+    const image = [...c.images.values()].find((i) => i.id === idOrName) ?? (byName ? c.images.get(idOrName) : undefined);
     if (!image) throw new SimError(404, `image "${idOrName}" not found`);
     const user = [...c.mims.values()].find((m) => m.mim.imageId === image.id);
     if (user) throw new SimError(409, `image "${image.name}" is used by mim "${user.mim.id}"; remove the mim first`);
@@ -129,15 +137,15 @@ export class SimState {
    * Deploys all specs or none: every image must exist and every name be free before any mim is
    * created. `startDelayMs` > 0 keeps new mims 'created' that long; < 0 forever.
    */
-  deploy(clientId: string, specs: MimSpec[], startDelayMs = 0): Mim[] {
+  deploy(clientId: string, specs: MimSpec[], startDelayMs: number, refusals: DeployRefusals): Mim[] {
     const c = this.client(clientId);
     const seen = new Set<string>();
     const plan = specs.map((spec) => {
       const image = c.images.get(spec.image);
-      if (!image) throw new SimError(404, `image "${spec.image}" not found; upload it first`);
+      if (!image) throw SimError.of(refusals.unknownImage(spec.image));
       const id = `${clientId}-${spec.name}`;
-      if (c.mims.has(id)) throw new SimError(409, `mim "${id}" already exists`);
-      if (seen.has(id)) throw new SimError(409, `the name "${spec.name}" appears twice in the composition`);
+      if (c.mims.has(id)) throw SimError.of(refusals.duplicateMim(id, spec.name, false));
+      if (seen.has(id)) throw SimError.of(refusals.duplicateMim(id, spec.name, true));
       seen.add(id);
       return { spec, image, id };
     });

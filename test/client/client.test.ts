@@ -32,7 +32,7 @@ describe('McmClient against the simulator', function () {
     new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
 
   before(async () => {
-    sim = await McmSimulator.start({ quiet: true });
+    sim = await McmSimulator.start({ quiet: true, logSecrets: true });
   });
   after(async () => {
     await sim.stop();

@@ -75,8 +75,34 @@ describe('simulator CLI', () => {
     }
   });
 
+  it('runs the field profile with --profile field', async () => {
+    const r = run(['--port', '0', '--profile', 'field', '--quiet']);
+    try {
+      const url = await listeningUrl(r);
+      assert.match(r.stdout(), /field profile\)/);
+      const key = /generated API key: (\S+)/.exec(r.stdout())?.[1];
+      const unmounted = await fetch(`${url}/mcm/v1/mcm/v1/mims`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(unmounted.status, 503);
+      assert.equal(await unmounted.text(), '');
+      const missing = await fetch(`${url}/mcm/v1/mims`);
+      assert.equal(missing.status, 401);
+      assert.deepEqual(await missing.json(), { error: { code: 401, message: 'Unauthorized' } });
+      r.child.kill('SIGTERM');
+      assert.equal((await r.exit).code, 0);
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
   it('rejects bad arguments with usage on stderr and exit code 2', async () => {
-    for (const args of [['--port', 'abc'], ['--bogus'], ['--key'], ['--tls-cert', 'x']]) {
+    for (const args of [
+      ['--port', 'abc'],
+      ['--bogus'],
+      ['--key'],
+      ['--tls-cert', 'x'],
+      ['--profile', 'studio'],
+      ['--upload-delay', '-5'],
+    ]) {
       const r = run(args);
       const { code } = await r.exit;
       assert.equal(code, 2, args.join(' '));
@@ -89,6 +115,8 @@ describe('simulator CLI', () => {
     const r = run(['--help']);
     assert.equal((await r.exit).code, 0);
     assert.match(r.stdout(), /--async-datastore/);
+    assert.match(r.stdout(), /--profile NAME/);
+    assert.match(r.stdout(), /--upload-delay MS/);
   });
 
   it('parses arguments into simulator options', () => {
@@ -103,6 +131,10 @@ describe('simulator CLI', () => {
       asyncDataStore: { steps: 3 },
     });
     assert.equal(parseArgs(['--async-datastore']).options.asyncDataStore, true);
+    const field = parseArgs(['--profile', 'field', '--upload-delay', '45000', '--body-timeout=1000']).options;
+    assert.deepEqual([field.profile, field.uploadAnswerDelayMs, field.bodyTimeoutMs], ['field', 45_000, 1000]);
+    assert.equal(parseArgs(['--profile=contract']).options.profile, 'contract');
+    assert.throws(() => parseArgs(['--profile', 'studio']), /--profile is one of contract, field/);
     assert.equal(parseArgs(['--port=9000']).port, 9000);
     assert.throws(() => parseArgs(['--port', '70000']), /--port/);
   });

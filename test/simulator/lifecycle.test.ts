@@ -34,7 +34,7 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
       assert.deepEqual(deploy.body, { name: 'n', image: 'i' });
       assert.equal(deploy.headers['x-extra'], 'yes');
       assert.equal(deploy.headers['content-type'], 'application/json');
-      assert.equal(deploy.headers.authorization, `Bearer ${sim.key}`);
+      assert.equal(deploy.headers.authorization, 'Bearer ***', 'the key is redacted');
       assert.ok(deploy.startedAt >= before && (deploy.endedAt ?? 0) >= deploy.startedAt);
       assert.equal(unknown.route, 'unknown');
       assert.equal(unknown.status, 403);
@@ -140,7 +140,13 @@ describe('simulator log, counters, control endpoints and lifecycle', () => {
         assert.equal((await control('reset', { method: 'POST' })).status, 200);
         assert.deepEqual(sim.images(), []);
         const options = await control('options', { method: 'POST', body: { startDelayMs: 50, asyncDataStore: { steps: 2 } } });
-        assert.deepEqual(options.json, { startDelayMs: 50, asyncDataStore: { steps: 2 } });
+        assert.deepEqual(options.json, {
+          startDelayMs: 50,
+          asyncDataStore: { steps: 2 },
+          profile: 'contract',
+          expiredTokens: [],
+          uploadAnswerDelayMs: 0,
+        });
         assert.equal(sim.options.startDelayMs, 50);
         sim.options.startDelayMs = 0;
         sim.options.asyncDataStore = undefined;

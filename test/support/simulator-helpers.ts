@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McmSimulator, SimulatorOptions, startSimulator } from '../../src/simulator';
@@ -139,6 +140,25 @@ export function rawRequest(sim: McmSimulator, path: string, init: RawInit = {}):
       setTimeout(writeBody, init.bodyAfterMs);
     } else writeBody();
   });
+}
+
+export interface SocketExchange {
+  /** Everything the server sent, as latin1 text. */
+  text: () => string;
+  /** Resolves when the server closed or destroyed the connection. */
+  closed: Promise<void>;
+  socket: Socket;
+}
+
+/** Writes raw bytes on a fresh TCP connection and records every byte the server sends back. */
+export function socketExchange(sim: McmSimulator, data: string | Buffer): SocketExchange {
+  const socket = connect(sim.port, '127.0.0.1');
+  socket.write(data); // queued until connected, so later writes follow it
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.on('error', () => undefined); // a reset shows as `closed`
+  return { text: () => text, closed, socket };
 }
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
