@@ -68,6 +68,42 @@ describe('mimoe-probe against the simulator', function () {
     assert.deepEqual(new KeyRedactor('sim-test-key').leaks(readFileSync(log, 'utf8')), []);
   });
 
+  it('field profile: the points where real runtimes differ show `differs`, with what was seen', async () => {
+    sim = await startTestSimulator({ profile: 'field', uploadAnswerDelayMs: 2500 });
+    const prefix = 'probe-field';
+    const { code, stdout, stderr } = await probeRun(prefix);
+    assert.equal(code, 0, stderr);
+    const table = printedTable(stdout);
+    const differs = [
+      'auth.missing-key',
+      'path.unmounted',
+      'create.body',
+      'upload.answer-delay',
+      'created.type',
+      'mim.env-shape',
+      'mim.duplicate',
+      'deploy.unknown-image',
+      'datastore.follow-up',
+      'composition.answer',
+      'upload.chunked',
+      'upload.expect',
+      'image.delete-by-name',
+    ];
+    assert.deepEqual(verdicts(table), { ...allAsDocumented, ...Object.fromEntries(differs.map((id) => [id, 'differs'])) });
+    const seen = Object.fromEntries(table.map((row) => [row.id, row.seen]));
+    assert.equal(seen['auth.missing-key'], 'HTTP 401 Unauthorized');
+    assert.equal(seen['path.unmounted'], 'HTTP 503 with an empty body');
+    assert.equal(seen['mim.env-shape'], 'listed with env as an array of "KEY=VALUE" strings');
+    assert.equal(seen['created.type'], 'images: a number; mims: a number');
+    assert.equal(seen['upload.answer-delay'], 'answered more than 2 s after the last byte');
+    assert.match(seen['create.body'], /^upload: HTTP 200 with an empty body; deploy: HTTP 200 with an empty body$/);
+    assert.match(seen['deploy.unknown-image'], /^HTTP 400 cannot find image with name probe-field-missing$/);
+    assert.match(seen['upload.chunked'], /^HTTP 411/);
+    assert.match(seen['upload.expect'], /^HTTP 400 no image received/);
+    assert.match(seen['image.delete-by-name'], /^HTTP 404/);
+    assert.deepEqual(leftOn(sim, prefix), []);
+  });
+
   it('redacts the key in every encoding a runtime echoes it in, and still logs that something was there', async () => {
     sim = await startTestSimulator({ key: ODD_KEY });
     const echoes: Record<string, string> = {
