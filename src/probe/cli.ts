@@ -66,7 +66,7 @@ export interface ProbeArgs {
 function seconds(flag: string, value: string, max: number): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > max)
-    throw new UsageError(`${flag} needs a number of seconds from 0 to ${max} (got "${value}")`);
+    throw new UsageError(`${flag} needs a number of seconds above 0, at most ${max} (got "${value}")`);
   return Math.round(n * 1000);
 }
 

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { LogConformance, LogHeader, LogResult, parseLog } from '../../src/probe/exchange-log';
 import { Probe } from '../../src/probe/probe';
+import { rawRequest } from '../../src/probe/raw';
 import { ReplayServer } from '../../src/simulator/replay';
 import { tempDir } from '../support/simulator-helpers';
 import { probeCli } from './helpers';
@@ -132,6 +133,27 @@ describe('replay server', () => {
     assert.deepEqual(answer, { status: 400, continued: false });
   });
 
+  it('sends 100 Continue when the runtime did, takes the body, then answers; a recorded timeout never answers', async () => {
+    replay = await ReplayServer.start(
+      [
+        exchange('POST', '/mcm/v1/images', 201, '{"id":"api-x","name":"x"}', { expect: { continued: true, bodySent: true } }),
+        exchange('GET', '/mcm/v1/mims', 0, '', { error: 'timeout' }),
+      ].join('\n'),
+    );
+    const upload = await rawRequest(replay.url, {
+      method: 'POST',
+      path: '/mcm/v1/images',
+      headers: {},
+      body: Buffer.from('tar bytes'),
+      expectContinue: true,
+      timeoutMs: 5000,
+    });
+    assert.deepEqual([upload.status, upload.expect], [201, { continued: true, bodySent: true }]);
+    assert.ok(upload.ms < 1000, `the body went on 100 Continue, not after curl's second (${upload.ms} ms)`);
+    const silent = await rawRequest(replay.url, { method: 'GET', path: '/mcm/v1/mims', headers: {}, timeoutMs: 300 });
+    assert.deepEqual([silent.status, silent.error], [0, 'timeout']);
+  });
+
   it('mcm-simulator --replay serves a log, then says how much of it was used', async () => {
     const file = join(tempDir(), 'one.jsonl');
     writeFileSync(file, exchange('GET', '/mcm/v1/images', 200, '{"data":[{"id":"api-x","name":"x"}]}') + '\n');
@@ -159,7 +181,8 @@ describe('replay server', () => {
     assert.equal(await new Promise((done) => combined.on('exit', done)), 2);
   });
 
-  it('a probe run against the replay of its own log writes a log with the same exchanges', async () => {
+  it('a probe run against the replay of its own log writes a log with the same exchanges', async function () {
+    this.timeout(20_000);
     const fixture = join(FIXTURES, 'simulator-field-profile.jsonl');
     const header = parseLog(readFileSync(fixture, 'utf8'))[0] as LogHeader;
     replay = await ReplayServer.fromFile(fixture);
