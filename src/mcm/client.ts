@@ -24,8 +24,9 @@ import {
   normalizeMim,
   unwrapList,
 } from './models';
+import { maskUrl, Redactor } from './redact';
 import { Exchange, HttpTransport, ProxyOptions, TlsOptions, TransportResponse } from './transport';
-import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject } from './validate';
+import { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, isPlainObject, sendableInHeader } from './validate';
 
 export { UPLOAD_CHUNK_BYTES } from './image-source';
 export type { ImageSource, UploadProgress } from './image-source';
@@ -33,16 +34,24 @@ export type { Exchange, ProxyOptions, TlsOptions } from './transport';
 
 export const MCM_BASE_PATH = '/mcm/v1';
 export interface McmClientOptions {
-  /** The runtime's base URL, e.g. http://127.0.0.1:8083 (the client adds /mcm/v1). */
+  /**
+   * The runtime's base URL, e.g. http://127.0.0.1:8083 (the client adds /mcm/v1; a trailing
+   * /mcm/v1 is removed). No user:pass@, query or fragment: the constructor throws a TypeError.
+   */
   url: string;
-  /** The MCM API key or an access token with scope edge:mcm; a function is asked on every call. */
+  /**
+   * The MCM API key or an access token with scope edge:mcm; a function is asked on every call.
+   * Surrounding whitespace is trimmed; a control character or a character outside Latin-1 inside
+   * is refused before any request (a TypeError from the constructor, or an invalid-input McmError
+   * from the call for a function).
+   */
   token: string | (() => string);
   /**
-   * Asked after a 403: when it resolves true (the token changed, e.g. a re-read key file),
-   * the call is repeated once with the new token.
+   * Asked after a 401 or 403: when it resolves true (the token changed, e.g. a re-read key
+   * file), the call is repeated once with the new token.
    */
   reloadToken?: () => boolean | Promise<boolean>;
-  /** Sent as x-client-id when set. */
+  /** Sent as x-client-id when set (trimmed; the same characters as the token are refused). */
   clientId?: string;
   /** Milliseconds without progress before a call fails. Default 30 000. */
   timeoutMs?: number;
@@ -115,6 +124,11 @@ interface RequestSpec {
   idempotent?: boolean;
   /** False when the body cannot be sent twice (a caller's stream): no repeat even after a new token. */
   replayable?: boolean;
+  /**
+   * A create whose result can be found otherwise: a 2xx whose body is not JSON counts as one
+   * without a body, not as a malformed answer.
+   */
+  anyBody?: boolean;
   /** The answer's body is not used (deletes): any 2xx will do, whatever it holds. */
   ignoreBody?: boolean;
   call?: CallOptions;
@@ -128,6 +142,12 @@ interface Response {
 /** setTimeout's limit: longer delays fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Answers that refuse a key: a wrong one (403) or a missing or expired one (401). */
+const AUTH_STATUS = new Set([401, 403]);
+/** Answers to a data store follow-up that mean the runtime offers no way to follow the work. */
+const NO_FOLLOW_UP_STATUS = new Set([404, 405, 501]);
+const CLIENT_ID_UNSENDABLE =
+  'the client id holds a line break, another control character or a character outside Latin-1, so it cannot be sent';
 
 export class McmClient {
   readonly url: string;
@@ -141,18 +161,24 @@ export class McmClient {
   private readonly transport: HttpTransport;
   /** Aborted by close(): ends every call in flight or queued. */
   private readonly closing = new AbortController();
+  /** Every token this client sent, and the proxy's password: none may reach an error text. */
+  private readonly redactor = new Redactor();
 
   constructor(options: McmClientOptions) {
-    const url = options.url
-      ?.trim()
-      .replace(/\/+$/, '')
-      .replace(/\/mcm\/v1$/, '');
-    if (!url || !/^https?:\/\/[^/]/i.test(url))
-      throw new TypeError(`the runtime URL must start with http:// or https:// (got "${options.url ?? ''}")`);
+    const url = runtimeUrl(options.url);
+    const token = typeof options.token === 'string' ? options.token.trim() : options.token;
+    if (typeof token === 'string' && !sendableInHeader(token)) throw new TypeError(McmError.ruleText('token-invalid', {}));
+    const clientId = typeof options.clientId === 'string' ? options.clientId.trim() || undefined : options.clientId;
+    if (clientId !== undefined && !sendableInHeader(clientId)) throw new TypeError(CLIENT_ID_UNSENDABLE);
     this.url = url;
+    if (typeof token === 'string') this.redactor.add(token);
+    if (options.proxy) this.redactor.add(options.proxy.password);
     // Field by field: an option given as undefined must not erase its default.
     this.options = {
       ...options,
+      url,
+      token,
+      clientId,
       timeoutMs: Math.min(options.timeoutMs ?? 30_000, MAX_TIMER_MS),
       retries: options.retries ?? 2,
       retryBaseMs: options.retryBaseMs ?? 250,
@@ -181,13 +207,22 @@ export class McmClient {
   async deployMim(name: string, image: string, env?: Env, call?: CallOptions): Promise<Mim> {
     const op = 'deployMim';
     const spec: MimSpec = { name: checkName(op, name), image: checkImageName(op, image), env: checkEnv(op, env) };
-    const { body } = await this.send({ operation: op, method: 'POST', path: this.mimsPath(), json: spec, call });
-    if (isPlainObject(body)) return normalizeMim(unwrapObject(body));
-    // A 2xx without a body: the mim exists; its id depends on the client id, so ask for it.
-    const mim = (await this.listMims(call)).find((m) => m.name === spec.name);
-    if (!mim)
-      throw new McmError({ operation: op, code: 'bad-response', detail: `answered without a body and "${spec.name}" is not listed` });
-    return mim;
+    const { status, body } = await this.send({ operation: op, method: 'POST', path: this.mimsPath(), json: spec, anyBody: true, call });
+    const answered = answeredMims(body);
+    const mim =
+      answered.find((m) => m.name === spec.name) ??
+      // One mim without a name but with an id: the runtime's answer for this spec.
+      (answered.length === 1 && !answered[0].name && answered[0].id ? { ...answered[0], name: spec.name } : undefined);
+    if (mim) return mim;
+    // A 2xx without the mim (no body, not JSON, another shape): its id depends on the client id, so ask the list.
+    const listed = (await this.listMims(call)).find((m) => m.name === spec.name);
+    if (!listed)
+      throw new McmError({
+        operation: op,
+        code: 'bad-response',
+        detail: `HTTP ${status} without the mim, and "${spec.name}" is not listed`,
+      });
+    return listed;
   }
 
   async removeMim(id: string, call?: CallOptions): Promise<void> {
@@ -235,16 +270,24 @@ export class McmClient {
     await this.send({ operation: op, method: 'DELETE', path: `/images/${encodeURIComponent(checkId(op, id))}`, ignoreBody: true, call });
   }
 
-  /** Deploys several mims at once; the runtime decides whether a partial failure is undone. */
+  /**
+   * Deploys several mims at once, resolving them in the order of the specs; the runtime decides
+   * whether a partial failure is undone.
+   */
   async deployComposition(specs: MimSpec[], call?: CallOptions): Promise<Mim[]> {
     const op = 'deployComposition';
     const mims = checkSpecs(op, specs);
-    const { body } = await this.send({ operation: op, method: 'POST', path: '/compositions', json: { mims }, call });
-    if (body === undefined) {
-      const names = new Set(mims.map((spec) => spec.name));
-      return (await this.listMims(call)).filter((mim) => names.has(mim.name));
-    }
-    return list(op, body).map(normalizeMim);
+    const { status, body } = await this.send({ operation: op, method: 'POST', path: '/compositions', json: { mims }, anyBody: true, call });
+    const answered = answeredMims(body);
+    let found = mims.map((spec) => answered.find((m) => m.name === spec.name));
+    if (found.every((mim) => mim)) return found as Mim[];
+    // A 2xx without (all) the mims: ask the list for the rest.
+    const listed = await this.listMims(call);
+    found = found.map((mim, i) => mim ?? listed.find((m) => m.name === mims[i].name));
+    const missing = mims.filter((_, i) => !found[i]).map((spec) => `"${spec.name}"`);
+    if (missing.length)
+      throw new McmError({ operation: op, code: 'bad-response', detail: `HTTP ${status} without ${missing.join(', ')}, and not listed` });
+    return found as Mim[];
   }
 
   backupDataStore(mimId: string, path: string, options?: DataStoreOptions): Promise<DataStoreResult> {
@@ -281,15 +324,12 @@ export class McmClient {
     options: DataStoreOptions = {},
   ): Promise<DataStoreResult> {
     const id = checkId(op, mimId);
-    const body = { action, path: checkPath(op, path) };
+    const request = { action, path: checkPath(op, path) };
     const endpoint = `${this.mimsPath(id)}/dataStore`;
-    let result = dataStoreResult(
-      op,
-      (await this.send({ operation: op, method: 'POST', path: endpoint, json: body, call: options })).body,
-      action,
-    );
+    const answer = await this.send({ operation: op, method: 'POST', path: endpoint, json: request, anyBody: true, call: options });
+    let result = dataStoreResult(op, answer.body, request);
     const deadline = Date.now() + this.options.dataStoreMaxWaitMs;
-    while (result.status === 'inProgress') {
+    for (let polls = 0; result.status === 'inProgress'; polls++) {
       options.onProgress?.(result);
       if (Date.now() + this.options.dataStorePollMs > deadline) {
         throw new McmError({
@@ -299,8 +339,15 @@ export class McmClient {
         });
       }
       await this.pause(op, this.options.dataStorePollMs, options.signal);
-      const polled = await this.send({ operation: op, method: 'GET', path: endpoint, idempotent: true, call: options });
-      result = dataStoreResult(op, polled.body, action);
+      let polled: Response;
+      try {
+        polled = await this.send({ operation: op, method: 'GET', path: endpoint, idempotent: true, call: options });
+      } catch (err) {
+        // No way to follow the work on this runtime: its own `inProgress` is the answer, not a failure.
+        if (polls === 0 && cannotFollow(err)) return result;
+        throw err;
+      }
+      result = dataStoreResult(op, polled.body, request);
     }
     if (result.status === 'failed') {
       throw new McmError({
@@ -321,9 +368,10 @@ export class McmClient {
         return await this.attempt(spec);
       } catch (err) {
         const error = err as McmError;
-        if (error.statusCode === 403 && !tokenReloaded && this.options.reloadToken && spec.replayable !== false) {
+        const refused = error.code === 'http' && AUTH_STATUS.has(error.statusCode ?? 0);
+        if (refused && !tokenReloaded && this.options.reloadToken && spec.replayable !== false) {
           tokenReloaded = true;
-          // A reload that fails (key file gone) leaves the 403 as the answer.
+          // A reload that fails (key file gone) leaves the 401 or 403 as the answer.
           if (await Promise.resolve(this.options.reloadToken()).catch(() => false)) continue;
         }
         const delay = spec.idempotent ? this.retryDelay(error, attempt, this.timeoutOf(spec)) : undefined;
@@ -357,12 +405,13 @@ export class McmClient {
       timeoutMs: this.timeoutOf(spec),
       signals: [spec.call?.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined),
     });
-    return this.readResponse(operation, response.status, response.text, response.headers['retry-after'], spec.ignoreBody);
+    return this.readResponse(spec, response);
   }
 
-  /** The token now: a function token is asked each time (a key file may have been rotated). */
+  /** The token now, trimmed: a function token is asked each time (a key file may have been rotated). */
   private token(): string {
-    return typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    return String(token ?? '').trim();
   }
 
   /** The timeout of one call: its own, else the client's, within what setTimeout can wait. */
@@ -377,50 +426,59 @@ export class McmClient {
     } catch (err) {
       throw McmError.invalid(operation, 'token-unavailable', { reason: err instanceof Error ? err.message : String(err) });
     }
+    if (!sendableInHeader(token)) throw McmError.invalid(operation, 'token-invalid');
+    this.redactor.add(token);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (this.options.clientId) headers['x-client-id'] = this.options.clientId;
     return headers;
   }
 
-  private readResponse(
-    operation: McmOperation,
-    status: number,
-    text: string | undefined,
-    retryAfter: unknown,
-    ignoreBody = false,
-  ): Response {
-    const raw = typeof text === 'string' ? text : '';
+  private readResponse(spec: RequestSpec, response: TransportResponse): Response {
+    const { operation } = spec;
+    const { status, headers } = response;
+    const raw = typeof response.text === 'string' ? response.text : '';
     if (status >= 200 && status < 300) {
-      if (ignoreBody || raw.trim() === '') return { status, body: undefined };
+      if (spec.ignoreBody || raw.trim() === '') return { status, body: undefined };
       try {
         return { status, body: JSON.parse(raw) as unknown };
       } catch {
+        if (spec.anyBody) return { status, body: undefined };
         throw new McmError({
           operation,
           code: 'bad-response',
-          detail: `HTTP ${status} with malformed JSON: ${clip(this.redact(raw), 80)}`,
+          detail: `HTTP ${status} with malformed JSON: ${this.redactor.excerpt(raw, 80)}`,
         });
       }
     }
+    const contentType = mediaType(headers['content-type']);
+    // Nothing mounted at that path (a wrong base URL): retrying cannot help.
+    if (status === 503 && raw.trim() === '') {
+      const tried = this.redact(`${spec.method} ${this.url}${MCM_BASE_PATH}${spec.path}`);
+      throw new McmError({
+        operation,
+        code: 'no-api',
+        statusCode: status,
+        detail: `${tried}: HTTP 503 with an empty body`,
+        contentType,
+        structured: false,
+      });
+    }
+    const message = serverMessage(raw);
     throw new McmError({
       operation,
       code: 'http',
       statusCode: status,
-      serverMessage: clip(serverMessage(this.redact(raw)), 500) || undefined,
-      retryAfterMs: parseRetryAfter(retryAfter),
+      serverMessage: this.redactor.excerpt(message.text, 500) || undefined,
+      retryAfterMs: parseRetryAfter(headers['retry-after']),
+      contentType,
+      structured: message.structured,
     });
   }
 
-  /** A server that echoes the request must not leak the token into an error text. */
+  /** A server that echoes the request must not leak a secret into an error text, in any encoding. */
   private redact(text: string): string {
-    let token = '';
-    try {
-      token = this.token();
-    } catch {
-      // No token to leak.
-    }
-    return token ? text.split(token).join('***') : text;
+    return this.redactor.redact(text);
   }
 
   private pause(operation: McmOperation, ms: number, signal?: AbortSignal): Promise<void> {
@@ -428,13 +486,18 @@ export class McmClient {
   }
 }
 
-/** A data store answer; a status the contract does not name is not taken for success. */
-function dataStoreResult(operation: McmOperation, body: unknown, action: DataStoreAction): DataStoreResult {
+/** A data store answer; a status the contract does not name is not taken for success, and none at all is `accepted`. */
+function dataStoreResult(operation: McmOperation, body: unknown, request: { action: DataStoreAction; path: string }): DataStoreResult {
   const status = isPlainObject(body) ? body.status : undefined;
-  if (status !== undefined && !(DATA_STORE_STATUSES as readonly unknown[]).includes(status)) {
+  if (status !== undefined && status !== null && status !== '' && !(DATA_STORE_STATUSES as readonly unknown[]).includes(status)) {
     throw new McmError({ operation, code: 'bad-response', detail: `unknown data store status "${String(status)}"` });
   }
-  return normalizeDataStoreResult(body, action);
+  return normalizeDataStoreResult(body, request);
+}
+
+/** A follow-up of a data store operation that found no route to ask: 404, 405, 501, or nothing mounted there. */
+function cannotFollow(err: unknown): boolean {
+  return err instanceof McmError && (err.code === 'no-api' || (err.code === 'http' && NO_FOLLOW_UP_STATUS.has(err.statusCode ?? 0)));
 }
 
 /** A list body, wrapped or bare; 2xx without a body is an empty list. */
@@ -450,25 +513,59 @@ function unwrapObject(body: Record<string, unknown>): Record<string, unknown> {
   return isPlainObject(body.data) && body.id === undefined ? body.data : body;
 }
 
+/** The mims a create was answered with: one object (bare or wrapped), a list, or none at all. */
+function answeredMims(body: unknown): Mim[] {
+  const items = unwrapList(body) ?? (isPlainObject(body) ? [unwrapObject(body)] : []);
+  return items.filter(isPlainObject).map(normalizeMim);
+}
+
+export interface ServerMessage {
+  text: string;
+  /** True when the text came from a recognised JSON error shape. */
+  structured: boolean;
+}
+
 /** The server's own words, from whichever error shape it used; never assumes JSON. */
-export function serverMessage(raw: string): string {
+export function serverMessage(raw: string): ServerMessage {
   try {
-    const body = JSON.parse(raw) as Record<string, unknown>;
+    const body = JSON.parse(raw) as unknown;
     if (isPlainObject(body)) {
       const error = body.error;
-      if (isPlainObject(error) && typeof error.message === 'string') return error.message;
-      if (typeof body.message === 'string') return body.message;
-      if (typeof error === 'string') return error;
-      if (typeof body.errorMessage === 'string') return body.errorMessage;
+      const shapes = [isPlainObject(error) ? error.message : undefined, body.message, error, body.errorMessage];
+      const text = shapes.find((shape): shape is string => typeof shape === 'string');
+      if (text !== undefined) return { text, structured: true };
     }
   } catch {
     // Not JSON: the raw text is the message.
   }
-  return raw.trim();
+  return { text: raw.trim(), structured: false };
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+/** `text/html; charset=utf-8` -> `text/html`; undefined without a Content-Type. */
+function mediaType(header: string | undefined): string | undefined {
+  const type = header?.split(';')[0].trim().toLowerCase();
+  return type || undefined;
+}
+
+/**
+ * The runtime's base URL as it is used: trimmed, the scheme in lower case (`HTTPS://` works), no
+ * trailing slash or /mcm/v1. Credentials, a query or a fragment would silently change what is
+ * sent, so they are refused, and no error text repeats them.
+ */
+function runtimeUrl(given: unknown): string {
+  const text = typeof given === 'string' ? given.trim() : '';
+  const scheme = /^(https?):\/\//i.exec(text);
+  const rest = scheme ? text.slice(scheme[0].length) : '';
+  if (!scheme || !/^[^/?#]/.test(rest))
+    throw new TypeError(`the runtime URL must start with http:// or https:// and a host (got "${maskUrl(text)}")`);
+  if (rest.split('/')[0].includes('@'))
+    throw new TypeError('the runtime URL must not hold a user name or password (user:pass@): the key is set on its own');
+  if (rest.includes('?')) throw new TypeError('the runtime URL must not hold a query (?…): give the base URL, e.g. http://127.0.0.1:8083');
+  if (rest.includes('#'))
+    throw new TypeError('the runtime URL must not hold a fragment (#…): give the base URL, e.g. http://127.0.0.1:8083');
+  const url = `${scheme[1].toLowerCase()}://${rest}`.replace(/\/+$/, '').replace(/\/mcm\/v1$/, '');
+  if (!URL.canParse(url)) throw new TypeError(`the runtime URL "${url}" is not a valid URL`);
+  return url;
 }
 
 /** Retry-After in seconds or as an HTTP date. */

@@ -65,6 +65,7 @@ export type InvalidInputRule =
   | 'source-type'
   | 'source-path-in-payload'
   | 'token-unavailable'
+  | 'token-invalid'
   | 'if-exists';
 
 export type ErrorParams = Record<string, string | number>;
@@ -92,6 +93,8 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'source-path-in-payload':
     'msg.payload is a string: put a file path in msg.filename (or in the node), or the tar itself in msg.payload as a Buffer or stream',
   'token-unavailable': 'no API key or token (__reason__)',
+  'token-invalid':
+    'the API key or token holds a line break, another control character or a character outside Latin-1, so it cannot be sent; check the key or the key file',
   'if-exists': 'ifExists must be "fail", "replace" or "keep" (got "__value__")',
 };
 
@@ -111,6 +114,13 @@ export interface McmErrorInit {
   detail?: string;
   /** How long the runtime asked to wait before retrying (Retry-After). */
   retryAfterMs?: number;
+  /** The media type of the runtime's error answer (`text/html`), without parameters. */
+  contentType?: string;
+  /**
+   * True when serverMessage came from a recognised JSON error shape; false for text, HTML or
+   * unknown JSON (then the answer may not be MCM's at all).
+   */
+  structured?: boolean;
   /** What the runtime answered, when it answered with a result that says "failed". */
   result?: unknown;
   /** Ids of mims removed again after a failed composition. */
@@ -129,6 +139,8 @@ export class McmError extends Error {
   readonly params: ErrorParams;
   readonly detail?: string;
   readonly retryAfterMs?: number;
+  readonly contentType?: string;
+  readonly structured?: boolean;
   readonly result?: unknown;
   readonly rolledBack: string[];
   readonly rollbackFailed: string[];
@@ -143,6 +155,8 @@ export class McmError extends Error {
     this.params = init.params ?? {};
     this.detail = init.detail;
     this.retryAfterMs = init.retryAfterMs;
+    this.contentType = init.contentType;
+    this.structured = init.structured;
     this.result = init.result;
     this.rolledBack = init.rolledBack ?? [];
     this.rollbackFailed = init.rollbackFailed ?? [];

@@ -28,7 +28,8 @@ export interface Mim extends Extra {
   image: string;
   imageId: string;
   clientId: string;
-  created: string;
+  /** As the runtime sent it: epoch seconds (a number) or an ISO 8601 string. */
+  created: string | number;
   /** e.g. "created", "started". */
   state: string;
   /** e.g. "up". */
@@ -45,8 +46,13 @@ export interface MimSpec {
 }
 
 export type DataStoreAction = 'backup' | 'restore';
+/** The statuses a runtime sends; any other is refused. */
 export const DATA_STORE_STATUSES = ['completed', 'failed', 'inProgress'] as const;
-export type DataStoreStatus = (typeof DATA_STORE_STATUSES)[number];
+/**
+ * A runtime's status, or `accepted`: the runtime answered 2xx without a status, so the work was
+ * taken on but nothing says it is done. Only the runtime's own `completed` means done.
+ */
+export type DataStoreStatus = (typeof DATA_STORE_STATUSES)[number] | 'accepted';
 
 export interface DataStoreResult extends Extra {
   action: DataStoreAction;
@@ -68,10 +74,32 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
 }
 
+/**
+ * An object of strings; older runtimes send an array of "KEY=VALUE" strings (the value keeps
+ * everything after the first '='; "KEY" alone is an empty value) or of {name, value} objects.
+ */
 function stringEnv(raw: unknown): Env {
   const env: Env = {};
-  for (const [key, value] of Object.entries(asObject(raw))) env[key] = str(value);
+  if (!Array.isArray(raw)) {
+    for (const [key, value] of Object.entries(asObject(raw))) env[key] = str(value);
+    return env;
+  }
+  for (const entry of raw) {
+    if (typeof entry === 'string') {
+      const equals = entry.indexOf('=');
+      const key = equals < 0 ? entry : entry.slice(0, equals);
+      if (key) env[key] = equals < 0 ? '' : entry.slice(equals + 1);
+    } else {
+      const { name, value } = asObject(entry);
+      if (typeof name === 'string' && name) env[name] = str(value);
+    }
+  }
   return env;
+}
+
+/** A number stays a number, anything else becomes a string. */
+function created(value: unknown): string | number {
+  return typeof value === 'number' ? value : str(value);
 }
 
 export function normalizeImage(raw: unknown): MimImage {
@@ -82,7 +110,7 @@ export function normalizeImage(raw: unknown): MimImage {
     name: str(o.name),
     digest: str(o.digest),
     repoTags: Array.isArray(o.repoTags) ? o.repoTags.map(str) : [],
-    created: typeof o.created === 'number' ? o.created : str(o.created),
+    created: created(o.created),
     size: typeof o.size === 'number' ? o.size : Number(o.size) || 0,
   };
 }
@@ -96,25 +124,26 @@ export function normalizeMim(raw: unknown): Mim {
     image: str(o.image),
     imageId: str(o.imageId),
     clientId: str(o.clientId),
-    created: str(o.created),
+    created: created(o.created),
     state: str(o.state),
     status: str(o.status),
     env: stringEnv(o.env),
   };
 }
 
-export function normalizeDataStoreResult(raw: unknown, fallbackAction: DataStoreAction): DataStoreResult {
+/** Fills what the answer leaves out from the request: the action, and the path it named. */
+export function normalizeDataStoreResult(raw: unknown, request: { action: DataStoreAction; path: string }): DataStoreResult {
   const o = asObject(raw);
-  const status = str(o.status);
+  const said = str(o.status);
+  const status: DataStoreStatus = said === 'completed' || said === 'failed' || said === 'inProgress' ? said : 'accepted';
   const percentage = Number(o.percentage);
   return {
     ...o,
-    action: o.action === 'backup' || o.action === 'restore' ? o.action : fallbackAction,
-    // A 2xx answer without a status is taken as done (the client refuses statuses it does not know).
-    status: status === 'failed' || status === 'inProgress' ? status : 'completed',
+    action: o.action === 'backup' || o.action === 'restore' ? o.action : request.action,
+    status,
     message: str(o.message),
-    path: str(o.path),
-    percentage: Number.isFinite(percentage) ? Math.min(100, Math.max(0, percentage)) : status === 'inProgress' ? 0 : 100,
+    path: typeof o.path === 'string' && o.path ? o.path : request.path,
+    percentage: Number.isFinite(percentage) ? Math.min(100, Math.max(0, percentage)) : status === 'completed' ? 100 : 0,
   };
 }
 

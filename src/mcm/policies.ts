@@ -77,12 +77,11 @@ export async function deployMimWithPolicy(client: McmClient, spec: MimSpec, poli
     try {
       mim = await client.deployMim(checked.name, checked.image, checked.env, call);
     } catch (err) {
-      // The same event twice at once: the other one deployed it; keep it if it matches.
-      if (ifExists === 'keep' && err instanceof McmError && err.statusCode === 409) {
-        const winner = (await client.listMims(call)).find((m) => m.name === checked.name && matches(m, checked));
-        if (winner) return winner;
-      }
-      throw err;
+      // The same event twice at once: the other one deployed it, and runtimes answer such a
+      // duplicate with 409, 400 or 500 alike. Keep its mim if it matches.
+      const twin = ifExists === 'keep' && (await twins(client, err, [checked], call));
+      if (!twin) throw err;
+      mim = twin[0];
     }
   }
   if (!policy.waitStarted) return mim;
@@ -112,41 +111,52 @@ export async function deployCompositionWithPolicy(
       .filter((m): m is Mim => !!m);
     return policy.waitStarted ? await waitUntilStarted(client, op, all, policy, call) : all;
   } catch (err) {
-    const conflict = err instanceof McmError && err.statusCode === 409;
-    // The same event twice at once: the other call deployed these names; keep its mims if they match.
-    if (conflict && ifExists === 'keep') {
-      const running = await client.listMims(call);
-      const matching = checked.map((spec) => running.find((m) => m.name === spec.name && matches(m, spec)));
-      if (matching.every((m): m is Mim => !!m)) return matching;
+    if (!(err instanceof McmError) || err.code === 'aborted' || err.code === 'invalid-input') throw err;
+    // Rollback runs after the caller's own deadline may have passed: it gets a fresh timeout, no signal.
+    const own: CallOptions = { timeoutMs: call?.timeoutMs };
+    if (deployed) {
+      // The runtime answered with this call's mims (they did not start in time): those are its own.
+      if (!rollback) throw err;
+      throw withRollback(err, ...(await removeMims(client, deployed, own)));
     }
-    // A name taken meanwhile belongs to someone else: never remove it.
-    if (!rollback || conflict || (err instanceof McmError && err.code === 'aborted')) throw err;
-    throw withRollback(err, ...(await removeCreated(client, deployed, deploy, beforeIds, call)));
+    // The same event twice at once: the other call deployed these names; keep its mims if they match.
+    const matching = ifExists === 'keep' && (await twins(client, err, checked, call));
+    if (matching) return policy.waitStarted ? await waitUntilStarted(client, op, matching, policy, call) : matching;
+    if (!rollback) throw err;
+    const after = await client.listMims(own).catch(() => undefined);
+    if (!after) throw err;
+    throw withRollback(err, ...(await removeMims(client, ownAfterFailure(err, deploy, after, beforeIds), own)));
   }
 }
 
 /**
- * Removes what this call created: the mims it was answered with, or, when the answer was a
- * failure part-way, the mims of its names that were not running before it.
+ * After a failed deploy, the running mims of these specs when every one is there and matches:
+ * a twin call deployed them. Undefined when the failure was not an answer, or they are not all there.
  */
-async function removeCreated(
-  client: McmClient,
-  deployed: Mim[] | undefined,
-  deploy: MimSpec[],
-  beforeIds: Set<string>,
-  call?: CallOptions,
-): Promise<[string[], string[]]> {
-  const names = new Set(deploy.map((spec) => spec.name));
-  // Rollback runs after the caller's own deadline may have passed: it gets a fresh timeout, no signal.
-  const own: CallOptions = { timeoutMs: call?.timeoutMs };
-  let created = deployed;
-  if (!created) {
-    try {
-      created = (await client.listMims(own)).filter((m) => names.has(m.name) && !beforeIds.has(m.id));
-    } catch {
-      created = [];
-    }
-  }
+async function twins(client: McmClient, err: unknown, specs: MimSpec[], call?: CallOptions): Promise<Mim[] | undefined> {
+  if (!(err instanceof McmError) || err.code !== 'http') return undefined;
+  const running = await client.listMims(call).catch(() => [] as Mim[]);
+  const matching = specs.map((spec) => running.find((m) => m.name === spec.name && matches(m, spec)));
+  return matching.every((m): m is Mim => !!m) ? matching : undefined;
+}
+
+/**
+ * Which listed mims a composition that failed (an error answer, or none) created itself. A mim
+ * of one of its names that was not running before and matches its spec may be its own. But a
+ * 409, or every one of its names listed now, looks like another call's duplicate: then none is
+ * taken for its own, because runtimes answer duplicates with 400 or 500 too, and another
+ * call's mims are never removed.
+ */
+function ownAfterFailure(err: McmError, deploy: MimSpec[], after: Mim[], beforeIds: Set<string>): Mim[] {
+  const taken = err.statusCode === 409 || deploy.every((spec) => after.some((m) => m.name === spec.name));
+  if (taken) return [];
+  return deploy
+    .map((spec) => after.find((m) => m.name === spec.name && !beforeIds.has(m.id) && matches(m, spec)))
+    .filter((m): m is Mim => !!m);
+}
+
+/** Removes the mims this call created; says which went and which could not be removed. */
+async function removeMims(client: McmClient, created: Mim[], own: CallOptions): Promise<[string[], string[]]> {
   const removed: string[] = [];
   const left: string[] = [];
   for (const mim of created) {
@@ -171,6 +181,9 @@ function withRollback(err: unknown, removed: string[], left: string[]): unknown 
     rule: err.rule,
     params: err.params,
     detail: err.detail,
+    retryAfterMs: err.retryAfterMs,
+    contentType: err.contentType,
+    structured: err.structured,
     result: err.result,
     rolledBack: removed,
     rollbackFailed: left,

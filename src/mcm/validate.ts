@@ -87,3 +87,12 @@ export function checkPath(op: McmOperation, path: unknown): string {
   if (isBlank(path) || typeof path !== 'string') throw McmError.invalid(op, 'path-missing');
   return path;
 }
+
+/**
+ * Whether a header value (key, client id) can be sent as it is: HTTP would drop or mangle a
+ * control character or a character outside Latin-1, and the runtime would only answer 403.
+ */
+export function sendableInHeader(value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  return !/[\u0000-\u001f\u007f-\u009f]|[^\u0000-\u00ff]/.test(value);
+}

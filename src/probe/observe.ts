@@ -20,7 +20,7 @@ export function answerText(entry: Pick<LogExchange, 'status' | 'responseBody' | 
   if (entry.status === 0) return `no answer (${entry.error ?? 'no reason given'})`;
   if (typeof entry.responseBody !== 'string') return `HTTP ${entry.status} with a binary body (${entry.responseBody.bytes} bytes)`;
   if (entry.responseBody.trim() === '') return `HTTP ${entry.status} with an empty body`;
-  return `HTTP ${entry.status} ${clip(serverMessage(entry.responseBody))}`;
+  return `HTTP ${entry.status} ${clip(serverMessage(entry.responseBody).text)}`;
 }
 
 /** A client failure in the same words; `entry` is the exchange that failed, when there was one. */

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * `mcm-simulator`: runs the MCM simulator until SIGINT/SIGTERM.
- * Prints one line with the URL and where the API key is; bad arguments exit with code 2.
+ * `mcm-simulator`: runs the MCM simulator (or a fleet of them) until SIGINT/SIGTERM.
+ * Prints one line with the URL and where the API key is, then one line per fleet device;
+ * bad arguments exit with code 2.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { MAX_FLEET_SIZE, McmFleet } from './fleet';
 import { PROFILE_NAMES, isProfileName } from './profile';
 import { ReplayServer } from './replay';
 import { McmSimulator, SimulatorOptions } from './server';
@@ -23,6 +25,9 @@ Options:
                        upload, 400 "no image received" for Expect: 100-continue, image
                        deletes by id only, no data store follow-up, runtime error texts)
   --port N             port to listen on (default 8083; 0 picks a free one)
+  --fleet N            run N devices (device-01..) on consecutive ports from --port (default:
+                       a free run); each lists the others through Insight; one key for all
+  --insight-token T    the Insight API's Bearer token (default 1234, mimOE's default)
   --host HOST          address to listen on (default 127.0.0.1)
   --key-file PATH      mimoe-api-key.env file: MCM_API_KEY is read from it, or written to it
   --key KEY            the API key to accept (written to --key-file if one is given)
@@ -39,6 +44,8 @@ Options:
                        (with --port, --host, --quiet only; see src/simulator/replay.ts)
   --help               show this help
 
+Insight: GET /mimik-mesh/insight/v1/nodes?type=linkLocal and /info (Insight's token).
+A started mim's own API: /<clientId><MCM.BASE_API_PATH>/... (no token).
 Test controls (same Bearer key, alike in both profiles): GET /_simulator/log,
 GET /_simulator/stats, POST /_simulator/faults {route, fault}, DELETE /_simulator/faults,
 POST /_simulator/reset, POST /_simulator/options {profile, expiredTokens, uploadAnswerDelayMs,
@@ -52,7 +59,10 @@ const CLI_LOG_LIMIT = 100_000;
 
 export interface CliArgs {
   help: boolean;
+  /** For a fleet, its first port; 0: any free one (for a fleet, any free run). */
   port: number;
+  /** Devices in the fleet; undefined runs one simulator. */
+  fleet?: number;
   options: SimulatorOptions;
   tlsCert?: string;
   tlsKey?: string;
@@ -70,6 +80,7 @@ function integer(flag: string, value: string, min: number, max: number): number 
 /** Parses `--flag value` and `--flag=value`; throws UsageError on anything unknown or missing. */
 export function parseArgs(argv: string[]): CliArgs {
   const args: CliArgs = { help: false, port: 8083, options: { quiet: false, logLimit: CLI_LOG_LIMIT } };
+  let port: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
     const value = (): string => {
@@ -89,7 +100,13 @@ export function parseArgs(argv: string[]): CliArgs {
         break;
       }
       case '--port':
-        args.port = integer(flag, value(), 0, 65535);
+        port = integer(flag, value(), 0, 65535);
+        break;
+      case '--fleet':
+        args.fleet = integer(flag, value(), 1, MAX_FLEET_SIZE);
+        break;
+      case '--insight-token':
+        args.options.insightToken = value();
         break;
       case '--host':
         args.options.host = value();
@@ -132,8 +149,11 @@ export function parseArgs(argv: string[]): CliArgs {
     }
   }
   if (!args.tlsCert !== !args.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
+  args.port = port ?? (args.fleet ? 0 : args.port);
+  if (args.fleet && args.port && args.port + args.fleet - 1 > 65535)
+    throw new UsageError(`--port ${args.port} leaves no room for ${args.fleet} devices`);
   const replayOptions = new Set(['quiet', 'logLimit', 'host']);
-  if (args.replay && (args.tlsCert || Object.keys(args.options).some((option) => !replayOptions.has(option))))
+  if (args.replay && (args.tlsCert || args.fleet || Object.keys(args.options).some((option) => !replayOptions.has(option))))
     throw new UsageError('--replay serves a recorded log: it takes only --port, --host and --quiet');
   return args;
 }
@@ -159,16 +179,24 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (args.replay) return replay(args.replay, args);
   if (args.tlsCert && args.tlsKey) args.options.tls = { cert: readFileSync(args.tlsCert), key: readFileSync(args.tlsKey) };
-  let sim: McmSimulator;
+  let running: McmSimulator | McmFleet;
   try {
-    sim = await McmSimulator.start({ ...args.options, port: args.port });
+    running = args.fleet
+      ? await McmFleet.start({ ...args.options, size: args.fleet, basePort: args.port || undefined })
+      : await McmSimulator.start({ ...args.options, port: args.port });
   } catch (err) {
     process.stderr.write(`mcm-simulator: cannot start: ${(err as Error).message}\n`);
     return 1;
   }
   const profile = args.options.profile === 'field' ? ', field profile' : '';
-  process.stdout.write(`MCM simulator listening on ${sim.url}/mcm/v1 (${keyNote(args.options, sim.key)}${profile})\n`);
-  await untilSignal(() => sim.stop());
+  const keyText = `${keyNote(args.options, running.key)}${profile}`;
+  if (running instanceof McmFleet) {
+    const devices = running.devices.map((d) => `${d.name} ${d.url}\n`).join('');
+    process.stdout.write(`MCM simulator fleet of ${args.fleet} devices, MCM under /mcm/v1 (${keyText}):\n${devices}`);
+  } else {
+    process.stdout.write(`MCM simulator listening on ${running.url}/mcm/v1 (${keyText})\n`);
+  }
+  await untilSignal(() => running.stop());
   return 0;
 }
 

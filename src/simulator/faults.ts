@@ -13,9 +13,16 @@ export const SIM_ROUTES = [
   'deployComposition',
   'dataStore',
   'dataStoreStatus',
+  'insightNodes',
+  'insightInfo',
+  'mimApi',
 ] as const;
 
-/** `dataStore` is POST /mims/{id}/dataStore; `dataStoreStatus` is GET on the same path. */
+/**
+ * `dataStore` is POST /mims/{id}/dataStore; `dataStoreStatus` is GET on the same path.
+ * `insightNodes` and `insightInfo` are Insight's GET /nodes and /info; `mimApi` is any request
+ * to a deployed mim's own API.
+ */
 export type SimRoute = (typeof SIM_ROUTES)[number];
 
 export function isSimRoute(value: unknown): value is SimRoute {

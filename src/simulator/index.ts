@@ -1,6 +1,10 @@
 /** The MCM simulator, for tests, benchmarks and the `mcm-simulator` command. */
 export { McmSimulator, startSimulator, readKeyFile, writeKeyFile, LOG_BODY_BYTES, LOG_PARTS } from './server';
 export type { SimulatorOptions, RequestLogEntry, UploadPartLog } from './server';
+export { McmFleet, McmFleetDevice, MAX_FLEET_SIZE } from './fleet';
+export type { McmFleetOptions, McmFleetMode } from './fleet';
+export { DEFAULT_INSIGHT_TOKEN, INSIGHT_TYPES } from './insight';
+export type { SimInsightNode, SimInsightAddress, SimInsightIdentity, SimInsightType } from './insight';
 export { PROFILES, PROFILE_NAMES, isProfileName } from './profile';
 export type { ProfileName, ProfileRules } from './profile';
 export { SIM_ROUTES, isSimRoute } from './faults';

@@ -4,7 +4,7 @@
  * counters, and the same controls over HTTP under /_simulator/ for out-of-process users.
  */
 import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -15,6 +15,17 @@ import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
 import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
 import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
 import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
+import {
+  DEFAULT_INSIGHT_TOKEN,
+  INSIGHT_PREFIX,
+  INSIGHT_ROUTES,
+  SimInsightIdentity,
+  SimInsightNode,
+  describeNode,
+  insightAnswer,
+  insightRefusal,
+} from './insight';
+import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
 import { MultipartError, MultipartParser, boundaryOf } from './multipart';
 import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName } from './profile';
 import { SimError, SimState } from './state';
@@ -48,6 +59,20 @@ export interface SimulatorOptions {
   asyncDataStore?: boolean | { steps: number };
   /** Serve https. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** The Insight API's own Bearer token (default '1234', mimOE's default). */
+  insightToken?: string;
+  /** How Insight describes this device (default: a random id, name 'mcm-simulator', this host's os). */
+  insightNode?: SimInsightIdentity;
+  /** The other nodes Insight lists (a fleet sets this); a lone simulator lists none. */
+  insightPeers?: () => SimInsightNode[];
+  /** Device mode: every MCM request waits this long before it is handled (a slow device). */
+  slowMs?: number;
+  /** Device mode: deploys and compositions fail with this answer. */
+  refuseDeploys?: { status: number; message: string };
+  /** Device mode: started mims' own APIs answer 503. */
+  unhealthyMims?: boolean;
+  /** Starts each access line (a fleet's device names). */
+  logLabel?: string;
   /** The library prints nothing unless quiet is explicitly false (then one access line per request). */
   quiet?: boolean;
   /** Keep at most this many log entries, dropping the oldest (default: all; the CLI keeps 100000). */
@@ -422,7 +447,7 @@ export function writeKeyFile(file: string, key: string): void {
   renameSync(tmp, file);
 }
 
-const randomKey = (): string => randomBytes(24).toString('base64url');
+export const randomKey = (): string => randomBytes(24).toString('base64url');
 
 /** Compares tokens without leaking how much of them matched. */
 function sameToken(a: string, b: string): boolean {
@@ -461,6 +486,9 @@ export class McmSimulator {
     deployComposition: (ctx) => this.deployComposition(ctx),
     dataStore: (ctx) => this.startDataStore(ctx),
     dataStoreStatus: async (ctx) => sendJson(ctx.res, 200, this.state.pollDataStore(ctx.clientId, ctx.id)),
+    insightNodes: async (ctx) => sendJson(ctx.res, 200, insightAnswer('insightNodes', ctx.query, this.insightNode(), this.insightPeers())),
+    insightInfo: async (ctx) => sendJson(ctx.res, 200, insightAnswer('insightInfo', ctx.query, this.insightNode(), [])),
+    mimApi: (ctx) => this.serveMimApi(ctx),
   };
 
   private readonly controls: Record<ControlName, Handler> = {
@@ -679,8 +707,8 @@ export class McmSimulator {
     const mcm = control ? undefined : under(MCM_PREFIX, segments);
     const rules = this.rules;
     const mcmRoutes = rules.dataStoreFollowUp ? MCM_ROUTES : MCM_ROUTES.filter((r) => r.route !== 'dataStoreStatus');
-    const mcmMatch = mcm ? matchRoute(mcmRoutes, entry.method, mcm) : undefined;
-    if (mcmMatch?.kind === 'found') entry.route = mcmMatch.def.route;
+    const mcmMatch = matchRoute(mcmRoutes, entry.method, mcm ?? []);
+    if (mcmMatch.kind === 'found') entry.route = mcmMatch.def.route;
     if (control) entry.route = 'control';
     this.track(req, res, entry);
 
@@ -688,8 +716,10 @@ export class McmSimulator {
       if (expect && rules.expectContinue === 'any-route-417') {
         return refuseAndClose(res, 417, 'Expect: 100-continue is not supported; send the request without an Expect header');
       }
-      const mounted = control !== undefined || (mcmMatch !== undefined && mcmMatch.kind !== 'none');
-      if (!mounted && rules.unmountedPath === 'empty-503') return sendEmpty(res, 503);
+      const bodyTimeoutMs = this.options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+      const query = new URLSearchParams(rawQuery);
+      if (!control && !mcm) return await this.serveBeyondMcm({ req, res, entry, clientId: '', id: '', query, bodyTimeoutMs }, segments);
+      if (!control && mcmMatch.kind === 'none' && rules.unmountedPath === 'empty-503') return sendEmpty(res, 503);
       const auth = this.authorise(req);
       if ('refused' in auth) {
         const refusal = rules.refuse(auth.refused);
@@ -697,10 +727,9 @@ export class McmSimulator {
       }
       const { clientId } = auth;
       entry.clientId = clientId;
-      const bodyTimeoutMs = this.options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-      const ctx: Ctx = { req, res, entry, clientId, id: '', query: new URLSearchParams(rawQuery), bodyTimeoutMs };
+      const ctx: Ctx = { req, res, entry, clientId, id: '', query, bodyTimeoutMs };
       if (control) return await this.dispatch(ctx, matchRoute(CONTROL_ROUTES, entry.method, control), (d) => this.controls[d.name]);
-      if (!mcmMatch) return sendError(res, 404, `no such endpoint: ${entry.method} ${rawPath} (the MCM API is under /mcm/v1)`);
+      if (mcmMatch.kind === 'found' && (await this.applyDeviceMode(ctx, mcmMatch.def.route))) return;
       if (mcmMatch.kind === 'found' && (await this.applyFault(ctx, mcmMatch.def.route))) return;
       await this.dispatch(ctx, mcmMatch, (d) => this.handlers[d.route]);
     } catch (err) {
@@ -744,7 +773,8 @@ export class McmSimulator {
       entry.endedAt = Date.now();
       entry.status = res.headersSent ? res.statusCode : 0;
       if (this.options.quiet === false) {
-        console.log(`${entry.method} ${entry.url} -> ${entry.status || 'no answer'} (${entry.endedAt - entry.startedAt} ms)`);
+        const label = this.options.logLabel ? `${this.options.logLabel} ` : '';
+        console.log(`${label}${entry.method} ${entry.url} -> ${entry.status || 'no answer'} (${entry.endedAt - entry.startedAt} ms)`);
       }
     };
     res.on('finish', end);
@@ -827,6 +857,76 @@ export class McmSimulator {
     });
   }
 
+  // ------------------------------------------------------------ beyond MCM: Insight, the mims' own APIs, device modes
+
+  /** Insight's id for this device: one per instance, so it stays the same across restarts. */
+  private readonly insightId = randomUUID();
+
+  /** This device as Insight describes it. */
+  insightNode(): SimInsightNode {
+    return describeNode({ ...this.options.insightNode, id: this.options.insightNode?.id ?? this.insightId }, this.url);
+  }
+
+  private insightPeers(): SimInsightNode[] {
+    return this.options.insightPeers?.() ?? [];
+  }
+
+  /** Listens again on the port it had, with the same state (after stop(); nothing to do while listening). */
+  async resume(): Promise<void> {
+    if (!this.server) await this.listen(this.listeningPort);
+  }
+
+  /** Insight (its own token) and the mims' APIs (no token: mims serve their own) share the port with MCM. */
+  private async serveBeyondMcm(ctx: Ctx, segments: string[]): Promise<void> {
+    const insight = under(INSIGHT_PREFIX, segments);
+    if (!insight) return this.serveMimApi(ctx);
+    const match = matchRoute(INSIGHT_ROUTES, ctx.entry.method, insight);
+    if (match.kind === 'found') ctx.entry.route = match.def.route;
+    const refusal = insightRefusal(ctx.req.headers.authorization, this.options.insightToken ?? DEFAULT_INSIGHT_TOKEN);
+    if (refusal) return sendError(ctx.res, refusal.status, refusal.message);
+    if (match.kind === 'found' && (await this.applyFault(ctx, match.def.route))) return;
+    await this.dispatch(ctx, match, (d) => this.handlers[d.route]);
+  }
+
+  /**
+   * 200 from a started mim; 503 from one not started (or unhealthy); where none is mounted,
+   * 404 (the field profile: an empty 503), logged as 'unknown'.
+   */
+  private async serveMimApi(ctx: Ctx): Promise<void> {
+    const { res, entry } = ctx;
+    const path = entry.url.split('?')[0];
+    const mounted = findMounted(this.state.listMims(), path);
+    if (!mounted && this.rules.unmountedPath === 'empty-503') return sendEmpty(res, 503);
+    if (!mounted) {
+      return sendError(
+        res,
+        404,
+        `nothing is mounted at ${path} (MCM is under /mcm/v1; a started mim serves /<clientId><MCM.BASE_API_PATH>)`,
+      );
+    }
+    entry.route = 'mimApi';
+    if (await this.applyFault(ctx, 'mimApi')) return;
+    if (!MIM_API_METHODS.includes(entry.method)) {
+      res.setHeader('Allow', MIM_API_METHODS.join(', '));
+      return sendError(res, 405, `the simulated mim "${mounted.mim.id}" answers ${MIM_API_METHODS.join(', ')} only`);
+    }
+    let bytes = 0;
+    await consumeBody(ctx, (chunk) => (bytes += chunk.length));
+    if (mounted.mim.state !== 'started') return sendError(res, 503, `mim "${mounted.mim.id}" is not started (state ${mounted.mim.state})`);
+    if (this.options.unhealthyMims) return sendError(res, 503, `mim "${mounted.mim.id}" is unhealthy (simulated)`);
+    sendJson(res, 200, mimAnswer(mounted, entry.method, bytes));
+  }
+
+  /** The slow and refusing device modes; true when the mode answered. */
+  private async applyDeviceMode(ctx: Ctx, route: SimRoute): Promise<boolean> {
+    if (this.options.slowMs) await this.sleep(this.options.slowMs);
+    if (ctx.res.destroyed) return true; // the client gave up while we waited
+    const refusal = this.options.refuseDeploys;
+    if (!refusal || (route !== 'deployMim' && route !== 'deployComposition')) return false;
+    sendError(ctx.res, refusal.status, refusal.message);
+    return true;
+  }
+
   // ------------------------------------------------------------ route handlers
 
   private async uploadImage(ctx: Ctx): Promise<void> {
@@ -896,7 +996,7 @@ export class McmSimulator {
   }
 
   private wireMim(mim: Mim): Record<string, unknown> {
-    return { ...mim, created: this.rules.created(mim.created), env: this.rules.env(mim.env) };
+    return { ...mim, created: this.rules.created(String(mim.created)), env: this.rules.env(mim.env) };
   }
 
   private asyncSteps(): number {

@@ -75,6 +75,52 @@ describe('simulator CLI', () => {
     }
   });
 
+  it('--fleet N: one line per device, one key for all, each device listing the others; access lines name the device', async () => {
+    const r = run(['--fleet', '3', '--key', 'fleet-key', '--insight-token', 'mesh']);
+    try {
+      const until = Date.now() + 5000;
+      while (!/device-03 \S+\n/.test(r.stdout()) && Date.now() < until && r.child.exitCode === null)
+        await new Promise((ok) => setTimeout(ok, 20));
+      assert.match(r.stdout(), /^MCM simulator fleet of 3 devices, MCM under \/mcm\/v1 \(API key from --key\):\n/);
+      const devices = [...r.stdout().matchAll(/^(device-\d+) (http:\/\/127\.0\.0\.1:(\d+))$/gm)].map((m) => ({
+        name: m[1],
+        url: m[2],
+        port: +m[3],
+      }));
+      assert.deepEqual(
+        devices.map((d) => [d.name, d.port - devices[0].port]),
+        [
+          ['device-01', 0],
+          ['device-02', 1],
+          ['device-03', 2],
+        ],
+      );
+      for (const d of devices) {
+        assert.equal((await fetch(`${d.url}/mcm/v1/mims`, { headers: { authorization: 'Bearer fleet-key' } })).status, 200, d.name);
+      }
+      const listed = await fetch(`${devices[1].url}/mimik-mesh/insight/v1/nodes?type=linkLocal`, {
+        headers: { authorization: 'Bearer mesh' },
+      });
+      assert.deepEqual(
+        ((await listed.json()) as any).data.map((n: any) => [n.name, n.addresses[0].url.href]),
+        [
+          ['device-01', devices[0].url],
+          ['device-03', devices[2].url],
+        ],
+      );
+      const until2 = Date.now() + 2000;
+      while (!/device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/.test(r.stdout()) && Date.now() < until2) {
+        await new Promise((ok) => setTimeout(ok, 10));
+      }
+      assert.match(r.stdout(), /device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/);
+      r.child.kill('SIGTERM');
+      assert.deepEqual(await r.exit, { code: 0, signal: null });
+      await assert.rejects(fetch(`${devices[0].url}/mcm/v1/mims`), 'the fleet is down after exit');
+    } finally {
+      r.child.kill('SIGKILL');
+    }
+  });
+
   it('runs the field profile with --profile field', async () => {
     const r = run(['--port', '0', '--profile', 'field', '--quiet']);
     try {
@@ -102,6 +148,8 @@ describe('simulator CLI', () => {
       ['--tls-cert', 'x'],
       ['--profile', 'studio'],
       ['--upload-delay', '-5'],
+      ['--fleet', '0'],
+      ['--fleet', '3', '--port', '65534'],
     ]) {
       const r = run(args);
       const { code } = await r.exit;
@@ -115,6 +163,8 @@ describe('simulator CLI', () => {
     const r = run(['--help']);
     assert.equal((await r.exit).code, 0);
     assert.match(r.stdout(), /--async-datastore/);
+    assert.match(r.stdout(), /--fleet N/);
+    assert.match(r.stdout(), /--insight-token/);
     assert.match(r.stdout(), /--profile NAME/);
     assert.match(r.stdout(), /--upload-delay MS/);
   });
@@ -137,5 +187,12 @@ describe('simulator CLI', () => {
     assert.throws(() => parseArgs(['--profile', 'studio']), /--profile is one of contract, field/);
     assert.equal(parseArgs(['--port=9000']).port, 9000);
     assert.throws(() => parseArgs(['--port', '70000']), /--port/);
+    const fleet = parseArgs(['--fleet', '20', '--insight-token', 'mesh']);
+    assert.equal(fleet.fleet, 20);
+    assert.equal(fleet.port, 0, 'a fleet takes a free run of ports unless --port is given');
+    assert.equal(fleet.options.insightToken, 'mesh');
+    assert.equal(parseArgs(['--fleet=5', '--port', '9000']).port, 9000);
+    assert.equal(parseArgs([]).fleet, undefined);
+    assert.throws(() => parseArgs(['--fleet', '1001']), /--fleet needs a whole number from 1 to 1000/);
   });
 });

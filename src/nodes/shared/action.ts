@@ -33,6 +33,8 @@ export interface ActionSpec {
   run(ctx: ActionContext): Promise<unknown>;
   /** Green status text after success; undefined clears the status. */
   summary?(payload: unknown, ctx: ActionContext): string | undefined;
+  /** A text here shows a yellow ring instead: the result is sent on, but it is not confirmed. */
+  warning?(payload: unknown, ctx: ActionContext): string | undefined;
 }
 
 export function registerAction(RED: RED, spec: ActionSpec): void {
@@ -65,7 +67,9 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
         status.show('blue', working);
         const payload = await spec.run(ctx);
         msg.payload = payload;
-        status.show('green', () => spec.summary?.(payload, ctx));
+        const warning = spec.warning?.(payload, ctx);
+        if (warning === undefined) status.show('green', () => spec.summary?.(payload, ctx));
+        else status.show('yellow', warning);
         send(msg);
         done();
       } catch (err) {

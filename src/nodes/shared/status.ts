@@ -7,7 +7,7 @@ import type { Node } from 'node-red';
 
 export const STATUS_INTERVAL_MS = 250;
 
-export type Fill = 'blue' | 'green' | 'red';
+export type Fill = 'blue' | 'green' | 'yellow' | 'red';
 export type StatusText = string | undefined | (() => string | undefined);
 
 export class StatusLight {
@@ -17,7 +17,10 @@ export class StatusLight {
 
   constructor(private readonly node: Node) {}
 
-  /** Blue while working, green on success (undefined text clears), red ring on failure (at once). */
+  /**
+   * Blue while working, green on success (undefined text clears), a yellow ring for a result
+   * that is not confirmed, a red ring on failure (at once).
+   */
   show(fill: Fill, text: StatusText): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -38,6 +41,7 @@ export class StatusLight {
     this.timer = undefined;
     this.last = Date.now();
     const shown = typeof text === 'function' ? text() : text;
-    this.node.status(shown === undefined ? {} : { fill, shape: fill === 'red' ? 'ring' : 'dot', text: shown });
+    const shape = fill === 'red' || fill === 'yellow' ? 'ring' : 'dot';
+    this.node.status(shown === undefined ? {} : { fill, shape, text: shown });
   }
 }

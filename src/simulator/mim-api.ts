@@ -1,0 +1,49 @@
+/**
+ * The mims' own APIs as the simulator serves them: a mim with `MCM.BASE_API_PATH` in its env is
+ * mounted at `/<clientId><MCM.BASE_API_PATH>` (and at `/api<MCM.BASE_API_PATH>` when
+ * `MCM.API_ALIAS` is "true"), as the runtime mounts it. It answers a small JSON echo that names
+ * the mim, so health checks and tests can tell which mim answered.
+ */
+import { Mim } from '../mcm/models';
+
+export const MIM_API_METHODS = ['GET', 'HEAD', 'POST'];
+
+export interface MountedMim {
+  mim: Mim;
+  /** The path below the mount point, '/' at least, query string excluded. */
+  rest: string;
+}
+
+/** '/hello/v1/' and 'hello/v1' both mount at '/hello/v1'; no base path: not served. */
+function basePath(mim: Mim): string | undefined {
+  const raw = mim.env?.['MCM.BASE_API_PATH']?.trim().replace(/\/+$/, '');
+  if (!raw) return undefined;
+  return raw.startsWith('/') ? raw : `/${raw}`;
+}
+
+function mountPoints(mim: Mim): string[] {
+  const base = basePath(mim);
+  if (!base) return [];
+  const points = [`/${mim.clientId}${base}`];
+  if (mim.env?.['MCM.API_ALIAS'] === 'true') points.push(`/api${base}`);
+  return points;
+}
+
+/** The mim mounted at `path` (the longest mount point wins), or undefined. */
+export function findMounted(mims: Mim[], path: string): MountedMim | undefined {
+  let found: MountedMim | undefined;
+  let longest = 0;
+  for (const mim of mims) {
+    for (const point of mountPoints(mim)) {
+      if (point.length <= longest || (path !== point && !path.startsWith(`${point}/`))) continue;
+      found = { mim, rest: path.slice(point.length) || '/' };
+      longest = point.length;
+    }
+  }
+  return found;
+}
+
+/** What a started, healthy mim answers. */
+export function mimAnswer({ mim, rest }: MountedMim, method: string, bytes: number): Record<string, unknown> {
+  return { mim: mim.id, name: mim.name, image: mim.image, clientId: mim.clientId, method, path: rest, bytesReceived: bytes };
+}

@@ -1,0 +1,267 @@
+/**
+ * Field answers and odd configuration in real flows: data store work that cannot be followed
+ * (sent on with a yellow ring), a wrong base URL, a key file after a 401, odd keys refused before
+ * any request, and keys echoed by a runtime kept out of msg.error and the status.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImageTar } from '../../src/mcm/image-tar';
+import { McmClient } from '../../src/mcm/client';
+import { McmSimulator } from '../../src/simulator';
+import { collect, configNode, helper, loadActionFlow, loadFlow, run, StatusCall, statuses } from '../support/nodes';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await wait(20);
+  }
+}
+
+const last = (seen: StatusCall[]) => seen[seen.length - 1];
+
+describe('field answers in flows', function () {
+  let sim: McmSimulator;
+  let client: McmClient;
+
+  before(async () => {
+    sim = await McmSimulator.start({ quiet: true });
+  });
+  after(async () => {
+    await sim.stop();
+  });
+  beforeEach(async () => {
+    sim.reset();
+    sim.options.asyncDataStore = false;
+    client = new McmClient({ url: sim.url, token: sim.key });
+    await client.uploadImage(buildImageTar({ name: 'db' }));
+    await client.deployMim('db', 'db');
+    sim.resetStats();
+  });
+  afterEach(async () => {
+    client.close();
+    await helper.unload();
+  });
+
+  describe('data store results that are not confirmed', () => {
+    it('backup: inProgress with no way to follow it is sent on, with a yellow ring', async () => {
+      sim.options.asyncDataStore = { steps: 3 };
+      sim.setFault('dataStoreStatus', { status: 405 });
+      await loadActionFlow(sim, { type: 'mimoe-backup' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
+      assert.equal(kind, 'sent');
+      assert.equal(msg.payload.status, 'inProgress');
+      assert.equal(msg.payload.action, 'backup');
+      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      assert.deepEqual(last(seen), { fill: 'yellow', shape: 'ring', text: 'backup 0%, cannot follow' });
+    });
+
+    it('restore: an answer without a status is sent on as accepted, with a yellow ring', async () => {
+      sim.setFault('dataStore', { status: 204, body: '' });
+      await loadActionFlow(sim, { type: 'mimoe-restore' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
+      assert.equal(kind, 'sent');
+      assert.deepEqual(
+        { status: msg.payload.status, action: msg.payload.action, path: msg.payload.path },
+        { status: 'accepted', action: 'restore', path: '/data/db.bak' },
+      );
+      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      assert.deepEqual(last(seen), { fill: 'yellow', shape: 'ring', text: 'restore accepted, not confirmed' });
+    });
+
+    it('a completed backup stays green', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-backup' });
+      const seen = statuses('n1');
+      const { msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
+      assert.equal(msg.payload.status, 'completed');
+      await until(() => last(seen)?.fill === 'green', 'the green status');
+      assert.equal(last(seen).shape, 'dot');
+    });
+  });
+
+  it('a wrong base URL (an empty 503) reaches Catch saying which URL to check', async () => {
+    sim.setFault('listMims', { status: 503, body: '' });
+    await loadActionFlow(sim, { type: 'mimoe-list' });
+    const seen = statuses('n1');
+    const { kind, msg } = await run({});
+    assert.equal(kind, 'caught');
+    assert.equal(
+      msg.error.message,
+      `listMims failed: nothing answers at that path (GET ${sim.url}/mcm/v1/mims: HTTP 503 with an empty body); ` +
+        "check the config node's URL (the base URL, without /mcm/v1)",
+    );
+    assert.equal(msg.error.code, 'MCM_NO_API');
+    assert.equal(msg.statusCode, 503);
+    assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'wrong URL?' });
+    assert.equal(sim.requests('listMims').length, 1, 'not retried');
+  });
+
+  it('an unknown image on deploy reaches Catch with the runtime’s own words', async () => {
+    sim.setFault('deployMim', { status: 400, body: 'cannot find image with name nope' });
+    await loadActionFlow(sim, { type: 'mimoe-deploy' });
+    const { kind, msg } = await run({ payload: { name: 'x', image: 'nope' } });
+    assert.equal(kind, 'caught');
+    assert.equal(msg.error.message, 'deployMim failed: HTTP 400 cannot find image with name nope');
+  });
+
+  it('a deploy answered without a body sends the mim it looks up', async () => {
+    await client.deployMim('quiet', 'db');
+    sim.setFault('deployMim', { status: 201, body: '' });
+    await loadActionFlow(sim, { type: 'mimoe-deploy' });
+    const { kind, msg } = await run({ payload: { name: 'quiet', image: 'db' } });
+    assert.equal(kind, 'sent');
+    assert.equal(msg.payload.id, 'api-quiet');
+  });
+
+  describe('keys', () => {
+    it('a key file is read again after a 401, and the call repeated once', async () => {
+      const keyFile = join(mkdtempSync(join(tmpdir(), 'mimoe-key-')), 'mimoe-api-key.env');
+      // The runtime takes a second key too: the one it writes to the file after answering 401 (expired).
+      const keyed = await McmSimulator.start({ quiet: true, keyFile, tokens: { 'renewed-key': 'api' } });
+      try {
+        await loadActionFlow(keyed, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile });
+        assert.equal((await run({})).kind, 'sent');
+        writeFileSync(keyFile, 'MCM_API_KEY=renewed-key\n');
+        keyed.setFault('listMims', { status: 401, body: { error: { code: 401, message: 'Unauthorized' } }, times: 1 });
+        assert.equal((await run({})).kind, 'sent');
+        assert.deepEqual(
+          keyed.requests('listMims').map((e) => e.status),
+          [200, 401, 200],
+        );
+      } finally {
+        await helper.unload();
+        await keyed.stop();
+      }
+    });
+
+    it('an odd key in the credentials is a config error shown before any request', async () => {
+      const key = `${sim.key}\u0007bell`;
+      await loadFlow(
+        [
+          configNode(sim),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        { cfg: { token: key } },
+      );
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /cannot be used: the API key or token holds a line break, another control character/);
+      assert.ok(!msg.error.message.includes(sim.key), 'the key is not in the text');
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('an odd key in a key file fails the call before any request', async () => {
+      const keyFile = join(mkdtempSync(join(tmpdir(), 'mimoe-key-')), 'mimoe-api-key.env');
+      writeFileSync(keyFile, `MCM_API_KEY=${sim.key}€\n`);
+      await loadActionFlow(sim, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile });
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_INVALID_INPUT');
+      assert.match(msg.error.message, /^listMims: the API key or token holds .* a character outside Latin-1/);
+      assert.ok(!msg.error.message.includes(sim.key));
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('a key echoed by the runtime, in any encoding, reaches neither msg.error nor the status', async () => {
+      const key = sim.key;
+      const echoes = [
+        key,
+        JSON.stringify(`/${key}`).slice(1, -1).replace(/\//g, '\\/'),
+        [...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+        encodeURIComponent(`Bearer ${key}`),
+        Buffer.from(`Bearer ${key}`).toString('base64'),
+        Buffer.from(key).toString('base64url'),
+      ];
+      sim.setFault('listMims', { status: 400, body: `echo: ${echoes.join(' | ')}` });
+      await loadActionFlow(sim, { type: 'mimoe-list' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      const shown = JSON.stringify([msg, seen]);
+      for (const echo of echoes) assert.ok(!shown.includes(echo), `${echo} in ${msg.error.message}`);
+      assert.ok(!shown.includes(key.slice(0, 8)));
+      assert.match(msg.error.message, /^listMims failed: HTTP 400 echo: \*\*\* \| \\\/\*\*\* \| \*\*\* \| Bearer%20\*\*\* \| /);
+    });
+  });
+
+  describe('against the field profile', () => {
+    let field: McmSimulator;
+    let keyFile: string;
+
+    before(async () => {
+      keyFile = join(mkdtempSync(join(tmpdir(), 'mimoe-key-')), 'mimoe-api-key.env');
+      field = await McmSimulator.start({ quiet: true, profile: 'field', keyFile, tokens: { 'renewed-key': 'api' } });
+    });
+    after(async () => {
+      await field.stop();
+    });
+    beforeEach(async () => {
+      field.reset();
+      field.options.asyncDataStore = false;
+      field.options.expiredTokens = undefined;
+      writeFileSync(keyFile, `MCM_API_KEY=${field.key}\n`);
+      const seed = new McmClient({ url: field.url, token: field.key });
+      await seed.uploadImage(buildImageTar({ name: 'db' }));
+      await seed.deployMim('db', 'db');
+      seed.close();
+      field.resetStats();
+    });
+
+    it('a backup the runtime cannot follow is sent on with a yellow ring', async () => {
+      field.options.asyncDataStore = true;
+      await loadActionFlow(field, { type: 'mimoe-backup' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
+      assert.equal(kind, 'sent');
+      assert.equal(msg.payload.status, 'inProgress');
+      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      assert.equal(last(seen).text, 'backup 0%, cannot follow');
+    });
+
+    it('a config URL with /mcm/v1 twice reaches Catch as a wrong URL', async () => {
+      await loadActionFlow(field, { type: 'mimoe-list' }, { url: `${field.url}/mcm/v1/mcm/v1` });
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_NO_API');
+      assert.match(msg.error.message, /check the config node's URL \(the base URL, without \/mcm\/v1\)$/);
+      assert.equal(field.log.length, 1);
+    });
+
+    it('the same deploy twice at once with keep: both msgs are sent on', async () => {
+      await loadActionFlow(field, { type: 'mimoe-deploy', ifExists: 'keep' });
+      const outputs = collect('out');
+      const caught = collect('caught');
+      for (let i = 0; i < 2; i++) helper.getNode('n1').receive({ payload: { name: 'svc', image: 'db', env: { A: '1' } } });
+      await until(() => outputs.length + caught.length === 2, 'both msgs');
+      assert.deepEqual(
+        caught.map((m) => m.error.message),
+        [],
+      );
+      assert.deepEqual(
+        outputs.map((m) => m.payload.id),
+        ['api-svc', 'api-svc'],
+      );
+    });
+
+    it('an expired key (401) is read again from the key file and the call repeated', async () => {
+      await loadActionFlow(field, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile });
+      assert.equal((await run({})).kind, 'sent');
+      field.options.expiredTokens = [field.key];
+      writeFileSync(keyFile, 'MCM_API_KEY=renewed-key\n');
+      assert.equal((await run({})).kind, 'sent');
+      assert.deepEqual(
+        field.requests('listMims').map((e) => e.status),
+        [200, 401, 200],
+      );
+    });
+  });
+});
