@@ -22,7 +22,7 @@ export const LOG_FORMAT = 'mimoe-probe-log/1';
 export interface LogHeader {
   type: 'probe';
   format: typeof LOG_FORMAT;
-  /** The base URL, without credentials. */
+  /** The base URL (the client refuses one with credentials). */
   url: string;
   prefix: string;
   clientId?: string;

@@ -152,13 +152,10 @@ export class Probe {
       dataStorePollMs: this.pollMs,
       onExchange: (exchange) => this.log.addClientExchange(this.current, exchange),
     });
-    const url = new URL(this.client.url);
-    url.username = '';
-    url.password = '';
     this.log = new ExchangeLog(options.key, {
       type: 'probe',
       format: LOG_FORMAT,
-      url: url.toString().replace(/\/$/, ''),
+      url: this.client.url,
       prefix: this.prefix,
       clientId: options.clientId,
       deviceDir: this.deviceDir,
