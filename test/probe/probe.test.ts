@@ -233,6 +233,22 @@ describe('mimoe-probe against the simulator', function () {
     assert.deepEqual(leftOn(sim, 'probe-twice'), []);
   });
 
+  it("with an access token, accepts ids made of the token's client id (a UUID, hyphens and all) and the name", async () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwcm9iZSJ9.c2lnbmF0dXJlLW9mLWEtdGVzdA';
+    const project = '3b241101-e2bb-4255-8caf-4136c566a962';
+    sim = await startTestSimulator({ tokens: { [jwt]: project } });
+    const result = await new Probe({ url: sim.url, key: jwt, prefix: 'probe-jwt' }).run();
+    const rows = Object.fromEntries(result.rows.map((row) => [row.id, row]));
+    assert.deepEqual(rows['image.id-shape'], {
+      id: 'image.id-shape',
+      verdict: 'as documented',
+      seen: `id "${project}-probe-jwt-img" (client id "${project}" from the token)`,
+    });
+    assert.equal(rows['mim.id-shape'].verdict, 'as documented');
+    assert.equal(result.exitCode, 0);
+    assert.deepEqual(leftOn(sim, 'probe-jwt'), []);
+  });
+
   it('refuses to start when one of its names exists already, and touches nothing', async () => {
     sim = await startTestSimulator();
     await uploadTar(sim, buildImageTar({ name: 'probe-taken-img' }));
