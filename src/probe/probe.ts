@@ -638,7 +638,7 @@ export class Probe {
       ...framing,
       headers: form.getHeaders(),
       body: form.getBuffer(),
-      summary: { multipart: [{ name: 'image', filename, bytes: tar.length }] },
+      summary: { multipart: [{ name: 'image', filename, contentType: 'application/x-tar', bytes: tar.length }] },
     });
     if (entry.status >= 300) this.pending.delete(name);
     return entry;
