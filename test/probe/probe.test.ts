@@ -71,8 +71,9 @@ describe('mimoe-probe against the simulator', function () {
   it('field profile: the points where real runtimes differ show `differs`, with what was seen', async () => {
     sim = await startTestSimulator({ profile: 'field', uploadAnswerDelayMs: 2500 });
     const prefix = 'probe-field';
-    const { code, stdout, stderr } = await probeRun(prefix);
+    const { code, stdout, stderr, log } = await probeRun(prefix);
     assert.equal(code, 0, stderr);
+    assert.deepEqual(new KeyRedactor('sim-test-key').leaks(readFileSync(log, 'utf8')), []);
     const table = printedTable(stdout);
     const differs = [
       'auth.missing-key',
