@@ -16,7 +16,10 @@
     /** Node-RED shows this in a password field when a value is stored; the runtime falls back to the saved one. */
     var PASSWORD_PLACEHOLDER = '__PWRD__';
     /** The config node's settings the admin endpoints read (the token travels apart). */
-    var CONFIG_SETTINGS = ['url', 'clientId', 'timeout', 'concurrency', 'resource', 'tokenSource', 'keyFile', 'tls', 'insecure'];
+    var CONFIG_SETTINGS = [
+        'url', 'clientId', 'timeout', 'concurrency', 'resource', 'tokenSource', 'keyFile', 'tls', 'insecure',
+        'proxy', 'answerTimeout', 'lowSpeedBytes', 'lowSpeedWindow'
+    ];
     /** The env keys the mimOE runtime reads itself; their descriptions are in the mimoe-deploy catalog (env.keys.*). */
     var RUNTIME_ENV_KEYS = ['BASE_API_PATH', 'API_ALIAS', 'WEBSOCKET_SUPPORT', 'MAX_EXECUTION_TIME_SEC', 'OTEL_SUPPORT', 'DB_ENCRYPTION_SUPPORT'];
     /** A value starting with `${NAME}`: the runtime puts the environment variable NAME there. */
@@ -49,6 +52,7 @@
             '.mimoe-hint.mimoe-error { color: var(--red-ui-text-color-error); }',
             '.mimoe-hint i.spinner { width: 11px; height: 11px; margin-right: 4px; }',
             '.mimoe-inline-hint { font-size: 0.85em; color: var(--red-ui-secondary-text-color); margin-left: 6px; }',
+            '.mimoe-inline-hint + input, .mimoe-inline-hint + .ui-spinner { margin-left: 6px; }',
             '.mimoe-warning { font-size: 0.85em; color: var(--red-ui-primary-text-color); margin-left: 6px; }',
             '.mimoe-warning i.fa { color: var(--red-ui-text-color-warning); }',
             '.mimoe-test-result { margin-left: 8px; }',
@@ -165,6 +169,24 @@
         };
         $box.on('change', update);
         update();
+    }
+
+    /** A folding part of a dialog: the link `toggle` shows or hides `rows`; shown at first when `open`. */
+    function section(toggle, rows, open) {
+        var $toggle = $(toggle);
+        var $rows = $(rows);
+        var shown = false;
+        var show = function (visible) {
+            shown = visible;
+            $rows.toggle(visible);
+            $toggle.attr('aria-expanded', visible ? 'true' : 'false');
+            $toggle.find('i.fa').first().toggleClass('fa-caret-right', !visible).toggleClass('fa-caret-down', visible);
+        };
+        $toggle.on('click', function (evt) {
+            evt.preventDefault();
+            show(!shown);
+        });
+        show(!!open);
     }
 
     /** Keeps the text of `target` on the explanation `<type>.<prefix>.<selected value>` of a select. */
@@ -484,14 +506,20 @@
 
     /**
      * Wires the Test connection button of the config dialog: it posts the dialog's CURRENT values
-     * (saved or not) and shows the answer beside the button.
+     * (saved or not) and shows the answer beside the button. The runtime uses the stored key only
+     * with the deployed URL, TLS and proxy, and reads ${VAR} only as deployed; otherwise its answer
+     * asks for the key to be typed, or for a deploy first.
      */
     function connectionTest(options) {
         var $button = $(options.button);
         var $result = $(options.result);
         var prefix = '#node-config-input-';
+        /** A config node select's value; `_ADD_` is its "add new" entry, not a node. */
+        function chosen(field) {
+            var id = $(prefix + field).val();
+            return id && id !== '_ADD_' ? id : '';
+        }
         function dialogBody() {
-            var tls = $(prefix + 'tls').val();
             var settings = {
                 url: ($(prefix + 'url').val() || '').trim(),
                 clientId: ($(prefix + 'clientId').val() || '').trim(),
@@ -500,8 +528,12 @@
                 resource: $(prefix + 'resource').val(),
                 tokenSource: $(prefix + 'tokenSource').val(),
                 keyFile: ($(prefix + 'keyFile').val() || '').trim(),
-                tls: tls && tls !== '_ADD_' ? tls : '',
-                insecure: $(prefix + 'insecure').prop('checked')
+                tls: chosen('tls'),
+                insecure: $(prefix + 'insecure').prop('checked'),
+                proxy: chosen('proxy'),
+                answerTimeout: $(prefix + 'answerTimeout').val(),
+                lowSpeedBytes: $(prefix + 'lowSpeedBytes').val(),
+                lowSpeedWindow: $(prefix + 'lowSpeedWindow').val()
             };
             return { id: options.id, settings: settings, token: $(prefix + 'token').val() || '' };
         }
@@ -687,6 +719,7 @@
         requestFailure: requestFailure,
         typedVisibleInput: typedVisibleInput,
         toggleRows: toggleRows,
+        section: section,
         optionHelp: optionHelp,
         outputsMap: outputsMap,
         autocomplete: autocomplete,

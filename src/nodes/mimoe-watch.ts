@@ -2,9 +2,11 @@
  * mimoe-watch: polls the runtime and emits one msg per change (a mim or image added, removed,
  * or changed), with the item before and after. The first poll only learns what is there. While
  * the runtime is unreachable it backs off, says so in its status, and resumes by itself; what
- * changed meanwhile is reported on the first poll after.
+ * changed meanwhile is reported on the first poll after. Each change in the kind of failure
+ * (unreachable, then a 403 when the runtime comes back with another key) reaches Catch and the
+ * log once; the status is sent only when it changes (each one goes to every open editor).
  */
-import type { Node } from 'node-red';
+import type { Node, NodeStatus } from 'node-red';
 import { McmClient } from '../mcm/client';
 import { McmError } from '../mcm/errors';
 import { describeFailure, shared } from './shared/errors';
@@ -20,9 +22,18 @@ const WATCHED_FIELDS: Record<Resource, string[]> = {
   image: ['name', 'digest', 'repoTags', 'size'],
 };
 const MAX_BACKOFF_MS = 5 * 60_000;
+/** Failures that all mean "the runtime does not answer": one kind, however they alternate. */
+const UNREACHABLE_CODES = ['unreachable', 'connection', 'timeout'];
 
 function changed(resource: Resource, before: Item, after: Item): boolean {
   return WATCHED_FIELDS[resource].some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+}
+
+/** What a failure is, for telling a new problem from the same one again: `unreachable`, `http 403`, `tls`... */
+function failureKind(err: unknown): string {
+  if (!(err instanceof McmError)) return 'error';
+  if (UNREACHABLE_CODES.includes(err.code)) return 'unreachable';
+  return err.code === 'http' ? `http ${err.statusCode}` : err.code;
 }
 
 function diff(resource: Resource, before: Map<string, Item>, after: Map<string, Item>) {
@@ -47,7 +58,18 @@ export = function (RED: RED) {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let failures = 0;
+    /** The kind of the failure last reported; undefined while polls succeed. */
+    let failing: string | undefined;
     let changes = 0;
+    let shown = '';
+
+    /** A Status node fires on every status: send one only when it differs from the last. */
+    function status(next: NodeStatus): void {
+      const key = JSON.stringify(next);
+      if (key === shown) return;
+      shown = key;
+      node.status(next);
+    }
 
     const list = (client: McmClient, resource: Resource): Promise<Item[]> =>
       resource === 'image' ? client.listImages({ signal: controller.signal }) : client.listMims({ signal: controller.signal });
@@ -55,7 +77,7 @@ export = function (RED: RED) {
     async function poll(): Promise<void> {
       const client = server?.client;
       if (!client) {
-        node.status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.error') });
+        status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.error') });
         node.error(shared(RED, server ? 'errors.config-invalid' : 'errors.no-config', { reason: server?.problem ?? '' }));
         return;
       }
@@ -72,7 +94,8 @@ export = function (RED: RED) {
           }
         }
         failures = 0;
-        node.status({
+        failing = undefined;
+        status({
           fill: 'green',
           shape: 'dot',
           text: changes ? RED._('mimoe-watch.status.changes', { count: changes }) : RED._('mimoe-watch.status.watching'),
@@ -84,16 +107,18 @@ export = function (RED: RED) {
         const wait = Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** Math.min(failures, 10));
         const failure = describeFailure(RED, err);
         const seconds = Math.round(wait / 1000);
-        const unreachable = err instanceof McmError && ['unreachable', 'connection', 'timeout'].includes(err.code);
-        node.status({
+        const kind = failureKind(err);
+        status({
           fill: 'red',
           shape: 'ring',
-          text: unreachable
-            ? RED._('mimoe-watch.status.unreachable', { seconds })
-            : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
+          text:
+            kind === 'unreachable'
+              ? RED._('mimoe-watch.status.unreachable', { seconds })
+              : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
         });
-        // Once per outage, not on every retry: to the log and to Catch nodes.
-        if (failures === 1) node.error(failure.error, { topic: 'error', payload: { statusCode: failure.statusCode } } as Msg);
+        // Once per kind of failure, not on every retry: to the log and to Catch nodes.
+        if (kind !== failing) node.error(failure.error, { topic: 'error', payload: { statusCode: failure.statusCode } } as Msg);
+        failing = kind;
         schedule(wait);
       }
     }
@@ -102,7 +127,7 @@ export = function (RED: RED) {
       if (!controller.signal.aborted) timer = setTimeout(() => void poll(), ms);
     }
 
-    node.status({ fill: 'blue', shape: 'dot', text: RED._('mimoe-watch.status.working') });
+    status({ fill: 'blue', shape: 'dot', text: RED._('mimoe-watch.status.working') });
     timer = setTimeout(() => void poll(), 0);
 
     node.on('close', (_removed: boolean, done: () => void) => {

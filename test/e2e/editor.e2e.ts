@@ -397,7 +397,8 @@ describe('the editor in a real browser (chromium)', function () {
     assert.notEqual(await hint.evaluate((el) => getComputedStyle(el).color), 'rgb(1, 2, 3)');
 
     // The server's URL as ${NAME} (an environment variable of Node-RED) with a path after it:
-    // valid in the dialog, and Test connection reaches the runtime with it (saved token).
+    // valid in the dialog. Before a deploy, Test connection reads no environment variable and says
+    // so; once deployed, it reaches the runtime with it and the saved token.
     await page.locator('#node-input-btn-server-edit').click();
     const url = page.locator('#node-config-input-url');
     await url.waitFor();
@@ -413,12 +414,26 @@ describe('the editor in a real browser (chromium)', function () {
       false,
       'a wrong URL is still refused',
     );
+    const testResult = page.locator('#node-config-mimoe-test-result');
     await page.locator('#node-config-mimoe-test').click();
     await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
     assert.equal(
-      (await page.locator('#node-config-mimoe-test-result').textContent())?.trim(),
-      text('mimoe-config', 'test.ok', { mims: 1 }),
+      (await testResult.textContent())?.trim(),
+      text('mimoe-config', 'admin.envNotDeployed', { setting: text('mimoe-config', 'label.url') }),
     );
+    await page.locator('#node-config-dialog-ok').click();
+    await url.waitFor({ state: 'detached' });
+    await closeDialog('ok');
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.waitForFunction(() => !RED.nodes.dirty());
+    await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
+    await openDialog(deployId);
+    await page.locator('#node-input-btn-server-edit').click();
+    await url.waitFor();
+    assert.equal(await url.inputValue(), `\${${URL_ENV}}/mcm/v1`);
+    await page.locator('#node-config-mimoe-test').click();
+    await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
+    assert.equal((await testResult.textContent())?.trim(), text('mimoe-config', 'test.ok', { mims: 1 }));
     await page.locator('#node-config-dialog-cancel').click();
     await url.waitFor({ state: 'detached' });
     await closeDialog('cancel');

@@ -65,12 +65,15 @@ export function credentials(sim: McmSimulator): Record<string, Record<string, st
   return { cfg: { token: sim.key } };
 }
 
+/** Config node types: they stay off the tab, and Node-RED creates them before the nodes that use them. */
+const CONFIG_TYPES = ['mimoe-config', 'tls-config', 'http proxy'];
+
 /**
  * Loads a flow. Nodes with wires (or of a wired kind) are placed on one tab with coordinates,
  * as the editor would save them; without that Node-RED takes them for config nodes.
  */
 export async function loadFlow(flow: Array<Record<string, unknown>>, creds?: object, coreNodes: string[] = []): Promise<void> {
-  const placed = flow.map((n) => (n.type === 'mimoe-config' || n.type === 'tls-config' ? n : { z: 'tab', x: 100, y: 100, ...n }));
+  const placed = flow.map((n) => (CONFIG_TYPES.includes(n.type as string) ? n : { z: 'tab', x: 100, y: 100, ...n }));
   const coreDir = path.join(path.dirname(fromNodeRed('@node-red/nodes/package.json')), 'core');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const core = coreNodes.map((file) => require(path.join(coreDir, file)) as NodeModule);

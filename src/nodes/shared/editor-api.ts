@@ -1,0 +1,191 @@
+/**
+ * The admin routes the editor calls: Test connection in the config dialog, and live suggestions
+ * (image names, mim ids) in the other dialogs. Both take the dialog's values, so they work before
+ * the first deploy, and both give an editor user nothing that deploying a flow would not:
+ * - a stored key (credential or key file) goes only to the deployed config's own destination
+ *   (URL, TLS, proxy); anywhere else the key must be typed again;
+ * - only credentials of deployed mimoe-config nodes are read, and a key file only from the path
+ *   deployed in that config;
+ * - `${VAR}` is read only where it stands in the deployed config;
+ * - only JSON bodies are taken, which a cross-site HTML form cannot send;
+ * - an answer that is not MCM's is described by status, type and size, never echoed.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { Exchange, McmClient, McmClientOptions } from '../../mcm/client';
+import { McmError } from '../../mcm/errors';
+import { clientOptions, ConfigCredentials, ConfigSettings } from './config-client';
+import { describeFailure } from './errors';
+import { NodeConfig, RED } from './runtime';
+
+/** What the editor posts: the dialog's current values, deployed or not, and the key field. */
+interface EditorQuery {
+  /** The config node's id: its deployed settings and stored key are the reference. */
+  id?: unknown;
+  settings?: unknown;
+  /** A typed key, or the password placeholder for "the stored one". */
+  token?: unknown;
+}
+
+/** Node-RED sends this in place of a stored password the editor never sees. */
+const PASSWORD_PLACEHOLDER = '__PWRD__';
+/** Seconds: a person is waiting for the answer in the dialog. */
+const EDITOR_TIMEOUT = 10;
+/** The settings the editor may post; anything else in the body is ignored. */
+const SETTINGS: Array<keyof ConfigSettings> = [
+  'url',
+  'clientId',
+  'timeout',
+  'concurrency',
+  'resource',
+  'tls',
+  'insecure',
+  'tokenSource',
+  'keyFile',
+  'answerTimeout',
+  'lowSpeedBytes',
+  'lowSpeedWindow',
+  'proxy',
+];
+/** The settings that decide where a key goes. The client id, timeouts and resource may vary freely. */
+const DESTINATION: Array<keyof ConfigSettings> = ['url', 'tls', 'insecure', 'proxy'];
+/** An environment reference in any of Node-RED's spellings; a posted one is never read. */
+const ENV_REFERENCE = /\$\{[^}]*\}/;
+
+/** A request the route answers itself, without contacting anything. */
+class Refusal extends Error {}
+
+const LISTS: Record<string, (client: McmClient) => Promise<Array<{ value: string; label: string; detail: string }>>> = {
+  images: async (client) => (await client.listImages()).map((image) => ({ value: image.name, label: image.name, detail: image.id })),
+  mims: async (client) =>
+    (await client.listMims()).map((mim) => ({ value: mim.id, label: mim.id, detail: `${mim.image} ${mim.state}`.trim() })),
+};
+
+/** The deployed flow's config of this id when it is a mimoe-config: only those have a key to lend. */
+function deployedConfig(RED: RED, id: unknown): (NodeConfig & ConfigSettings) | undefined {
+  if (typeof id !== 'string' || !id) return undefined;
+  let found: NodeConfig | undefined;
+  RED.nodes.eachNode((node) => {
+    if (node.id === id) found = node as NodeConfig;
+  });
+  return found?.type === 'mimoe-config' ? (found as NodeConfig & ConfigSettings) : undefined;
+}
+
+/** The posted settings: known keys with plain values only. */
+function postedSettings(raw: unknown): ConfigSettings {
+  const settings: Record<string, unknown> = {};
+  if (!raw || typeof raw !== 'object') return settings;
+  for (const key of SETTINGS) {
+    const value = (raw as Record<string, unknown>)[key];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') settings[key] = value;
+  }
+  return settings as ConfigSettings;
+}
+
+/** A setting as compared with the deployed one: the dialog trims text and may omit a false box. */
+function comparable(key: keyof ConfigSettings, value: unknown): string {
+  return key === 'insecure' ? String(value === true || value === 'true') : String(value ?? '').trim();
+}
+
+/**
+ * The client options for an editor request, or a Refusal. Values that stand in the deployed config
+ * are used as deployed; other values are taken literally. What is stored or read from the
+ * environment (the key, a key file, a `${VAR}`) travels only to the deployed destination.
+ */
+function editorClientOptions(RED: RED, query: EditorQuery): McmClientOptions {
+  const settings = postedSettings(query.settings);
+  const saved = deployedConfig(RED, query.id);
+  const asDeployed = (key: keyof ConfigSettings) => saved !== undefined && comparable(key, settings[key]) === comparable(key, saved[key]);
+  const toDeployedDestination = DESTINATION.every(asDeployed);
+  const envRefused = (key: string) =>
+    new Refusal(RED._('mimoe-config.admin.envNotDeployed', { setting: RED._(`mimoe-config.label.${key}`) }));
+  for (const key of SETTINGS) {
+    const value = settings[key];
+    if (typeof value === 'string' && ENV_REFERENCE.test(value) && !(asDeployed(key) && toDeployedDestination)) throw envRefused(key);
+  }
+  const credentials: ConfigCredentials = {};
+  if (settings.tokenSource === 'file') {
+    if (!saved || saved.tokenSource !== 'file' || !asDeployed('keyFile')) throw new Refusal(RED._('mimoe-config.admin.keyFileNotDeployed'));
+    if (!toDeployedDestination) throw new Refusal(RED._('mimoe-config.admin.storedKeyElsewhere'));
+  } else {
+    // Read only now that the id is known to be a mimoe-config of the deployed flows.
+    const stored = saved ? (RED.nodes.getCredentials(saved.id) as ConfigCredentials | undefined)?.token : undefined;
+    const token = typeof query.token === 'string' ? query.token : '';
+    if (token === PASSWORD_PLACEHOLDER) {
+      if (stored && !toDeployedDestination) throw new Refusal(RED._('mimoe-config.admin.storedKeyElsewhere'));
+      credentials.token = stored;
+    } else {
+      if (ENV_REFERENCE.test(token) && !(token === stored && toDeployedDestination)) throw envRefused('token');
+      credentials.token = token;
+    }
+  }
+  const timeout = Math.min(Number(settings.timeout) > 0 ? Number(settings.timeout) : EDITOR_TIMEOUT, EDITOR_TIMEOUT);
+  return clientOptions(RED, { ...settings, timeout }, credentials, () => undefined);
+}
+
+/** `text/html; charset=utf-8` -> `text/html`; anything else a server may put there is not shown. */
+function mediaType(header: string | undefined): string | undefined {
+  return /^\s*([\w.+-]{1,40}\/[\w.+-]{1,60})/.exec(header ?? '')?.[1].toLowerCase();
+}
+
+function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+/**
+ * The editor's text for a failure. An answer whose message the client did not recognise as an MCM
+ * error (or a 2xx it could not use) is described by status, type and size: an editor user may
+ * point the route at any internal service, and its body must not come back.
+ */
+function failureAnswer(RED: RED, err: unknown, exchange: Exchange | undefined) {
+  if (err instanceof Refusal) return { ok: false, code: 'MCM_EDITOR_REFUSED', message: err.message };
+  const failure = describeFailure(RED, err);
+  let message = failure.error.message;
+  const answered = err instanceof McmError && exchange !== undefined && exchange.status > 0;
+  if (answered && (err.code === 'bad-response' || (err.code === 'http' && err.structured !== true))) {
+    const status = exchange.status;
+    message = RED._(status === 401 || status === 403 ? 'mimoe-config.admin.keyRefused' : 'mimoe-config.admin.foreign', {
+      operation: err.operation,
+      status,
+      type: mediaType(exchange.responseHeaders['content-type']) ?? RED._('mimoe-config.admin.noType'),
+      size: size(exchange.bytesReceived),
+    });
+  }
+  return { ok: false, code: failure.error.code, status: failure.statusCode, message };
+}
+
+/** A cross-site HTML form can send only urlencoded, multipart or text/plain bodies: none is taken. */
+function jsonOnly(RED: RED) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.is('application/json')) next();
+    else res.status(415).json({ ok: false, message: RED._('mimoe-config.admin.jsonOnly') });
+  };
+}
+
+export function registerEditorRoutes(RED: RED): void {
+  const permission = RED.auth.needsPermission('mimoe-config.write');
+  const answer = async (req: Request, res: Response, work: (client: McmClient) => Promise<object>) => {
+    let client: McmClient | undefined;
+    let last: Exchange | undefined;
+    try {
+      client = new McmClient({ ...editorClientOptions(RED, (req.body ?? {}) as EditorQuery), onExchange: (exchange) => (last = exchange) });
+      res.json({ ok: true, ...(await work(client)) });
+    } catch (err) {
+      res.json(failureAnswer(RED, err, last));
+    } finally {
+      client?.close();
+    }
+  };
+  RED.httpAdmin.post('/mimoe/check', permission, jsonOnly(RED), (req, res) => {
+    void answer(req, res, (client) => client.checkConnection());
+  });
+  RED.httpAdmin.post('/mimoe/resources/:kind', permission, jsonOnly(RED), (req, res) => {
+    const list = Object.hasOwn(LISTS, req.params.kind) ? LISTS[req.params.kind] : undefined;
+    if (!list) {
+      res.status(404).json({ ok: false, message: RED._('mimoe-config.admin.unknownKind') });
+      return;
+    }
+    void answer(req, res, async (client) => ({ items: await list(client) }));
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * mimoe-watch in a flow against the simulator: each change in the kind of failure reaches Catch
+ * and the log once (a 403 after an outage is news, not more of the outage), and the status is
+ * sent only when it changes (a Status node must not fire on every poll).
+ */
+import assert from 'node:assert/strict';
+import { buildImageTar } from '../../src/mcm/image-tar';
+import { McmClient } from '../../src/mcm/client';
+import { McmSimulator } from '../../src/simulator';
+import { collect, configNode, helper, loadFlow, nextMessage, statuses } from '../support/nodes';
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await wait(20);
+  }
+}
+
+describe('mimoe-watch: failures and statuses', function () {
+  let sim: McmSimulator;
+
+  beforeEach(async () => {
+    sim = await McmSimulator.start({ quiet: true, startDelayMs: 0 });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await sim.stop();
+  });
+
+  /** The watch node `w`, polling every 100 ms; with a Catch node scoped to it, or without (errors go to the log). */
+  async function loadWatch(withCatch: boolean): Promise<void> {
+    const catchNodes = [
+      { id: 'catch', type: 'catch', scope: ['w'], uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ];
+    await loadFlow(
+      [
+        configNode(sim, { timeout: 1 }),
+        { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']] },
+        { id: 'out', type: 'helper' },
+        ...(withCatch ? catchNodes : []),
+      ],
+      { cfg: { token: sim.key } },
+    );
+  }
+
+  /** The texts of the errors node w logged (an error a Catch node handles is not logged). */
+  const loggedErrors = (): string[] =>
+    helper
+      .log()
+      .args.map((args: unknown[]) => args[0] as { level: number; id?: string; msg?: unknown })
+      .filter((entry) => entry.id === 'w' && entry.level === 20)
+      .map((entry) => String(entry.msg));
+
+  it('reports a 403 that follows an outage to Catch, once each', async () => {
+    await loadWatch(true);
+    const caught = collect('caught');
+    await until(() => sim.requests('listMims').length > 0, 'the first poll');
+    await sim.stop();
+    await until(() => caught.length === 1, 'the outage at Catch');
+    assert.match(caught[0].error.message, /^listMims failed: (cannot reach|the connection to) the mimOE runtime/);
+    // The runtime comes back with another key: the config's key is refused.
+    sim.rotateKey();
+    await sim.restart();
+    await until(() => caught.length === 2, 'the 403 at Catch');
+    assert.match(caught[1].error.message, /^listMims failed: HTTP 403/);
+    assert.equal(caught[1].payload.statusCode, 403);
+    // The 403 goes on: it is not reported again.
+    const refused = () => sim.requests('listMims').filter((e) => e.status === 403).length;
+    await until(() => refused() >= 3, 'two more polls refused');
+    assert.equal(caught.length, 2, 'each kind of failure reached Catch once');
+  });
+
+  it('logs each kind of failure once without a Catch node: a 403, then the outage', async () => {
+    await loadWatch(false);
+    sim.rotateKey();
+    await until(() => loggedErrors().length === 1, 'the 403 in the log');
+    const refused = sim.requests('listMims').filter((e) => e.status === 403).length;
+    await until(() => sim.requests('listMims').filter((e) => e.status === 403).length >= refused + 2, 'two more polls refused');
+    assert.equal(loggedErrors().length, 1, 'the 403 is logged once');
+    await sim.stop();
+    await until(() => loggedErrors().length === 2, 'the outage in the log');
+    const [forbidden, outage] = loggedErrors();
+    assert.match(forbidden, /^listMims failed: HTTP 403/);
+    assert.match(outage, /^listMims failed: (cannot reach|the connection to) the mimOE runtime/);
+  });
+
+  it('sends one status in a steady state, not one per poll, and a new one for each change', async () => {
+    await loadWatch(false);
+    // The blue status of the start may or may not be seen (the helper reports statuses a tick late).
+    const calls = statuses('w');
+    const seen = () => calls.filter((s) => s.fill !== 'blue');
+    await until(() => sim.requests('listMims').length >= 10, 'ten polls');
+    assert.deepEqual(seen(), [{ fill: 'green', shape: 'dot', text: 'watching' }]);
+    const client = new McmClient({ url: sim.url, token: sim.key });
+    try {
+      await client.uploadImage(buildImageTar({ name: 'v1' }));
+      const added = nextMessage('out');
+      await client.deployMim('svc', 'v1');
+      assert.equal((await added).topic, 'mim/added');
+    } finally {
+      client.close();
+    }
+    const polls = sim.requests('listMims').length;
+    await until(() => sim.requests('listMims').length >= polls + 5, 'five more polls');
+    assert.deepEqual(
+      seen().map((s) => s.text),
+      ['watching', '1 change'],
+    );
+  });
+});
