@@ -10,7 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import { delay } from './delay';
 import { McmError, McmOperation } from './errors';
-import { ImageSource, OpenedSource, openImageSource, SourceOptions, UploadProgress, uploadBody } from './image-source';
+import { ImageSource, OpenedSource, openImageSource, SourceOptions, UploadBody, UploadProgress, uploadBody } from './image-source';
 import {
   DATA_STORE_STATUSES,
   DataStoreAction,
@@ -193,6 +193,12 @@ export class McmClient {
       url,
       maxConcurrent: Math.max(1, options.maxConcurrent ?? 8),
       tls: options.tls,
+      answerTimeoutMs: Math.min(options.answerTimeoutMs ?? 300_000, MAX_TIMER_MS),
+      lowSpeedBytes: options.lowSpeedBytes ?? 1024,
+      lowSpeedWindowMs: Math.min(options.lowSpeedWindowMs ?? 60_000, MAX_TIMER_MS),
+      maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+      proxy: options.proxy,
+      tunnelTimeoutMs: this.options.timeoutMs,
       redact: (text) => this.redact(text),
       onExchange: options.onExchange,
     });
@@ -236,32 +242,42 @@ export class McmClient {
     return list(op, body).map(normalizeImage);
   }
 
-  /** Streams the tar to the runtime: a file is never read whole into memory. */
+  /**
+   * Streams the tar to the runtime with its Content-Length: a file is never read whole into
+   * memory; a stream of unknown length is first kept in a temporary file, removed afterwards.
+   */
   async uploadImage(source: ImageSource, options: UploadOptions = {}): Promise<MimImage> {
-    const opened = await openImageSource(source, options);
+    const signals = [options.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined);
+    const opened = await openImageSource(source, options, AbortSignal.any(signals));
     try {
       return await this.sendImage(opened, options);
     } finally {
-      opened.release();
+      await opened.release();
     }
   }
 
   private async sendImage(opened: OpenedSource, options: UploadOptions): Promise<MimImage> {
     const op = 'uploadImage';
-    const upload = async () => uploadBody(opened, options.onProgress);
+    let sent: UploadBody | undefined;
+    const upload = async () => (sent = uploadBody(opened, options.onProgress));
     const response = await this.send({
       operation: op,
       method: 'POST',
       path: '/images',
       upload,
       replayable: opened.replayable,
+      anyBody: true,
       call: options,
     });
     if (isPlainObject(response.body)) return normalizeImage(unwrapObject(response.body));
-    // No body: the image's name is inside the tar, so find it by its size.
-    const stored = opened.total === undefined ? undefined : (await this.listImages(options)).find((image) => image.size === opened.total);
+    // No usable body: the image's name was read from the tar as it went out; ask the list for it.
+    const name = sent?.imageName();
+    if (name === undefined) {
+      throw new McmError({ operation: op, code: 'bad-response', detail: 'answered without the image, and the tar names no image' });
+    }
+    const stored = (await this.listImages(options)).find((image) => image.name === name);
     if (!stored)
-      throw new McmError({ operation: op, code: 'bad-response', detail: 'answered without a body, and the image cannot be told apart' });
+      throw new McmError({ operation: op, code: 'bad-response', detail: `answered without the image, and "${name}" is not listed` });
     return stored;
   }
 

@@ -21,7 +21,7 @@ export type McmErrorCode =
   | 'invalid-input'
   /** The runtime answered with a non-2xx status. */
   | 'http'
-  /** No answer (or no progress) within the timeout. */
+  /** A time limit was hit (silence, a stalled upload, the wait for an upload's answer): `detail` says which. */
   | 'timeout'
   /** Could not connect: refused, unknown host, unreachable network. */
   | 'unreachable'
@@ -63,6 +63,10 @@ export type InvalidInputRule =
   | 'source-empty'
   | 'source-stream-failed'
   | 'source-type'
+  | 'source-not-file'
+  | 'source-changed'
+  | 'source-size-mismatch'
+  | 'source-spool-failed'
   | 'source-path-in-payload'
   | 'token-unavailable'
   | 'token-invalid'
@@ -90,6 +94,11 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'source-empty': 'the image is empty (0 bytes)',
   'source-stream-failed': 'reading the image stream failed (__reason__)',
   'source-type': 'the image must be a Buffer, a byte stream or a file path (got __type__)',
+  'source-not-file': 'the image path "__path__" is a __kind__, not a file; read it into msg.payload as a stream instead',
+  'source-changed':
+    'the image file "__path__" changed size while it was being sent (from __expected__ to __actual__ bytes); send it again once it is complete',
+  'source-size-mismatch': 'the image stream does not have the size given for it (__expected__ bytes)',
+  'source-spool-failed': 'cannot keep the image stream in a temporary file to learn its length (__reason__)',
   'source-path-in-payload':
     'msg.payload is a string: put a file path in msg.filename (or in the node), or the tar itself in msg.payload as a Buffer or stream',
   'token-unavailable': 'no API key or token (__reason__)',
@@ -188,7 +197,7 @@ function describeFailure(init: McmErrorInit): string {
     case 'http':
       return `${op} failed: HTTP ${init.statusCode} ${init.serverMessage ?? ''}`.trimEnd();
     case 'timeout':
-      return `${op} failed: no answer from the runtime in time${detail}`;
+      return `${op} failed: timed out${detail}`;
     case 'unreachable':
       return `${op} failed: cannot reach the runtime${detail}`;
     case 'connection':

@@ -1,12 +1,20 @@
 /**
  * Image tar sources for uploads: a file path, a Buffer or a caller's stream, checked before any
- * request leaves, and turned into a multipart body that counts the bytes it sends.
+ * request leaves, and turned into a multipart body of known length that counts the bytes it sends.
+ *
+ * Every upload carries Content-Length (runtimes refuse chunked bodies): a stream of unknown length
+ * and a file whose reported size is not its content (/proc, /sys) are first copied into a private
+ * temporary file, removed again whatever happens. A file that changes size while it is sent fails
+ * at once, instead of leaving the runtime waiting for bytes that never come.
  */
-import FormData from 'form-data';
-import { constants as fsConstants, createReadStream, promises as fsp } from 'node:fs';
-import { basename } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, createReadStream, createWriteStream, promises as fsp, stat as statCallback, Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { McmError } from './errors';
+import { ImageTarScanner } from './image-tar';
 import { isReadable } from './validate';
 
 /**
@@ -15,95 +23,108 @@ import { isReadable } from './validate';
  */
 export const UPLOAD_CHUNK_BYTES = 256 * 1024;
 
+/** How often a file being sent is checked for a change of size. */
+const SIZE_CHECK_MS = 250;
+
+/**
+ * Linux file systems whose files report a size that is not their content (0 for /proc, 4096
+ * for /sys): such files are copied first to learn their real length.
+ */
+const PSEUDO_FILE_SYSTEMS = new Set([
+  0x9fa0, // proc
+  0x62656572, // sysfs
+  0x64626720, // debugfs
+  0x74726163, // tracefs
+  0x73636673, // securityfs
+  0x62656570, // configfs
+  0x27e0eb, // cgroup
+  0x63677270, // cgroup2
+  0xde5e81e4, // efivarfs
+]);
+
 /** An image tar: a file path, a Readable stream or the bytes. */
 export type ImageSource = string | Readable | Buffer;
 
 export interface UploadProgress {
   bytes: number;
-  /** Undefined for a stream of unknown length. */
   total?: number;
-  /** 0..100, undefined when the total is unknown. */
+  /** 0..100. */
   percentage?: number;
 }
 
 export interface SourceOptions {
   /** The file name sent with the part; default the path's base name or `image.tar`. */
   filename?: string;
-  /** Length of a stream source, when known (enables Content-Length and a percentage). */
+  /** Length of a stream source, when known: it is then sent as it comes instead of copied first. */
   size?: number;
 }
 
 export interface OpenedSource {
-  /** A fresh stream of the tar; a caller's own stream can be taken once only. */
+  /** A fresh stream of the tar; a caller's own stream (sent as it comes) can be taken once only. */
   take: () => Readable;
-  total?: number;
+  total: number;
   filename: string;
+  /** The file a person named, watched for size changes while it is sent. */
+  watchedPath?: string;
   replayable: boolean;
-  /** After the upload, sent or not: a caller's stream that was never sent is destroyed (its file closed). */
-  release: () => void;
+  /** After the upload, sent or not: removes a temporary copy, closes a caller's stream never sent. */
+  release: () => Promise<void>;
+}
+
+/** One part of a multipart body, as an exchange log shows it. */
+export interface PartSummary {
+  name: string;
+  filename: string;
+  contentType: string;
+  bytes: number;
 }
 
 /** One attempt's multipart body. */
 export interface UploadBody {
-  form: FormData;
   headers: Record<string, string>;
-  /** Set when reading the source failed, to tell that apart from a network failure. */
-  sourceError: () => Error | undefined;
+  /** Every byte of the body, multipart framing included. */
+  length: number;
+  summary: { multipart: PartSummary[] };
+  /** Body bytes handed to the connection so far. */
+  sent: () => number;
+  /** The image name read from the tar's metadata as it went past, once seen. */
+  imageName: () => string | undefined;
+  /** Writes the whole body into `target` and ends it; `onError` hears a source that failed or changed. */
+  pipe: (target: Writable, onError: (error: McmError) => void) => void;
   destroy: () => void;
 }
 
-const nothingToRelease = () => undefined;
+const op = 'uploadImage';
+const nothingToRelease = async () => undefined;
 
-/** Checks the source before any request: missing, unreadable, a directory, or empty all fail here. */
-export async function openImageSource(source: ImageSource, options: SourceOptions): Promise<OpenedSource> {
-  const op = 'uploadImage';
+/**
+ * Checks the source before any request: missing, unreadable, a directory, a device or empty all
+ * fail here. Copying a stream ends early when a signal aborts.
+ */
+export async function openImageSource(source: ImageSource, options: SourceOptions, signal?: AbortSignal): Promise<OpenedSource> {
   if (source === undefined || source === null || source === '') throw McmError.invalid(op, 'source-missing');
-  if (typeof source === 'string') {
-    let stat;
-    try {
-      stat = await fsp.stat(source);
-      await fsp.access(source, fsConstants.R_OK);
-    } catch (err) {
-      throw McmError.invalid(op, 'source-unreadable', { path: source, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
-    }
-    if (stat.isDirectory()) throw McmError.invalid(op, 'source-directory', { path: source });
-    if (stat.size === 0) throw McmError.invalid(op, 'source-empty');
-    return {
-      take: () => createReadStream(source, { highWaterMark: UPLOAD_CHUNK_BYTES }),
-      total: stat.size,
-      filename: options.filename ?? basename(source),
-      replayable: true,
-      release: nothingToRelease,
-    };
-  }
+  if (typeof source === 'string') return openFile(source, options, signal);
   if (Buffer.isBuffer(source)) {
     if (source.length === 0) throw McmError.invalid(op, 'source-empty');
     const filename = options.filename ?? 'image.tar';
     return { take: () => Readable.from(chunks(source)), total: source.length, filename, replayable: true, release: nothingToRelease };
   }
   if (isReadable(source)) {
-    // Until the upload takes it (it may wait for a free slot), an error must not go unheard.
-    const ignore = () => undefined;
-    source.on('error', ignore);
-    let first: Buffer | undefined;
-    try {
-      first = await firstChunk(source);
-    } catch (err) {
+    const filename = options.filename ?? 'image.tar';
+    if (options.size === undefined) return spool(source, filename, signal);
+    if (!(Number.isSafeInteger(options.size) && options.size > 0)) {
       source.destroy();
-      throw err;
+      throw McmError.invalid(op, 'source-empty');
     }
-    if (first === undefined) throw McmError.invalid(op, 'source-empty');
+    // Until the upload takes it (it may wait for a free slot), an error must not go unheard.
+    source.on('error', () => undefined);
     let taken = false;
     return {
-      take: () => {
-        taken = true;
-        return Readable.from(prepend(first, source));
-      },
+      take: () => ((taken = true), source),
       total: options.size,
-      filename: options.filename ?? 'image.tar',
+      filename,
       replayable: false,
-      release: () => {
-        source.off('error', ignore);
+      release: async () => {
         if (!taken) source.destroy();
       },
     };
@@ -111,67 +132,176 @@ export async function openImageSource(source: ImageSource, options: SourceOption
   throw McmError.invalid(op, 'source-type', { type: Array.isArray(source) ? 'array' : typeof source });
 }
 
-/** A multipart body for one attempt: the tar in a part named `image`, its bytes counted as they go. */
-export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadProgress) => void): UploadBody {
-  const stream = opened.take();
-  let sent = 0;
-  let sourceError: Error | undefined;
-  stream.once('error', (err) => (sourceError = err));
-  const counter = new Transform({
-    highWaterMark: UPLOAD_CHUNK_BYTES,
-    transform(chunk: Buffer, _encoding, next) {
-      sent += chunk.length;
-      onProgress?.({
-        bytes: sent,
-        total: opened.total,
-        percentage: opened.total ? Math.min(100, Math.floor((sent / opened.total) * 100)) : undefined,
-      });
-      next(null, chunk);
-    },
-  });
-  stream.on('error', (err) => counter.destroy(err));
-  stream.pipe(counter);
-  const form = new FormData({ maxDataSize: Infinity });
-  form.append('image', counter, { filename: opened.filename, contentType: 'application/x-tar', knownLength: opened.total });
-  const headers: Record<string, string> = { ...form.getHeaders() };
-  if (opened.total !== undefined) headers['Content-Length'] = String(form.getLengthSync());
-  return { form, headers, sourceError: () => sourceError, destroy: () => (stream.destroy(), counter.destroy()) };
+async function openFile(path: string, options: SourceOptions, signal?: AbortSignal): Promise<OpenedSource> {
+  let stat;
+  try {
+    stat = await fsp.stat(path);
+    await fsp.access(path, fsConstants.R_OK);
+  } catch (err) {
+    throw McmError.invalid(op, 'source-unreadable', { path, reason: (err as NodeJS.ErrnoException).code ?? String(err) });
+  }
+  if (stat.isDirectory()) throw McmError.invalid(op, 'source-directory', { path });
+  // Reading a FIFO waits for a writer, a device may never end: neither is an image file.
+  if (!stat.isFile()) throw McmError.invalid(op, 'source-not-file', { path, kind: fileKind(stat) });
+  const filename = options.filename ?? basename(path);
+  // Where the file system type cannot be read, the file is taken at its word.
+  const pseudo = await fsp.statfs(path).then(
+    (fs) => PSEUDO_FILE_SYSTEMS.has(Number(fs.type)),
+    () => false,
+  );
+  if (pseudo) return spool(createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES }), filename, signal);
+  if (stat.size === 0) throw McmError.invalid(op, 'source-empty');
+  return {
+    take: () => createReadStream(path, { highWaterMark: UPLOAD_CHUNK_BYTES }),
+    total: stat.size,
+    filename,
+    watchedPath: path,
+    replayable: true,
+    release: nothingToRelease,
+  };
 }
 
-/** The chunk read to check for emptiness, then the rest of the stream (unshift cannot undo an ended stream). */
-async function* prepend(first: Buffer, rest: Readable): AsyncGenerator<Buffer> {
-  yield first;
-  for await (const chunk of rest) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+/** Copies a stream into a private temporary file (directory 0700, file 0600) to learn its length. */
+async function spool(stream: Readable, filename: string, signal?: AbortSignal): Promise<OpenedSource> {
+  let dir: string;
+  try {
+    dir = await fsp.mkdtemp(join(tmpdir(), 'mimoe-upload-'));
+  } catch (err) {
+    stream.destroy();
+    throw McmError.invalid(op, 'source-spool-failed', { reason: (err as NodeJS.ErrnoException).code ?? String(err) });
+  }
+  const remove = () => fsp.rm(dir, { recursive: true, force: true });
+  const file = join(dir, 'image.tar');
+  let readFailure: Error | undefined;
+  stream.once('error', (err) => (readFailure = err));
+  try {
+    await pipeline(stream, bytesOnly, createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: UPLOAD_CHUNK_BYTES }), { signal });
+  } catch (err) {
+    await remove();
+    if (signal?.aborted) throw new McmError({ operation: op, code: 'aborted' });
+    if (err instanceof McmError) throw err;
+    if (readFailure) throw McmError.invalid(op, 'source-stream-failed', { reason: readFailure.message });
+    throw McmError.invalid(op, 'source-spool-failed', { reason: (err as NodeJS.ErrnoException).code ?? String(err) });
+  }
+  const { size } = await fsp.stat(file);
+  if (size === 0) {
+    await remove();
+    throw McmError.invalid(op, 'source-empty');
+  }
+  return {
+    take: () => createReadStream(file, { highWaterMark: UPLOAD_CHUNK_BYTES }),
+    total: size,
+    filename,
+    replayable: true,
+    release: remove,
+  };
+}
+
+/**
+ * A multipart body for one attempt: the tar in a part named `image`. Per chunk it only counts
+ * (and skips through the tar's headers for the image name); the file's size is checked on a timer.
+ */
+export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadProgress) => void): UploadBody {
+  const boundary = `----mimoe${randomBytes(12).toString('hex')}`;
+  const contentType = 'application/x-tar';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${quoted(opened.filename)}"\r\n` +
+      `Content-Type: ${contentType}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const total = opened.total;
+  const length = head.length + total + tail.length;
+  const scanner = new ImageTarScanner({ digest: false });
+  let stream: Readable | undefined;
+  let sizeCheck: NodeJS.Timeout | undefined;
+  let tarBytes = 0;
+  let ended = false;
+
+  const stop = () => {
+    clearInterval(sizeCheck);
+    stream?.destroy();
+  };
+  const pipe = (target: Writable, onError: (error: McmError) => void) => {
+    const source = (stream = opened.take());
+    let failed = false;
+    const fail = (error: McmError) => {
+      if (failed) return;
+      failed = true;
+      stop();
+      onError(error);
+    };
+    // A caller's stream may have failed while the upload waited for a free slot.
+    if (source.destroyed) {
+      return fail(McmError.invalid(op, 'source-stream-failed', { reason: source.errored?.message ?? 'the stream was closed' }));
+    }
+    const changed = (actual?: number) => {
+      const path = opened.watchedPath;
+      if (path === undefined) return fail(McmError.invalid(op, 'source-size-mismatch', { expected: total }));
+      stop();
+      const report = (size: number | string) => fail(McmError.invalid(op, 'source-changed', { path, expected: total, actual: size }));
+      if (actual !== undefined) return report(actual);
+      // Bytes read are not the new size: ask the file.
+      statCallback(path, (err, stat) => report(err ? 'an unknown number of' : stat.size));
+    };
+    source.on('data', (chunk: Buffer) => {
+      tarBytes += chunk.length;
+      if (tarBytes > total) return changed();
+      scanner.write(chunk);
+      onProgress?.({ bytes: tarBytes, total, percentage: Math.floor((tarBytes / total) * 100) });
+    });
+    source.once('end', () => {
+      if (tarBytes < total) return changed();
+      clearInterval(sizeCheck);
+      ended = true;
+      target.end(tail);
+    });
+    source.once('error', (err) => fail(McmError.invalid(op, 'source-stream-failed', { reason: err.message })));
+    const path = opened.watchedPath;
+    if (path !== undefined) {
+      sizeCheck = setInterval(() => {
+        statCallback(path, (err, stat) => {
+          if (!err && stat.size !== total && !ended) changed(stat.size);
+        });
+      }, SIZE_CHECK_MS);
+    }
+    target.write(head);
+    source.pipe(target, { end: false });
+  };
+
+  return {
+    headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(length) },
+    length,
+    summary: { multipart: [{ name: 'image', filename: opened.filename, contentType, bytes: total }] },
+    sent: () => (stream ? head.length + tarBytes + (ended ? tail.length : 0) : 0),
+    imageName: () => scanner.imageName(),
+    pipe,
+    destroy: stop,
+  };
+}
+
+/** A file name inside a quoted header parameter, escaped as browsers do. */
+function quoted(filename: string): string {
+  return filename.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function fileKind(stat: Stats): string {
+  if (stat.isFIFO()) return 'named pipe (FIFO)';
+  if (stat.isCharacterDevice()) return 'character device';
+  if (stat.isBlockDevice()) return 'block device';
+  if (stat.isSocket()) return 'socket';
+  return 'special file';
+}
+
+/** A stream's chunks as bytes; a stream of other objects is not an image. */
+async function* bytesOnly(source: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    if (Buffer.isBuffer(chunk)) yield chunk;
+    else if (typeof chunk === 'string') yield Buffer.from(chunk);
+    else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    else throw McmError.invalid(op, 'source-type', { type: 'stream of objects' });
+  }
 }
 
 function* chunks(buffer: Buffer): Generator<Buffer> {
   for (let offset = 0; offset < buffer.length; offset += UPLOAD_CHUNK_BYTES) yield buffer.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
-}
-
-/** Reads one chunk (undefined at a clean end) so an empty stream fails before any request. */
-function firstChunk(stream: Readable): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      stream.off('readable', onReadable);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-    };
-    const onReadable = () => {
-      const chunk = stream.read() as unknown;
-      if (chunk === null) return;
-      cleanup();
-      if (Buffer.isBuffer(chunk)) resolve(chunk);
-      else if (typeof chunk === 'string' || chunk instanceof Uint8Array) resolve(Buffer.from(chunk));
-      else reject(McmError.invalid('uploadImage', 'source-type', { type: 'stream of objects' }));
-    };
-    const onEnd = () => (cleanup(), resolve(undefined));
-    const onError = (err: Error) => {
-      cleanup();
-      reject(McmError.invalid('uploadImage', 'source-stream-failed', { reason: err.message }));
-    };
-    stream.on('readable', onReadable);
-    stream.once('end', onEnd);
-    stream.once('error', onError);
-    onReadable();
-  });
 }

@@ -5,7 +5,7 @@
  * Layout: manifest.json, repositories, <config>.json and <dir>/layer.tar, a tar holding index.js.
  * The image name is the repository name inside the tar, not the file name.
  */
-import { createHash } from 'node:crypto';
+import { createHash, Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -131,12 +131,18 @@ export class ImageTarError extends Error {}
 const KEEP_MAX_BYTES = 1024 * 1024;
 const isMetadata = (name: string): boolean => name === 'manifest.json' || name === 'repositories';
 
+export interface ScannerOptions {
+  /** false skips the sha256 of every byte (an uploader needs only the name). Default true. */
+  digest?: boolean;
+}
+
 /**
  * Reads a tar as it streams: feed chunks with `write`, then `finish` returns the image's
- * metadata or throws ImageTarError. Memory use is bounded by the metadata entries.
+ * metadata or throws ImageTarError. Memory use is bounded by the metadata entries; the bodies
+ * of other entries are skipped by counting, so only the digest costs per byte.
  */
 export class ImageTarScanner {
-  private readonly hash = createHash('sha256');
+  private readonly hash?: Hash;
   private size = 0;
   private pending: Buffer = Buffer.alloc(0);
   /** Bytes of the current entry's body (plus padding) still to come. */
@@ -148,8 +154,12 @@ export class ImageTarScanner {
   private readonly entries: string[] = [];
   private readonly kept = new Map<string, Buffer>();
 
+  constructor(options: ScannerOptions = {}) {
+    if (options.digest !== false) this.hash = createHash('sha256');
+  }
+
   write(chunk: Buffer): void {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.size += chunk.length;
     if (this.error || this.ended) return;
     let offset = 0;
@@ -211,7 +221,7 @@ export class ImageTarScanner {
   }
 
   finish(): ImageTarInfo {
-    const digest = `sha256:${this.hash.digest('hex')}`;
+    const digest = this.hash ? `sha256:${this.hash.digest('hex')}` : '';
     if (this.size === 0) throw new ImageTarError('no image received');
     if (this.error) throw new ImageTarError(this.error);
     // Cut inside an entry's padding or before the end-of-archive block is truncated too.
@@ -219,6 +229,20 @@ export class ImageTarScanner {
       throw new ImageTarError('the tar archive is truncated');
     }
     if (this.entries.length === 0) throw new ImageTarError('not a tar archive');
+    return { ...this.names(), size: this.size, digest, entries: this.entries };
+  }
+
+  /** The image name seen so far, or undefined: for an uploader that sent the tar and got no answer body. */
+  imageName(): string | undefined {
+    try {
+      return this.names().name;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The name from `repositories`, else from the first RepoTag of manifest.json. */
+  private names(): { name: string; repoTags: string[] } {
     const manifestText = this.kept.get('manifest.json');
     if (!manifestText) throw new ImageTarError('not an image tar: manifest.json is missing');
     let repoTags: string[] = [];
@@ -237,10 +261,16 @@ export class ImageTarScanner {
         throw new ImageTarError('not an image tar: repositories is not valid JSON');
       }
     }
-    if (!name && repoTags[0]) name = repoTags[0].split(':')[0];
+    if (!name && repoTags[0]) name = withoutTag(repoTags[0]);
     if (!name) throw new ImageTarError('not an image tar: no image name in repositories or RepoTags');
-    return { name, repoTags, size: this.size, digest, entries: this.entries };
+    return { name, repoTags };
   }
+}
+
+/** `name:tag` -> name; a registry's port (`host:5000/name`) is not a tag. */
+function withoutTag(repoTag: string): string {
+  const colon = repoTag.lastIndexOf(':');
+  return colon > repoTag.lastIndexOf('/') ? repoTag.slice(0, colon) : repoTag;
 }
 
 /** Reads a whole tar held in memory (tests and small uploads). */

@@ -1,15 +1,29 @@
 /**
  * The bytes on the wire: one HTTP exchange with the runtime over the shared keep-alive pool,
- * within the concurrency bound, a timeout that measures silence, and the caller's abort
- * signals. It knows nothing of MCM's answers: statuses and bodies go back to the client as they
- * came; only failures to exchange at all (network, TLS, timeout, abort) are McmErrors here.
+ * within the concurrency bound, the time limits, the answer cap, a proxy where one applies, and
+ * the caller's abort signals. It knows nothing of MCM's answers: statuses and bodies go back to
+ * the client as they came; only failures to exchange at all (network, TLS, time limits, abort,
+ * too large) are McmErrors here.
+ *
+ * Time limits, each named in the error that hits it:
+ * - silence: nothing received for timeoutMs, while connecting, waiting or reading an answer
+ *   (every chunk of an answer starts it again, so a long but moving answer succeeds);
+ * - while an upload's body is sent: fewer than lowSpeedBytes accepted over lowSpeedWindowMs
+ *   (the kernel takes megabytes at once and frees them in large steps, so a per-write timer
+ *   would fail slow links that are still moving);
+ * - after an upload's last byte: answerTimeoutMs for the answer to begin.
  */
-import axios, { AxiosInstance, AxiosRequestConfig } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import { McmError, McmErrorCode, McmOperation } from './errors';
-import { UploadBody } from './image-source';
+import { PartSummary, UploadBody } from './image-source';
 import { ConcurrencyLimiter } from './limiter';
+import { ProxyOptions, ProxyRoute, proxyFor } from './proxy';
+
+export type { ProxyOptions } from './proxy';
 
 export interface TlsOptions {
   ca?: string | Buffer | Array<string | Buffer>;
@@ -19,14 +33,14 @@ export interface TlsOptions {
   rejectUnauthorized?: boolean;
 }
 
-/** One finished exchange, for logs and probes. The Authorization header is never in it. */
+/** One finished exchange, for logs and probes. Authorization headers are never in it. */
 export interface Exchange {
   operation: McmOperation;
   method: string;
   /** Path under the base URL, e.g. /mcm/v1/mims. */
   path: string;
   requestHeaders: Record<string, string>;
-  /** The JSON body sent, or a summary of an upload ({multipart: [{name, filename, bytes}]}). */
+  /** The JSON body sent, or a summary of an upload ({multipart: [{name, filename, contentType, bytes}]}). */
   requestBody?: unknown;
   /** 0 when no answer came. */
   status: number;
@@ -41,21 +55,22 @@ export interface Exchange {
   error?: McmErrorCode;
 }
 
-/** An HTTP(S) proxy, as Node-RED's core `http proxy` config node describes one. */
-export interface ProxyOptions {
-  /** http://host:port of the proxy. */
-  url: string;
-  /** Hosts reached directly, no_proxy style (`.example.com`, `host:port`, `*`). */
-  noProxy?: string[];
-  username?: string;
-  password?: string;
-}
-
 export interface TransportOptions {
   /** The runtime's base URL without /mcm/v1. */
   url: string;
   maxConcurrent: number;
   tls?: TlsOptions;
+  /** After an upload's last byte, how long the answer may take to begin; 0: no limit. */
+  answerTimeoutMs: number;
+  /** While an upload is sent: fail when fewer than lowSpeedBytes went out over lowSpeedWindowMs (0 bytes: never). */
+  lowSpeedBytes: number;
+  lowSpeedWindowMs: number;
+  /** Answers longer than this fail, and their connection is closed. */
+  maxResponseBytes: number;
+  /** Undefined: from the environment, as Node-RED does; false: never. */
+  proxy?: ProxyOptions | false;
+  /** Limit for a proxy to open a tunnel (CONNECT); 0: none. */
+  tunnelTimeoutMs: number;
   /** Removes secrets from texts that go into errors. */
   redact: (text: string) => string;
   onExchange?: (exchange: Exchange) => void;
@@ -82,86 +97,80 @@ export interface TransportResponse {
   text: string;
 }
 
-const TIMEOUT = Symbol('timeout');
+/** Why the transport itself ended an exchange: the error code and the words for it. */
+class Limit {
+  constructor(
+    readonly code: McmErrorCode,
+    readonly detail: string,
+  ) {}
+}
+
+/** Samples per low-speed window: a stalled upload fails within the window plus one eighth. */
+const LOW_SPEED_SAMPLES = 8;
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 const TLS_CODES = /^(CERT_|ERR_TLS_|ERR_SSL_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|EPROTO$|HOSTNAME_MISMATCH)/;
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization']);
 
 export class HttpTransport {
-  private readonly http: AxiosInstance;
-  private readonly agent: http.Agent | https.Agent;
+  private readonly target: URL;
+  private readonly route?: ProxyRoute;
+  private readonly agent: http.Agent;
+  /** http or https, for the first hop (the proxy's scheme when an http target goes through a proxy). */
+  private readonly client: typeof http | typeof https;
   private readonly limiter: ConcurrencyLimiter;
 
   constructor(private readonly options: TransportOptions) {
+    this.target = new URL(options.url);
+    this.route = proxyFor(this.target, options.proxy);
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent);
-    const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrent, scheduling: 'lifo' as const };
-    this.agent = options.url.startsWith('https') ? new https.Agent({ ...agentOptions, ...options.tls }) : new http.Agent(agentOptions);
-    this.http = axios.create({
-      baseURL: options.url,
-      httpAgent: this.agent,
-      httpsAgent: this.agent,
-      proxy: false,
-      // Redirects would make axios keep a copy of every upload body: 0 keeps uploads streaming.
-      maxRedirects: 0,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-      responseType: 'text',
-      transformResponse: (data: unknown) => data,
-      validateStatus: () => true,
-    });
+    const pool = { keepAlive: true, maxSockets: options.maxConcurrent, scheduling: 'lifo' as const };
+    const secureTarget = this.target.protocol === 'https:';
+    if (secureTarget && this.route) {
+      this.agent = new TunnelAgent(this.route, options.tunnelTimeoutMs, { ...pool, ...options.tls });
+      this.client = https;
+    } else if (secureTarget) {
+      this.agent = new https.Agent({ ...pool, ...options.tls });
+      this.client = https;
+    } else if (this.route?.url.protocol === 'https:') {
+      this.agent = new https.Agent(pool);
+      this.client = https;
+    } else {
+      this.agent = new http.Agent(pool);
+      this.client = http;
+    }
   }
 
   /** One exchange: resolves with whatever status the runtime answered; rejects only when none came. */
   async request(spec: TransportRequest): Promise<TransportResponse> {
-    const { operation, timeoutMs } = spec;
+    const { operation } = spec;
     const controller = new AbortController();
     const abort = () => controller.abort();
     if (spec.signals.some((signal) => signal.aborted)) throw new McmError({ operation, code: 'aborted' });
     for (const signal of spec.signals) signal.addEventListener('abort', abort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const touch = () => {
-      clearTimeout(timer);
-      if (timeoutMs > 0) timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
-    };
-    let upload: UploadBody | undefined;
     const startedAt = Date.now();
-    let requestHeaders: Record<string, string> = {};
+    const record: ExchangeRecord = { requestHeaders: {}, bytesSent: 0, bytesReceived: 0 };
+    let upload: UploadBody | undefined;
     let response: TransportResponse | undefined;
     let failure: McmError | undefined;
     try {
       response = await this.limiter.run(async () => {
-        touch();
         upload = await spec.upload?.();
-        upload?.form.on('data', touch);
-        requestHeaders = {
-          ...spec.headers(),
-          ...(spec.json !== undefined ? { 'Content-Type': 'application/json' } : {}),
-          ...upload?.headers,
-        };
-        const config: AxiosRequestConfig = {
-          method: spec.method,
-          url: spec.path,
-          signal: controller.signal,
-          headers: requestHeaders,
-          data: upload ? upload.form : spec.json,
-        };
-        const res = await this.http.request<string>(config);
-        return { status: res.status, headers: flatHeaders(res.headers), text: typeof res.data === 'string' ? res.data : '' };
+        return await this.exchange(spec, upload, controller, record);
       }, controller.signal);
       return response;
     } catch (err) {
-      const sourceError = upload?.sourceError();
+      const reason: unknown = controller.signal.reason;
+      // A source that failed or changed size arrives as its own McmError.
       if (err instanceof McmError) failure = err;
-      else if (sourceError) failure = McmError.invalid(operation, 'source-stream-failed', { reason: sourceError.message });
-      else if (controller.signal.reason === TIMEOUT)
-        failure = new McmError({ operation, code: 'timeout', detail: `nothing for ${timeoutMs} ms` });
+      else if (reason instanceof Limit) failure = new McmError({ operation, code: reason.code, detail: reason.detail });
       else if (controller.signal.aborted) failure = new McmError({ operation, code: 'aborted' });
       else failure = this.networkError(operation, err);
       throw failure;
     } finally {
-      clearTimeout(timer);
       upload?.destroy();
       for (const signal of spec.signals) signal.removeEventListener('abort', abort);
-      this.report(spec, requestHeaders, startedAt, response, failure);
+      if (upload) record.bytesSent = upload.sent();
+      this.report(spec, upload?.summary, record, startedAt, response, failure);
     }
   }
 
@@ -170,26 +179,115 @@ export class HttpTransport {
     this.agent.destroy();
   }
 
+  /** Sends the request and reads the answer, within the time limits and the cap. */
+  private exchange(
+    spec: TransportRequest,
+    upload: UploadBody | undefined,
+    controller: AbortController,
+    record: ExchangeRecord,
+  ): Promise<TransportResponse> {
+    const { timeoutMs } = spec;
+    const json = spec.json === undefined ? undefined : Buffer.from(JSON.stringify(spec.json));
+    const headers: Record<string, string> = {
+      ...spec.headers(),
+      ...(json ? { 'Content-Type': 'application/json', 'Content-Length': String(json.length) } : {}),
+      ...upload?.headers,
+    };
+    record.requestHeaders = headers;
+    const limits = new Limits(controller);
+    let answered = false;
+    return new Promise<TransportResponse>((resolve, reject) => {
+      const to = this.destination(spec.path);
+      const req = this.client.request({ ...to, headers: { ...headers, ...to.headers }, method: spec.method, agent: this.agent });
+      const stop = () => {
+        limits.dispose();
+        controller.signal.removeEventListener('abort', destroy);
+      };
+      const fail = (err: unknown) => {
+        stop();
+        req.destroy();
+        reject(err);
+      };
+      const destroy = () => fail(controller.signal.reason);
+      if (controller.signal.aborted) return destroy();
+      controller.signal.addEventListener('abort', destroy, { once: true });
+      req.on('error', fail);
+      limits.silence(timeoutMs);
+      if (upload) {
+        const { lowSpeedBytes, answerTimeoutMs } = this.options;
+        const windowMs = Math.max(this.options.lowSpeedWindowMs, timeoutMs);
+        // Connecting is silence; once connected, the upload moves at the link's pace.
+        req.once('socket', (socket: net.Socket) => {
+          const sending = () => answered || limits.lowSpeed(upload.sent, lowSpeedBytes, windowMs);
+          if (socket.connecting) socket.once('connect', sending);
+          else sending();
+        });
+        req.once('finish', () => answered || limits.answer(answerTimeoutMs));
+        upload.pipe(req, fail);
+      } else {
+        req.once('finish', () => (record.bytesSent = json?.length ?? 0));
+        req.end(json);
+      }
+      req.once('response', (res) => {
+        answered = true;
+        limits.silence(timeoutMs);
+        const cap = this.options.maxResponseBytes;
+        const tooLarge = () => new Limit('too-large', `over ${describeBytes(cap)}, the limit for one answer`);
+        if (Number(res.headers['content-length']) > cap) return controller.abort(tooLarge());
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          record.bytesReceived += chunk.length;
+          if (record.bytesReceived > cap) return controller.abort(tooLarge());
+          chunks.push(chunk);
+          limits.touch();
+        });
+        res.once('end', () => {
+          stop();
+          // An answer that came before the whole body went out leaves a connection that cannot be reused.
+          if (!req.writableFinished) req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.once('error', fail);
+      });
+    });
+  }
+
+  /** Where to send a request: the runtime itself, or an http proxy with the absolute URL. */
+  private destination(path: string): { host: string; port?: string; path: string; headers: Record<string, string> } {
+    const base = this.target.pathname.replace(/\/+$/, '');
+    if (this.route && this.target.protocol === 'http:') {
+      const { url, authorization } = this.route;
+      return {
+        host: unbracket(url.hostname),
+        port: url.port || undefined,
+        path: `${this.target.origin}${base}${path}`,
+        headers: { Host: this.target.host, ...(authorization ? { 'Proxy-Authorization': authorization } : {}) },
+      };
+    }
+    return { host: unbracket(this.target.hostname), port: this.target.port || undefined, path: `${base}${path}`, headers: {} };
+  }
+
   private report(
     spec: TransportRequest,
-    requestHeaders: Record<string, string>,
+    uploadSummary: { multipart: PartSummary[] } | undefined,
+    record: ExchangeRecord,
     startedAt: number,
     response: TransportResponse | undefined,
     failure: McmError | undefined,
   ): void {
     if (!this.options.onExchange) return;
-    const { Authorization: _secret, ...shown } = requestHeaders;
+    const shown = Object.fromEntries(Object.entries(record.requestHeaders).filter(([name]) => !SECRET_HEADERS.has(name.toLowerCase())));
     this.options.onExchange({
       operation: spec.operation,
       method: spec.method,
       path: spec.path,
       requestHeaders: shown,
-      requestBody: spec.json,
+      requestBody: uploadSummary ?? spec.json,
       status: response?.status ?? 0,
       responseHeaders: response?.headers ?? {},
       responseText: response?.text ?? '',
-      bytesSent: spec.json === undefined ? 0 : Buffer.byteLength(JSON.stringify(spec.json)),
-      bytesReceived: Buffer.byteLength(response?.text ?? ''),
+      bytesSent: record.bytesSent,
+      bytesReceived: record.bytesReceived,
       startedAt,
       ms: Date.now() - startedAt,
       error: failure?.code,
@@ -197,28 +295,160 @@ export class HttpTransport {
   }
 
   private networkError(operation: McmOperation, err: unknown): McmError {
-    const e = err as { code?: string; message?: string; cause?: { code?: string } };
-    const code = e.cause?.code ?? e.code ?? '';
-    const where = new URL(this.options.url).host;
+    const e = err as { code?: string; message?: string };
+    const code = e.code ?? '';
+    const where = this.route ? `${this.target.host} via the proxy ${this.route.url.host}` : this.target.host;
     let kind: McmErrorCode = 'connection';
-    if (UNREACHABLE_CODES.has(code)) kind = 'unreachable';
+    if (err instanceof TunnelError || UNREACHABLE_CODES.has(code)) kind = 'unreachable';
     else if (TLS_CODES.test(code)) kind = 'tls';
     const message = this.options.redact(e.message ?? 'unknown error');
-    const detail = `${code || (message.length > 120 ? `${message.slice(0, 120)}…` : message)} ${where}`;
+    const detail =
+      err instanceof TunnelError ? message : `${code || (message.length > 120 ? `${message.slice(0, 120)}…` : message)} ${where}`;
     return new McmError({ operation, code: kind, detail });
   }
 }
 
+interface ExchangeRecord {
+  requestHeaders: Record<string, string>;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+/** The timers of one exchange; each ends it through the controller with a Limit that names itself. */
+class Limits {
+  private timer?: NodeJS.Timeout;
+  private sampler?: NodeJS.Timeout;
+  /** Set when the exchange is over: late events (a socket connecting after an abort) start nothing. */
+  private disposed = false;
+
+  constructor(private readonly controller: AbortController) {}
+
+  /** Fails after `ms` without touch(); 0: never. */
+  silence(ms: number): void {
+    if (!this.clear()) return;
+    if (ms > 0) this.timer = setTimeout(() => this.end('timeout', `nothing from the runtime for ${describeMs(ms)}`), ms);
+  }
+
+  /** Something arrived: the silence starts again. */
+  touch(): void {
+    this.timer?.refresh();
+  }
+
+  /** Samples the bytes sent; fails when fewer than `bytes` went out over the last `windowMs`. */
+  lowSpeed(sent: () => number, bytes: number, windowMs: number): void {
+    if (!this.clear()) return;
+    if (bytes <= 0 || windowMs <= 0) return;
+    const samples = [sent()];
+    this.sampler = setInterval(() => {
+      samples.push(sent());
+      if (samples.length <= LOW_SPEED_SAMPLES) return;
+      samples.shift();
+      if (samples[LOW_SPEED_SAMPLES - 1] - samples[0] < bytes) {
+        this.end('timeout', `the upload stalled: fewer than ${bytes} bytes sent in ${describeMs(windowMs)}`);
+      }
+    }, windowMs / LOW_SPEED_SAMPLES);
+  }
+
+  /** The last byte went out: the answer must begin within `ms` (0: no limit). */
+  answer(ms: number): void {
+    if (!this.clear()) return;
+    if (ms > 0) this.timer = setTimeout(() => this.end('timeout', `no answer ${describeMs(ms)} after the upload's last byte`), ms);
+  }
+
+  dispose(): void {
+    this.clear();
+    this.disposed = true;
+  }
+
+  /** Stops the running timer; false once disposed. */
+  private clear(): boolean {
+    clearTimeout(this.timer);
+    clearInterval(this.sampler);
+    this.timer = this.sampler = undefined;
+    return !this.disposed;
+  }
+
+  private end(code: McmErrorCode, detail: string): void {
+    this.dispose();
+    this.controller.abort(new Limit(code, detail));
+  }
+}
+
+/** A proxy answered its CONNECT with something other than 200, or not in time. */
+class TunnelError extends Error {}
+
+/**
+ * An https agent whose connections go through an http(s) proxy's CONNECT tunnel, then TLS to
+ * the runtime inside it (the certificate checked against the runtime's name, as when direct).
+ */
+class TunnelAgent extends https.Agent {
+  constructor(
+    private readonly route: ProxyRoute,
+    private readonly tunnelTimeoutMs: number,
+    options: https.AgentOptions,
+  ) {
+    super(options);
+  }
+
+  override createConnection(requested: http.RequestOptions, onConnection?: (err: Error | null, stream: Duplex) => void): undefined {
+    const options = requested as tls.ConnectionOptions;
+    // Node's agent calls back with an error and no stream when a connection cannot be made.
+    const callback = (onConnection ?? (() => undefined)) as (err: Error | null, stream?: Duplex) => void;
+    const proxy = this.route.url;
+    const authority = `${options.host?.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+    const request = (proxy.protocol === 'https:' ? https : http).request({
+      host: unbracket(proxy.hostname),
+      port: proxy.port || undefined,
+      method: 'CONNECT',
+      path: authority,
+      headers: { Host: authority, ...(this.route.authorization ? { 'Proxy-Authorization': this.route.authorization } : {}) },
+      agent: false,
+    });
+    const failed = (text: string) => callback(new TunnelError(`the proxy ${proxy.host} ${text} for ${authority}`));
+    // Its own timer, not a socket timeout: that would stay on the tunnel's socket and end it when idle.
+    const timer =
+      this.tunnelTimeoutMs > 0
+        ? setTimeout(() => {
+            request.destroy();
+            failed(`opened no tunnel within ${describeMs(this.tunnelTimeoutMs)}`);
+          }, this.tunnelTimeoutMs)
+        : undefined;
+    request.once('close', () => clearTimeout(timer));
+    request.once('connect', (res, socket, head) => {
+      clearTimeout(timer);
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return failed(`answered HTTP ${res.statusCode} to the tunnel request (CONNECT)`);
+      }
+      if (head.length) socket.unshift(head);
+      callback(null, tls.connect({ ...options, socket }));
+    });
+    request.once('error', (err: NodeJS.ErrnoException) => callback(err));
+    request.end();
+    return undefined;
+  }
+}
+
+/** [::1] -> ::1 for node:http's host option. */
+function unbracket(hostname: string): string {
+  return hostname.replace(/^\[|\]$/g, '');
+}
+
+function describeMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
+
+function describeBytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
+}
+
 /** Response headers as lowercase name -> one string (repeated headers joined). */
-function flatHeaders(headers: unknown): Record<string, string> {
+function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
-  const source =
-    headers && typeof (headers as { toJSON?: () => unknown }).toJSON === 'function'
-      ? (headers as { toJSON: () => unknown }).toJSON()
-      : headers;
-  for (const [name, value] of Object.entries((source ?? {}) as Record<string, unknown>)) {
-    if (value === undefined || value === null) continue;
-    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;
 }

@@ -64,7 +64,7 @@ describe('reliability', function () {
         { resetMidResponse: true },
         /^listMims failed: the (connection to the mimOE runtime broke|mimOE runtime sent an answer that cannot be read)/,
       ],
-      ['a hang past the timeout', { hang: true }, /^listMims failed: the mimOE runtime did not answer in time/],
+      ['a hang past the timeout', { hang: true }, /^listMims failed: timed out \(nothing from the runtime for 1 s\)$/],
     ];
     for (const [label, fault, message] of faults) {
       it(`${label}: Catch names the problem in time; the next msg succeeds`, async () => {
@@ -88,7 +88,7 @@ describe('reliability', function () {
       const started = Date.now();
       const { kind, msg } = await run({ timeout: 300 });
       assert.equal(kind, 'caught');
-      assert.match(msg.error.message, /did not answer in time \(nothing for 300 ms\)/);
+      assert.match(msg.error.message, /timed out \(nothing from the runtime for 300 ms\)/);
       assert.ok(Date.now() - started < 300 + BOUND_MS);
     });
 

@@ -1,4 +1,4 @@
-/** A throwaway self-signed certificate for 127.0.0.1, made with openssl at test time. */
+/** A throwaway self-signed certificate for 127.0.0.1 (and any extra host names), made with openssl at test time. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ export interface TestCertificate {
   cert: Buffer;
 }
 
-export function makeCertificate(): TestCertificate {
+export function makeCertificate(dnsNames: string[] = []): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'mimoe-tls-'));
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
@@ -19,7 +19,7 @@ export function makeCertificate(): TestCertificate {
     'openssl',
     ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=${['IP:127.0.0.1', ...dnsNames.map((name) => `DNS:${name}`)].join(',')}`,
       '-keyout',
       keyFile,
       '-out',

@@ -1,0 +1,307 @@
+/**
+ * Proxies as Node-RED's core http request node uses them: the decision (environment, an explicit
+ * proxy, no_proxy, loopback) on its own, then real requests through a recording proxy on
+ * 127.0.0.1 that maps a made-up device name to the simulator, so no name is ever looked up.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { McmClient, McmClientOptions } from '../../src/mcm/client';
+import { McmError } from '../../src/mcm/errors';
+import { buildImageTar } from '../../src/mcm/image-tar';
+import { bypasses, isLoopback, proxyFor } from '../../src/mcm/proxy';
+import { McmSimulator } from '../../src/simulator';
+import { RecordingProxy } from '../support/proxy';
+import { makeCertificate } from '../support/tls';
+
+const DEVICE = 'mimoe-device.test';
+const PROXY_VARIABLES = [
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+  'npm_config_proxy',
+  'npm_config_http_proxy',
+  'npm_config_https_proxy',
+  'npm_config_no_proxy',
+];
+
+/** Runs with exactly these proxy variables set (lower and upper case cleared first), then restores the environment. */
+function withEnv(vars: Record<string, string>): () => void {
+  const saved = new Map<string, string | undefined>();
+  for (const name of PROXY_VARIABLES.flatMap((n) => [n, n.toUpperCase()])) {
+    saved.set(name, process.env[name]);
+    delete process.env[name];
+  }
+  Object.assign(process.env, vars);
+  return () => {
+    for (const name of Object.keys(vars)) delete process.env[name];
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+  };
+}
+
+const route = (url: string, option?: Parameters<typeof proxyFor>[1], env: NodeJS.ProcessEnv = {}) =>
+  proxyFor(new URL(url), option, env)?.url.href;
+
+describe('proxy decision', () => {
+  it('reads <scheme>_proxy for the target scheme, lower case before upper, npm variants and all_proxy as Node-RED does', () => {
+    assert.equal(route('http://dev:8083', undefined, { http_proxy: 'http://p:3128' }), 'http://p:3128/');
+    assert.equal(route('https://dev:8083', undefined, { http_proxy: 'http://p:3128' }), undefined);
+    assert.equal(route('https://dev:8083', undefined, { https_proxy: 'http://s:3128' }), 'http://s:3128/');
+    assert.equal(route('http://dev', undefined, { HTTP_PROXY: 'http://upper:1' }), 'http://upper:1/');
+    assert.equal(route('http://dev', undefined, { http_proxy: 'http://lower:1', HTTP_PROXY: 'http://upper:1' }), 'http://lower:1/');
+    assert.equal(route('http://dev', undefined, { npm_config_http_proxy: 'http://npm:1', http_proxy: 'http://p:1' }), 'http://npm:1/');
+    assert.equal(route('http://dev', undefined, { npm_config_proxy: 'http://npm:2' }), 'http://npm:2/');
+    assert.equal(route('http://dev', undefined, { ALL_PROXY: 'http://all:3' }), 'http://all:3/');
+    assert.equal(route('http://dev', undefined, {}), undefined);
+  });
+
+  it('gives a proxy without a scheme the target’s scheme, as Node-RED does', () => {
+    assert.equal(route('http://dev', undefined, { http_proxy: 'p:3128' }), 'http://p:3128/');
+    assert.equal(route('https://dev', undefined, { https_proxy: 'p:3128' }), 'https://p:3128/');
+  });
+
+  it('matches no_proxy entries the way Node-RED does', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['http://dev.example.com', 'dev.example.com', true],
+      ['http://DEV.example.com', 'dev.EXAMPLE.com', true],
+      ['http://other.example.com', 'dev.example.com', false],
+      ['http://dev.example.com', '.example.com', true],
+      ['http://example.com', '.example.com', false],
+      ['http://dev.example.com', '*.example.com', true],
+      ['http://badexample.com', '*example.com', true],
+      ['http://example.com', 'example', false],
+      ['http://dev:8083', 'dev:8083', true],
+      ['http://dev:8083', 'dev:9000', false],
+      ['http://dev', 'dev:80', true],
+      ['https://dev', 'dev:443', true],
+      ['https://dev', 'dev:80', false],
+      ['http://dev', 'a.b, c.d dev', true],
+      ['http://dev', ' , ', false],
+      ['http://anything.at.all', '*', true],
+      ['http://10.1.2.3:8083', '10.1.2.3', true],
+      ['http://[fd00::7]:8083', '[fd00::7]', true],
+      ['http://[fd00::7]:8083', '[fd00::7]:8083', true],
+    ];
+    for (const [url, noProxy, direct] of cases) assert.equal(bypasses(new URL(url), noProxy), direct, `${url} with no_proxy=${noProxy}`);
+  });
+
+  it('honours no_proxy from the environment (npm variant first, lower case before upper)', () => {
+    const env = { http_proxy: 'http://p:1', NO_PROXY: 'dev' };
+    assert.equal(route('http://dev', undefined, env), undefined);
+    assert.equal(route('http://other', undefined, env), 'http://p:1/');
+    assert.equal(route('http://dev', undefined, { ...env, no_proxy: 'other' }), 'http://p:1/');
+    assert.equal(route('http://dev', undefined, { ...env, npm_config_no_proxy: 'x' }), 'http://p:1/');
+  });
+
+  it('never proxies loopback, even with no no_proxy at all', () => {
+    for (const host of ['localhost', 'LOCALHOST', 'device.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '[::ffff:127.0.0.1]']) {
+      assert.equal(route(`http://${host}:8083`, undefined, { http_proxy: 'http://p:1' }), undefined, host);
+      assert.equal(route(`http://${host}:8083`, { url: 'http://p:1' }), undefined, host);
+    }
+    for (const host of ['localhost.example.com', '128.0.0.1', '[::2]', 'mylocalhost'])
+      assert.equal(isLoopback(new URL(`http://${host}`).hostname), false, host);
+  });
+
+  it('takes an explicit proxy instead of the environment, and false for never', () => {
+    const env = { http_proxy: 'http://env:1', no_proxy: 'dev' };
+    assert.equal(route('http://dev', { url: 'http://cfg:2' }, env), 'http://cfg:2/', 'the environment’s no_proxy does not apply');
+    assert.equal(route('http://dev', { url: 'http://cfg:2', noProxy: ['dev'] }, env), undefined);
+    assert.equal(route('https://dev', { url: 'http://cfg:2' }, env), 'http://cfg:2/', 'one proxy for both schemes');
+    assert.equal(route('http://other', false, env), undefined);
+  });
+
+  it('builds Proxy-Authorization from the options or the URL, and keeps credentials out of the proxy URL', () => {
+    const fromOptions = proxyFor(new URL('http://dev'), { url: 'http://p:1', username: 'me', password: 'sécret:1' });
+    assert.equal(fromOptions?.authorization, `Basic ${Buffer.from('me:sécret:1').toString('base64')}`);
+    const fromUrl = proxyFor(new URL('http://dev'), undefined, { http_proxy: 'http://me:p%40ss@p:1' });
+    assert.equal(fromUrl?.authorization, `Basic ${Buffer.from('me:p@ss').toString('base64')}`);
+    assert.equal(fromUrl?.url.href, 'http://p:1/');
+    assert.equal(proxyFor(new URL('http://dev'), { url: 'http://p:1' })?.authorization, undefined);
+  });
+
+  it('refuses a proxy it cannot speak to, without showing its credentials', () => {
+    assert.throws(
+      () => new McmClient({ url: 'http://dev:8083', token: 't', proxy: { url: 'socks5://me:secret@p:1080' } }),
+      (err: Error) => err instanceof TypeError && /http:\/\/ or https:\/\//.test(err.message) && !err.message.includes('secret'),
+    );
+  });
+});
+
+describe('requests through a proxy', function () {
+  this.timeout(20_000);
+  let sim: McmSimulator;
+  let proxy: RecordingProxy;
+  let client: McmClient | undefined;
+  let restoreEnv: (() => void) | undefined;
+  const deviceUrl = () => `http://${DEVICE}:${sim.port}`;
+  const make = (options: Partial<McmClientOptions>) =>
+    (client = new McmClient({ url: deviceUrl(), token: sim.key, retries: 0, ...options }));
+
+  before(async () => {
+    // The log keeps the Authorization header: the test checks what the proxy passed on.
+    sim = await McmSimulator.start({ quiet: true, logSecrets: true });
+    proxy = await RecordingProxy.start({ [`${DEVICE}:${sim.port}`]: sim.port });
+  });
+  after(async () => {
+    await proxy.stop();
+    await sim.stop();
+  });
+  afterEach(() => {
+    client?.close();
+    client = undefined;
+    restoreEnv?.();
+    restoreEnv = undefined;
+    proxy.seen.length = 0;
+    sim.reset();
+  });
+
+  it('sends every call through http_proxy from the environment, as absolute-form requests', async () => {
+    restoreEnv = withEnv({ http_proxy: proxy.url });
+    make({});
+    await client!.uploadImage(buildImageTar({ name: 'via-proxy' }));
+    await client!.deployMim('hello', 'via-proxy');
+    assert.equal((await client!.listMims()).length, 1);
+    assert.deepEqual(
+      proxy.seen.map((r) => `${r.method} ${r.target}`),
+      [`POST ${deviceUrl()}/mcm/v1/images`, `POST ${deviceUrl()}/mcm/v1/mims`, `GET ${deviceUrl()}/mcm/v1/mims`],
+    );
+    assert.equal(proxy.seen[0].headers.host, `${DEVICE}:${sim.port}`);
+    assert.ok(Number(proxy.seen[0].headers['content-length']) > 0, 'the upload went with its Content-Length');
+    assert.equal(sim.requests().length, 3, 'the simulator got them all from the proxy');
+    assert.equal(sim.requests('listMims')[0].headers.authorization, `Bearer ${sim.key}`);
+  });
+
+  it('sends an explicit proxy its credentials, and never shows them in the exchange log', async () => {
+    const expected = `Basic ${Buffer.from('me:pw').toString('base64')}`;
+    const guarded = await RecordingProxy.start({ [`${DEVICE}:${sim.port}`]: sim.port }, expected);
+    const logged: string[] = [];
+    try {
+      make({ proxy: { url: guarded.url, username: 'me', password: 'pw' }, onExchange: (e) => logged.push(JSON.stringify(e)) });
+      await client!.listMims();
+      assert.equal(guarded.seen.length, 1);
+      assert.equal(guarded.seen[0].headers['proxy-authorization'], expected);
+      assert.equal(sim.requests('listMims')[0].headers['proxy-authorization'], undefined, 'the runtime never sees them');
+      assert.ok(!logged.join().includes(expected.slice(6)) && !/authorization/i.test(logged.join()));
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('goes direct to loopback although a proxy is set: the proxy sees nothing', async () => {
+    restoreEnv = withEnv({ http_proxy: proxy.url, https_proxy: proxy.url });
+    client = new McmClient({ url: sim.url, token: sim.key });
+    await client.listMims();
+    await client.uploadImage(buildImageTar({ name: 'direct' }));
+    assert.equal(proxy.seen.length, 0);
+    assert.equal(sim.requests().length, 2);
+  });
+
+  it('names the proxy when it cannot be reached', async () => {
+    const closed = await RecordingProxy.start({});
+    const url = closed.url;
+    await closed.stop();
+    make({ proxy: { url } });
+    const error = await client!.listMims().catch((err: McmError) => err);
+    assert.ok(error instanceof McmError);
+    assert.equal(error.code, 'unreachable');
+    assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${sim.port} via the proxy 127\\.0\\.0\\.1:\\d+`));
+  });
+
+  describe('https through a CONNECT tunnel', () => {
+    let tlsSim: McmSimulator;
+    let cert: ReturnType<typeof makeCertificate>;
+    before(async () => {
+      cert = makeCertificate([DEVICE]);
+      tlsSim = await McmSimulator.start({ quiet: true, tls: { key: cert.key, cert: cert.cert } });
+      proxy.routes[`${DEVICE}:${tlsSim.port}`] = tlsSim.port;
+    });
+    after(async () => {
+      await tlsSim.stop();
+    });
+    afterEach(() => tlsSim.reset());
+    const tlsUrl = () => `https://${DEVICE}:${tlsSim.port}`;
+
+    it('tunnels https_proxy requests and checks the runtime’s certificate against its name', async () => {
+      restoreEnv = withEnv({ https_proxy: proxy.url });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim.key, tls: { ca: cert.cert } });
+      await client.uploadImage(buildImageTar({ name: 'tunnelled', paddingBytes: 2 * 1024 * 1024 }));
+      assert.deepEqual(
+        (await client.listImages()).map((i) => i.name),
+        ['tunnelled'],
+      );
+      assert.ok(proxy.seen.length >= 1);
+      assert.ok(proxy.seen.every((r) => r.method === 'CONNECT' && r.target === `${DEVICE}:${tlsSim.port}`));
+      assert.equal(tlsSim.requests().length, 2);
+    });
+
+    it('refuses a certificate for another name, inside the tunnel too', async () => {
+      // Trusted, but issued for 127.0.0.1 only.
+      const other = makeCertificate();
+      const otherSim = await McmSimulator.start({ quiet: true, tls: { key: other.key, cert: other.cert } });
+      proxy.routes[`${DEVICE}:${otherSim.port}`] = otherSim.port;
+      try {
+        restoreEnv = withEnv({ https_proxy: proxy.url });
+        client = new McmClient({ url: `https://${DEVICE}:${otherSim.port}`, token: otherSim.key, retries: 0, tls: { ca: other.cert } });
+        const error = await client.listMims().catch((err: McmError) => err);
+        assert.ok(error instanceof McmError);
+        assert.equal(error.code, 'tls');
+        assert.match(error.message, /ERR_TLS_CERT_ALTNAME_INVALID/);
+        assert.equal(proxy.seen[0].method, 'CONNECT');
+        assert.equal(otherSim.requests().length, 0);
+      } finally {
+        await otherSim.stop();
+      }
+    });
+
+    it('keeps an idle tunnel open longer than the time allowed to open one', async () => {
+      restoreEnv = withEnv({ https_proxy: proxy.url });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 300, tls: { ca: cert.cert } });
+      await client.listMims();
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await client.listMims();
+      assert.equal(proxy.seen.length, 1, 'one tunnel, reused');
+      assert.equal(tlsSim.connections, 1);
+    });
+
+    it('gives up on a proxy that never answers the tunnel request, and leaves no connection open', async () => {
+      const open = new Set<net.Socket>();
+      const silent = net.createServer((socket) => {
+        socket.resume(); // reads the request (and so sees the client close), never answers
+        open.add(socket);
+        socket.on('close', () => open.delete(socket));
+      });
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const proxyUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+        client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 400, retries: 0, proxy: { url: proxyUrl } });
+        const started = Date.now();
+        const error = await client.listMims().catch((err: McmError) => err);
+        assert.ok(error instanceof McmError);
+        // Whichever of the two equal limits ends it first: the tunnel's or the call's silence.
+        assert.match(error.message, /opened no tunnel within 400 ms for mimoe-device\.test:\d+|nothing from the runtime for 400 ms/);
+        assert.ok(Date.now() - started < 400 + 1500);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(open.size, 0, 'the tunnel request was closed');
+      } finally {
+        silent.close();
+      }
+    });
+
+    it('says so when the proxy refuses the tunnel', async () => {
+      const guarded = await RecordingProxy.start({ [`${DEVICE}:${tlsSim.port}`]: tlsSim.port }, 'Basic right');
+      try {
+        client = new McmClient({ url: tlsUrl(), token: tlsSim.key, retries: 0, tls: { ca: cert.cert }, proxy: { url: guarded.url } });
+        const error = await client.listMims().catch((err: McmError) => err);
+        assert.ok(error instanceof McmError);
+        assert.equal(error.code, 'unreachable');
+        assert.match(
+          error.message,
+          /the proxy 127\.0\.0\.1:\d+ answered HTTP 407 to the tunnel request \(CONNECT\) for mimoe-device\.test:\d+/,
+        );
+        assert.equal(tlsSim.requests().length, 0);
+      } finally {
+        await guarded.stop();
+      }
+    });
+  });
+});
