@@ -130,7 +130,7 @@ export class Probe {
   private image?: MimImage;
   private mim?: Mim;
   private imageGone = false;
-  private upload?: { entry: LogExchange; lastByteAt?: number };
+  private uploaded?: LogExchange;
   private deployed?: LogExchange;
 
   constructor(private readonly options: ProbeOptions) {
@@ -366,11 +366,15 @@ export class Probe {
           if (progress.bytes === tar.length) lastByteAt = Date.now();
         },
       });
-    } finally {
-      const entry = this.lastOfStep('POST');
-      if (entry) this.upload = { entry, lastByteAt };
+    } catch (err) {
+      // Only an answer that never came after the last byte says something about the wait.
+      if (err instanceof McmError && err.code === 'timeout' && lastByteAt !== undefined)
+        this.findings.differs('upload.answer-delay', `no answer after the last byte (${failureText(err)})`);
+      else this.findings.notObserved('upload.answer-delay', 'the upload failed');
+      throw err;
     }
-    const entry = this.upload!.entry;
+    const entry = this.lastOfStep('POST')!;
+    this.uploaded = entry;
     const waited = Date.parse(entry.startedAt) + entry.ms - (lastByteAt ?? Date.parse(entry.startedAt));
     const bucket = waitBucket(waited);
     this.findings.judge(
@@ -404,7 +408,7 @@ export class Probe {
     }
     this.judgeId('mim.id-shape', this.mim.id, n.mim);
     const answers = [
-      ['upload', this.upload?.entry],
+      ['upload', this.uploaded],
       ['deploy', this.deployed],
     ] as const;
     const described = answers.map(([what, entry]) => ({ what, ...createAnswer(entry!) }));

@@ -158,6 +158,18 @@ describe('mimoe-probe against the simulator', function () {
     assert.deepEqual(leftOn(sim, prefix), []);
   });
 
+  it('an upload refused as some builds refuse them: could not run, the refusal in the table, nothing left', async () => {
+    sim = await startTestSimulator();
+    sim.setFault('uploadImage', { status: 400, body: { error: { code: 400, message: 'no image received' } }, times: 1 });
+    const { code, stdout } = await probeRun('probe-upload-refused');
+    assert.equal(code, 1, stdout);
+    const table = Object.fromEntries(printedTable(stdout).map((row) => [row.id, row]));
+    assert.deepEqual([table['create.body'].verdict, table['create.body'].seen], ['differs', 'upload: HTTP 400 no image received']);
+    assert.deepEqual([table['upload.answer-delay'].verdict, table['upload.answer-delay'].seen], ['not observed', 'the upload failed']);
+    assert.equal(table['auth.wrong-key'].verdict, 'as documented');
+    assert.deepEqual(leftOn(sim, 'probe-upload-refused'), []);
+  });
+
   it('goes on after a failed step that others do not need: the failure is a finding, exit 0, nothing left', async () => {
     sim = await startTestSimulator();
     sim.setFault('dataStore', { status: 500, times: 1 });
