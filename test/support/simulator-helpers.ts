@@ -11,9 +11,13 @@ import { McmSimulator, SimulatorOptions, startSimulator } from '../../src/simula
 
 export const TEST_KEY = 'sim-test-key';
 
-/** A quiet simulator on an ephemeral port with a known key. */
+/**
+ * A quiet simulator on an ephemeral port with a known key, for the simulator's own tests: they
+ * check one profile's rules, so it is the contract's unless `options.profile` says otherwise
+ * (never MCM_SIMULATOR_PROFILE's).
+ */
 export function startTestSimulator(options: SimulatorOptions = {}): Promise<McmSimulator> {
-  return startSimulator({ key: TEST_KEY, quiet: true, ...options });
+  return startSimulator({ key: TEST_KEY, quiet: true, profile: 'contract', ...options });
 }
 
 export interface ApiResponse {
