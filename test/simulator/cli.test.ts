@@ -6,6 +6,7 @@ import { parseArgs } from '../../src/simulator/cli';
 import { tempDir } from '../support/simulator-helpers';
 
 const CLI = resolve(__dirname, '../../src/simulator/cli.js');
+const FIELD_FIXTURE = resolve(__dirname, '../../../test/fixtures/field/simulator-field-profile.jsonl');
 
 interface Run {
   child: ChildProcess;
@@ -160,6 +161,13 @@ describe('simulator CLI', () => {
     const bad = run(['--port', '0'], 'studio');
     assert.equal((await bad.exit).code, 2);
     assert.match(bad.stderr(), /MCM_SIMULATOR_PROFILE is one of contract, field \(got "studio"\)/);
+    // A replay answers as its log recorded: it has no profile to take.
+    const replay = run(['--replay', FIELD_FIXTURE, '--port', '0', '--quiet'], 'studio');
+    try {
+      assert.match(await listeningUrl(replay), /^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      replay.child.kill('SIGKILL');
+    }
   });
 
   it('rejects bad arguments with usage on stderr and exit code 2', async () => {
