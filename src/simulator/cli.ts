@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_FLEET_SIZE, McmFleet } from './fleet';
-import { PROFILE_NAMES, isProfileName } from './profile';
+import { PROFILE_NAMES, ProfileName, isProfileName, profileFromEnvironment } from './profile';
 import { ReplayServer } from './replay';
 import { McmSimulator, SimulatorOptions } from './server';
 
@@ -16,7 +16,8 @@ export const USAGE = `Usage: mcm-simulator [options]
 Runs a simulated mimOE Compute Manager (MCM) API under /mcm/v1.
 
 Options:
-  --profile NAME       contract (default): answer as the written contract says;
+  --profile NAME       contract: answer as the written contract says (the default, unless
+                       MCM_SIMULATOR_PROFILE names another profile);
                        field: answer as real runtimes were recorded answering (401/403
                        "Unauthorized"/"Forbidden", an empty 503 where nothing is mounted,
                        creates answered 200 without a body, env as "KEY=VALUE" strings,
@@ -43,6 +44,10 @@ Options:
   --replay FILE        serve a mimoe-probe exchange log as the recorded runtime answered
                        (with --port, --host, --quiet only; see src/simulator/replay.ts)
   --help               show this help
+
+Environment:
+  MCM_SIMULATOR_PROFILE  the profile when --profile is not given (contract or field); the
+                       library's McmSimulator.start and McmFleet.start read it too
 
 Insight: GET /mimik-mesh/insight/v1/nodes?type=linkLocal and /info (Insight's token).
 A started mim's own API: /<clientId><MCM.BASE_API_PATH>/... (no token).
@@ -158,6 +163,15 @@ export function parseArgs(argv: string[]): CliArgs {
   return args;
 }
 
+/** MCM_SIMULATOR_PROFILE (else contract), a bad value being a usage error. */
+function environmentProfile(): ProfileName {
+  try {
+    return profileFromEnvironment();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function keyNote(options: SimulatorOptions, key: string): string {
   if (options.keyFile) return `API key in ${options.keyFile}`;
   if (options.key) return 'API key from --key';
@@ -168,6 +182,7 @@ export async function main(argv: string[]): Promise<number> {
   let args: CliArgs;
   try {
     args = parseArgs(argv);
+    if (!args.replay) args.options.profile ??= environmentProfile(); // a replay answers as recorded
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`mcm-simulator: ${err.message}\n\n${USAGE}`);

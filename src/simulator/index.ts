@@ -5,7 +5,7 @@ export { McmFleet, McmFleetDevice, MAX_FLEET_SIZE } from './fleet';
 export type { McmFleetOptions, McmFleetMode } from './fleet';
 export { DEFAULT_INSIGHT_TOKEN, INSIGHT_TYPES } from './insight';
 export type { SimInsightNode, SimInsightAddress, SimInsightIdentity, SimInsightType } from './insight';
-export { PROFILES, PROFILE_NAMES, isProfileName } from './profile';
+export { PROFILES, PROFILE_NAMES, PROFILE_VARIABLE, isProfileName, profileFromEnvironment } from './profile';
 export type { ProfileName, ProfileRules } from './profile';
 export { SIM_ROUTES, isSimRoute } from './faults';
 export type { Fault, SimRoute } from './faults';

@@ -7,8 +7,19 @@
 export const PROFILE_NAMES = ['contract', 'field'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
+/** The environment variable that names the profile of a simulator started without one (CLI and library). */
+export const PROFILE_VARIABLE = 'MCM_SIMULATOR_PROFILE';
+
 export function isProfileName(value: unknown): value is ProfileName {
   return typeof value === 'string' && (PROFILE_NAMES as readonly string[]).includes(value);
+}
+
+/** The profile of a simulator started without one: MCM_SIMULATOR_PROFILE, else `contract`. */
+export function profileFromEnvironment(env: NodeJS.ProcessEnv = process.env): ProfileName {
+  const value = env[PROFILE_VARIABLE];
+  if (value === undefined || value === '') return 'contract';
+  if (!isProfileName(value)) throw new Error(`${PROFILE_VARIABLE} is one of ${PROFILE_NAMES.join(', ')} (got ${JSON.stringify(value)})`);
+  return value;
 }
 
 /** An error answer: sent in the `{"error": {"code", "message"}}` shape (both profiles). */

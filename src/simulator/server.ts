@@ -27,13 +27,14 @@ import {
 } from './insight';
 import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
 import { MultipartError, MultipartParser, boundaryOf } from './multipart';
-import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName } from './profile';
+import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName, profileFromEnvironment } from './profile';
 import { SimError, SimState } from './state';
 
 export interface SimulatorOptions {
   /**
-   * `contract` (default) answers as the written contract says; `field` as real runtimes were
-   * recorded answering (profile.ts lists every difference). Control routes work alike in both.
+   * `contract` answers as the written contract says; `field` as real runtimes were recorded
+   * answering (profile.ts lists every difference). Control routes work alike in both. Default:
+   * the environment variable MCM_SIMULATOR_PROFILE, else `contract`.
    */
   profile?: ProfileName;
   /** Default 0 (an ephemeral port). */
@@ -562,7 +563,7 @@ export class McmSimulator {
   }
 
   static async start(options: SimulatorOptions = {}): Promise<McmSimulator> {
-    const sim = new McmSimulator({ ...options });
+    const sim = new McmSimulator({ ...options, profile: options.profile ?? profileFromEnvironment() });
     await sim.listen(options.port ?? 0);
     return sim;
   }

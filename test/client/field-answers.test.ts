@@ -12,7 +12,7 @@ import { McmError } from '../../src/mcm/errors';
 import { DataStoreResult } from '../../src/mcm/models';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
 import { McmSimulator } from '../../src/simulator';
-import { waitFor } from '../support/simulator-helpers';
+import { byProfile, simulatorProfile, waitFor } from '../support/simulator-helpers';
 
 async function rejects(promise: Promise<unknown>): Promise<McmError> {
   try {
@@ -345,7 +345,11 @@ describe('McmClient with answers seen in the field', function () {
       assert.equal(kept.id, 'api-svc');
       assert.deepEqual(
         sim.log.map((e) => `${e.route} ${e.status}`),
-        ['listMims 200', 'removeMim 200', 'deployMim 201', 'listMims 200'],
+        byProfile({
+          contract: ['listMims 200', 'removeMim 200', 'deployMim 201', 'listMims 200'],
+          // The deploy comes back without the mim: the list after it finds the new one.
+          field: ['listMims 200', 'removeMim 200', 'deployMim 200', 'listMims 200', 'listMims 200'],
+        }),
       );
     });
   });
@@ -363,19 +367,30 @@ describe('McmClient with answers seen in the field', function () {
       ['405', { status: 405 }],
       ['an empty 503', { status: 503, body: '' }],
     ];
+    /** The GETs that tried to follow the operation (the field profile has no such route: they are logged 'unknown'). */
+    const followUps = () => sim.log.filter((e) => e.method === 'GET' && e.url.endsWith('/dataStore'));
+
     for (const [label, fault] of refusals) {
-      it(`returns the runtime's inProgress result when the follow-up answers ${label}`, async () => {
+      it(`returns the runtime's inProgress result when the follow-up answers ${label}`, async function () {
+        // The field profile's follow-up answers 405 by itself; other answers are faults on the contract's route.
+        if (simulatorProfile() === 'field' && fault.status !== 405) this.skip();
         sim.setFault('dataStoreStatus', fault);
         const progress: DataStoreResult[] = [];
         const result = await client.backupDataStore('api-db', '/b', { onProgress: (r) => progress.push(r) });
         assert.equal(result.status, 'inProgress');
         assert.equal(result.action, 'backup');
         assert.equal(progress.length, 1);
-        assert.equal(sim.requests('dataStoreStatus').length, 1, 'asked once, not retried');
+        assert.deepEqual(
+          followUps().map((e) => e.status),
+          [fault.status],
+          'asked once, not retried',
+        );
       });
     }
 
-    it('fails when a follow-up that worked before answers 404', async () => {
+    it('fails when a follow-up that worked before answers 404', async function () {
+      // Needs a follow-up that works first: field runtimes have none.
+      if (simulatorProfile() === 'field') this.skip();
       let polls = 0;
       const error = await rejects(
         client.backupDataStore('api-db', '/b', {
@@ -398,7 +413,7 @@ describe('McmClient with answers seen in the field', function () {
         assert.equal(result.path, '/p');
         assert.equal(result.percentage, 0);
       }
-      assert.equal(sim.requests('dataStoreStatus').length, 0);
+      assert.equal(followUps().length, 0);
     });
 
     it('is completed only when the runtime says so', async () => {

@@ -30,7 +30,7 @@ const SETUP: Record<string, (client: McmClient) => Promise<unknown>> = {
 /** What each inject (by name) must lead to: results on debug nodes, or failures at Catch. */
 const EXPECTED: Record<string, Record<string, { results: number; errors: number }>> = {
   'deploy.json': { 'hello, from msg.payload': { results: 1, errors: 0 } },
-  'remove.json': { 'api-hello': { results: 1, errors: 0 }, 'image hello-v1': { results: 1, errors: 0 } },
+  'remove.json': { 'api-hello': { results: 1, errors: 0 }, 'image api-hello-v1': { results: 1, errors: 0 } },
   'list.json': { 'list mims': { results: 1, errors: 0 }, 'list images': { results: 1, errors: 0 } },
   'upload.json': { 'upload demo tar': { results: 2, errors: 0 }, 'read file': { results: 1, errors: 0 } },
   'composition.json': { 'two mims': { results: 1, errors: 0 }, 'one unknown image': { results: 0, errors: 1 } },

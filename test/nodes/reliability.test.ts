@@ -10,6 +10,7 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { CORE, collect, configNode, helper, loadActionFlow, loadFlow, run, statuses } from '../support/nodes';
+import { byProfile } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
 
 const TIMEOUT_S = 1;
@@ -177,7 +178,7 @@ describe('reliability', function () {
       const list = helper.getNode('list');
       const deploy = helper.getNode('deploy');
       for (let i = 0; i < 1000; i++) {
-        // Every tenth deploy repeats a name: those must reach Catch with 409, not vanish.
+        // Every tenth deploy repeats a name: those must reach Catch with the runtime's refusal, not vanish.
         if (i % 2) list.receive({ payload: i, seq: i });
         else deploy.receive({ payload: { name: `m${i % 10 === 0 ? 0 : i}`, image: 'img' }, seq: i });
       }
@@ -187,7 +188,11 @@ describe('reliability', function () {
       const seqs = new Set([...sent, ...caught].map((m) => m.seq));
       assert.equal(seqs.size, 1000, 'every msg accounted for once');
       assert.equal(caught.length, 99, 'the 99 repeated names were refused');
-      assert.ok(caught.every((m) => m.statusCode === 409));
+      const refusal = byProfile({ contract: 409, field: 400 });
+      assert.ok(
+        caught.every((m) => m.statusCode === refusal && /already exists/.test(m.error.message)),
+        JSON.stringify(caught[0]?.error),
+      );
       assert.ok(sim.maxInFlight <= limit, `simulator saw ${sim.maxInFlight} at once`);
       assert.ok(sim.maxInFlight >= 2, 'requests did run in parallel');
     });

@@ -11,6 +11,7 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { RecordingProxy } from '../support/proxy';
+import { byProfile } from '../support/simulator-helpers';
 import { ThrottlingRelay } from '../support/relay';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,9 +82,14 @@ describe('the wire in flows', function () {
         );
         const { kind, msg } = await run({ payload: buildImageTar({ name: 'via-proxy-node' }) });
         assert.equal(kind, 'sent', msg.error?.message);
+        const images = `http://${DEVICE}:${sim.port}/mcm/v1/images`;
         assert.deepEqual(
           guarded.seen.map((r) => `${r.method} ${r.target} ${r.headers['proxy-authorization']}`),
-          [`POST http://${DEVICE}:${sim.port}/mcm/v1/images ${expected}`],
+          byProfile({
+            contract: [`POST ${images} ${expected}`],
+            // Answered without the image: the list is asked for it, through the same proxy.
+            field: [`POST ${images} ${expected}`, `GET ${images} ${expected}`],
+          }),
         );
         assert.equal(proxy.seen.length, 0, 'the environment’s proxy is not used');
       } finally {

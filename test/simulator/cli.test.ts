@@ -6,6 +6,7 @@ import { parseArgs } from '../../src/simulator/cli';
 import { tempDir } from '../support/simulator-helpers';
 
 const CLI = resolve(__dirname, '../../src/simulator/cli.js');
+const FIELD_FIXTURE = resolve(__dirname, '../../../test/fixtures/field/simulator-field-profile.jsonl');
 
 interface Run {
   child: ChildProcess;
@@ -14,8 +15,11 @@ interface Run {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the CLI with MCM_SIMULATOR_PROFILE as given (by default unset: the contract profile these tests expect). */
+function run(args: string[], profileVariable?: string): Run {
+  const env: NodeJS.ProcessEnv = { ...process.env, MCM_SIMULATOR_PROFILE: profileVariable };
+  if (profileVariable === undefined) delete env.MCM_SIMULATOR_PROFILE;
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c) => (out += c));
@@ -140,6 +144,32 @@ describe('simulator CLI', () => {
     }
   });
 
+  it('takes its profile from MCM_SIMULATOR_PROFILE when --profile is not given', async () => {
+    const field = run(['--port', '0', '--quiet'], 'field');
+    const pinned = run(['--port', '0', '--quiet', '--profile', 'contract'], 'field');
+    try {
+      const fieldUrl = await listeningUrl(field);
+      assert.match(field.stdout(), /field profile\)/);
+      assert.equal((await fetch(`${fieldUrl}/mcm/v1/mims`)).status, 401, 'the field answer to a missing key');
+      const pinnedUrl = await listeningUrl(pinned);
+      assert.doesNotMatch(pinned.stdout(), /field profile/);
+      assert.equal((await fetch(`${pinnedUrl}/mcm/v1/mims`)).status, 403, '--profile wins over the variable');
+    } finally {
+      field.child.kill('SIGKILL');
+      pinned.child.kill('SIGKILL');
+    }
+    const bad = run(['--port', '0'], 'studio');
+    assert.equal((await bad.exit).code, 2);
+    assert.match(bad.stderr(), /MCM_SIMULATOR_PROFILE is one of contract, field \(got "studio"\)/);
+    // A replay answers as its log recorded: it has no profile to take.
+    const replay = run(['--replay', FIELD_FIXTURE, '--port', '0', '--quiet'], 'studio');
+    try {
+      assert.match(await listeningUrl(replay), /^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      replay.child.kill('SIGKILL');
+    }
+  });
+
   it('rejects bad arguments with usage on stderr and exit code 2', async () => {
     for (const args of [
       ['--port', 'abc'],
@@ -166,6 +196,7 @@ describe('simulator CLI', () => {
     assert.match(r.stdout(), /--fleet N/);
     assert.match(r.stdout(), /--insight-token/);
     assert.match(r.stdout(), /--profile NAME/);
+    assert.match(r.stdout(), /MCM_SIMULATOR_PROFILE/);
     assert.match(r.stdout(), /--upload-delay MS/);
   });
 

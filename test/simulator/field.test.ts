@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { buildImageTar } from '../../src/mcm/image-tar';
-import { McmSimulator, startSimulator } from '../../src/simulator';
+import { McmFleet, McmSimulator, startSimulator } from '../../src/simulator';
 import { api, multipartBody, rawRequest, sleep, socketExchange, startTestSimulator, uploadTar } from '../support/simulator-helpers';
 
 describe('simulator field profile', () => {
@@ -312,6 +312,42 @@ describe('simulator field profile', () => {
       } finally {
         await s.stop();
       }
+    });
+
+    describe('MCM_SIMULATOR_PROFILE', () => {
+      const before = process.env.MCM_SIMULATOR_PROFILE;
+      afterEach(() => {
+        if (before === undefined) delete process.env.MCM_SIMULATOR_PROFILE;
+        else process.env.MCM_SIMULATOR_PROFILE = before;
+      });
+
+      it('names the profile of a simulator or fleet started without one; an explicit profile wins', async () => {
+        process.env.MCM_SIMULATOR_PROFILE = 'field';
+        const sims = [await startSimulator({ quiet: true }), await startSimulator({ quiet: true, profile: 'contract' })];
+        const fleet = await McmFleet.start({ size: 2, quiet: true });
+        try {
+          assert.deepEqual(
+            [...sims, ...fleet.devices.map((d) => d.sim)].map((s) => s.options.profile),
+            ['field', 'contract', 'field', 'field'],
+          );
+          assert.equal((await api(sims[0], '/foo')).status, 503, 'the field rules answer');
+          assert.equal((await api(sims[1], '/foo')).status, 404);
+          delete process.env.MCM_SIMULATOR_PROFILE;
+          const plain = await startSimulator({ quiet: true });
+          await plain.stop();
+          assert.equal(plain.options.profile, 'contract', 'the contract without the variable');
+        } finally {
+          await Promise.all([...sims.map((s) => s.stop()), fleet.stop()]);
+        }
+      });
+
+      it('an unknown name is refused with the names it can be', async () => {
+        process.env.MCM_SIMULATOR_PROFILE = 'studio';
+        await assert.rejects(startSimulator({ quiet: true }), /MCM_SIMULATOR_PROFILE is one of contract, field \(got "studio"\)/);
+        const pinned = await startSimulator({ quiet: true, profile: 'field' });
+        await pinned.stop();
+        assert.equal(pinned.options.profile, 'field', 'a profile given is not looked up in the environment');
+      });
     });
 
     it('start() refuses an unknown profile', async () => {

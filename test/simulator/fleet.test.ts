@@ -19,7 +19,8 @@ describe('simulator fleet', () => {
   describe('a fleet of 5', () => {
     let fleet: McmFleet;
     before(async () => {
-      fleet = await McmFleet.start({ size: 5, key: 'fleet-key', quiet: true });
+      // The modes are checked through the contract's answers (created objects in the bodies).
+      fleet = await McmFleet.start({ size: 5, key: 'fleet-key', quiet: true, profile: 'contract' });
     });
     after(() => fleet.stop());
     afterEach(() => fleet.reset());

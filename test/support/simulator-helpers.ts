@@ -7,13 +7,29 @@ import http from 'node:http';
 import { Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McmSimulator, SimulatorOptions, startSimulator } from '../../src/simulator';
+import { McmSimulator, ProfileName, SimulatorOptions, profileFromEnvironment, startSimulator } from '../../src/simulator';
 
 export const TEST_KEY = 'sim-test-key';
 
-/** A quiet simulator on an ephemeral port with a known key. */
+/**
+ * The profile of the simulators the client and flow suites start without one: MCM_SIMULATOR_PROFILE
+ * (`npm run test:field` sets `field`), else `contract`. Tests whose outcome differs by profile read it here.
+ */
+export const simulatorProfile = (): ProfileName => profileFromEnvironment();
+
+/** The value for the running profile. */
+export const byProfile = <T>(values: Record<ProfileName, T>): T => values[simulatorProfile()];
+
+/** The status of an upload, deploy or composition that worked (the field's come without a body). */
+export const createdStatus = (): number => byProfile({ contract: 201, field: 200 });
+
+/**
+ * A quiet simulator on an ephemeral port with a known key, for the simulator's own tests: they
+ * check one profile's rules, so it is the contract's unless `options.profile` says otherwise
+ * (never MCM_SIMULATOR_PROFILE's).
+ */
 export function startTestSimulator(options: SimulatorOptions = {}): Promise<McmSimulator> {
-  return startSimulator({ key: TEST_KEY, quiet: true, ...options });
+  return startSimulator({ key: TEST_KEY, quiet: true, profile: 'contract', ...options });
 }
 
 export interface ApiResponse {
