@@ -9,9 +9,15 @@
  *      loop (reference), the mimoe-list node, the core `http request` node.
  *   3. One mimoe-composition msg of BENCH_COMPOSITION_MIMS (100) mims, and BENCH_DEPLOY_MSGS
  *      (1000) mimoe-deploy msgs.
+ *   4. Fleets (BENCH_ONLY=fleet, not run by default): a BENCH_FLEET_MIB (64) MiB image uploaded to
+ *      every device of a simulated fleet, then deployed on every device: two mimoe-rollout nodes,
+ *      BENCH_FLEET_PARALLEL (16) devices at a time, at each size of BENCH_FLEET_SIZES (25,100), and
+ *      the same work on the largest fleet one device after another by mimoe-upload and mimoe-deploy.
+ *      BENCH_FLEET_DEVICE_MS (0) makes each device wait that long after an upload's last byte (a
+ *      runtime unpacking the image), BENCH_FLEET_REPEAT (BENCH_REPEAT) the number of runs.
  *
  * Targets are printed as PASS/MISS; a miss never fails the run (a contender that errors does).
- * Other knobs: BENCH_LIST_WARMUP (200), BENCH_LIST_SEED_MIMS (20), BENCH_ONLY (upload,list,deploy),
+ * Other knobs: BENCH_LIST_WARMUP (200), BENCH_LIST_SEED_MIMS (20), BENCH_ONLY (upload,list,deploy; fleet),
  * BENCH_NODE_FLAGS (extra flags for the node workers, e.g. --cpu-prof), BENCH_JSON (write raw results).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,6 +26,7 @@ import { join } from 'node:path';
 import { McmClient } from '../src/mcm/client';
 import { buildImageTar, writeImageTar } from '../src/mcm/image-tar';
 import { curlUpload } from './lib/curl';
+import { FleetProcess } from './lib/fleet';
 import { cleanupNow, registerTempDir, removeTempDir, ROOT, runWorker } from './lib/processes';
 import { machine, median, mib, ratio, secs, table, verdict } from './lib/report';
 import { SimulatorProcess } from './lib/simulator';
@@ -27,6 +34,7 @@ import { failedResult, type WorkerResult } from './workers/meter';
 
 const WORKERS = join(__dirname, 'workers');
 const SMALL_IMAGE = 'bench-small';
+const FLEET_IMAGE = 'bench-fleet';
 
 function envInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -46,9 +54,27 @@ const settings = {
   compositionMims: envInt('BENCH_COMPOSITION_MIMS', 100),
   deployMsgs: envInt('BENCH_DEPLOY_MSGS', 1000),
   only: new Set((process.env.BENCH_ONLY ?? 'upload,list,deploy').split(',').map((s) => s.trim())),
+  fleetMiB: envInt('BENCH_FLEET_MIB', 64),
+  fleetSizes: (process.env.BENCH_FLEET_SIZES ?? '25,100').split(',').map((s) => {
+    const n = Number(s.trim());
+    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_FLEET_SIZES must list whole numbers >= 1 (got "${s}")`);
+    return n;
+  }),
+  fleetParallel: envInt('BENCH_FLEET_PARALLEL', 16),
+  fleetDeviceMs: envInt('BENCH_FLEET_DEVICE_MS', 0, 0),
+  fleetRepeat: envInt('BENCH_FLEET_REPEAT', envInt('BENCH_REPEAT', 3)),
 };
 
-const TARGETS = { uploadTimeVsCurl: 1.1, uploadGrowthMiB: 64, listVsAxios: 0.8 };
+const TARGETS = {
+  uploadTimeVsCurl: 1.1,
+  uploadGrowthMiB: 64,
+  listVsAxios: 0.8,
+  fleetGrowthMiB: 128,
+  /** A fleet 4x larger may cost at most this much more memory: growth must not follow the fleet's size. */
+  fleetGrowthRatio: 1.25,
+  /** Rollout time vs perfect parallelism of the single-device work. */
+  fleetTimeFactor: 1.2,
+};
 
 interface Contender {
   key: string;
@@ -93,27 +119,31 @@ function summarize(results: WorkerResult[]): Summary {
 
 const progress = (text: string): boolean => process.stderr.write(text);
 
-/** Runs every contender `repeat` times, interleaved, the order rotating each round. */
+/**
+ * Runs every contender `repeat` times, interleaved, the order rotating each round. Without a
+ * simulator, a contender measures its own simulator's CPU (result.extra.simCpuMs).
+ */
 async function rounds(
   title: string,
-  sim: SimulatorProcess,
+  sim: SimulatorProcess | undefined,
   contenders: Contender[],
   before?: (c: Contender) => Promise<void>,
   after?: (c: Contender, r: WorkerResult) => Promise<void>,
+  repeat = settings.repeat,
 ): Promise<void> {
-  for (let round = 0; round < settings.repeat; round++) {
+  for (let round = 0; round < repeat; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const contender of order) {
-      progress(`  ${title} ${round + 1}/${settings.repeat} ${contender.label} ... `);
+      progress(`  ${title} ${round + 1}/${repeat} ${contender.label} ... `);
       await before?.(contender);
       let result: WorkerResult;
-      const simCpu = sim.cpuMs();
+      const simCpu = sim?.cpuMs();
       try {
         result = await contender.run();
       } catch (err) {
         result = failedResult((err as Error).message);
       }
-      const simCpuAfter = sim.cpuMs();
+      const simCpuAfter = sim?.cpuMs();
       if (simCpu !== undefined && simCpuAfter !== undefined) result.extra = { ...result.extra, simCpuMs: simCpuAfter - simCpu };
       if (result.ok) await after?.(contender, result);
       contender.results.push(result);
@@ -329,6 +359,102 @@ async function benchDeploy(sim: SimulatorProcess, out: string[]): Promise<Conten
   return contenders;
 }
 
+/** Each run gets a fresh fleet of `size` devices in its own process; its CPU is the contender's fleet CPU. */
+async function onFleet(tmp: string, size: number, work: (fleet: FleetProcess) => Promise<WorkerResult>): Promise<WorkerResult> {
+  const fleet = await FleetProcess.start(ROOT, join(tmp, `fleet-${size}-api-key.env`), size, settings.fleetDeviceMs);
+  try {
+    const before = fleet.cpuMs();
+    const result = await work(fleet);
+    const after = fleet.cpuMs();
+    if (before !== undefined && after !== undefined) result.extra = { ...result.extra, simCpuMs: after - before };
+    return result;
+  } finally {
+    await fleet.stop();
+  }
+}
+
+async function benchFleet(tmp: string, verdicts: Verdict[], out: string[]): Promise<Contender[]> {
+  const file = join(tmp, 'fleet-image.tar');
+  progress(`writing a ${settings.fleetMiB} MiB image tar to ${file} ... `);
+  const bytes = await writeImageTar(file, { name: FLEET_IMAGE, paddingBytes: Math.max(0, settings.fleetMiB * 2 ** 20 - 8192) });
+  progress('done\n');
+  const sizes = [...new Set(settings.fleetSizes)].sort((a, b) => a - b);
+  const largest = sizes[sizes.length - 1];
+  const parallel = settings.fleetParallel;
+  const worker = (mode: 'rollout' | 'nodes', size: number) => () =>
+    onFleet(tmp, size, (fleet) => {
+      // A device's upload may wait for its turn behind the others: the bound grows with the fleet.
+      const timeoutMs = 120_000 + size * (settings.fleetMiB * 200 + settings.fleetDeviceMs);
+      const config = { mode, urls: fleet.urls, key: fleet.key, file, image: FLEET_IMAGE, size: bytes, parallel, timeoutMs };
+      return runWorker(join(WORKERS, 'fleet.js'), config, timeoutMs + 60_000);
+    });
+  const contenders: Contender[] = [
+    ...sizes.map((size) => ({
+      key: `rollout-${size}`,
+      label: `mimoe-rollout, ${size} devices, parallel ${parallel}`,
+      run: worker('rollout', size),
+      results: [] as WorkerResult[],
+    })),
+    {
+      key: 'nodes',
+      label: `mimoe-upload + mimoe-deploy, ${largest} devices one after another`,
+      run: worker('nodes', largest),
+      results: [],
+    },
+  ];
+  await rounds('fleet', undefined, contenders, undefined, undefined, settings.fleetRepeat);
+  removeTempDir(tmp);
+  const devicesOf = (c: Contender) => (c.key === 'nodes' ? largest : Number(c.key.split('-')[1]));
+  const rows = contenders.map((c) => {
+    const s = summarize(c.results);
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', '', ''];
+    return [
+      c.label,
+      secs(s.wallMs),
+      `${secs(s.minMs)}-${secs(s.maxMs)}`,
+      (s.wallMs / devicesOf(c) / 1000).toFixed(3),
+      secs(s.cpuMs),
+      secs(s.simCpuMs),
+      mib(s.peakRss),
+      mib(s.rssGrowth),
+      mib(s.baselineRss),
+    ];
+  });
+  out.push(
+    `### 4. A ${mib(bytes)} MiB image uploaded to every device of a simulated fleet, then deployed on every device ` +
+      `(device answer delay ${settings.fleetDeviceMs} ms; median of ${settings.fleetRepeat})`,
+    '',
+    table(
+      ['contender', 'time s', 'min-max s', 's per device', 'CPU s', 'fleet CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'],
+      rows,
+    ),
+    '',
+  );
+  const large = summarize(contenders[sizes.length - 1].results);
+  const small = summarize(contenders[0].results);
+  const nodes = summarize(contenders[contenders.length - 1].results);
+  const oneDevice = nodes.wallMs / largest;
+  const bound = TARGETS.fleetTimeFactor * (largest / parallel) * oneDevice;
+  verdicts.push({
+    target: `fleet RSS growth at ${largest} devices < ${TARGETS.fleetGrowthMiB} MiB`,
+    figure: `${mib(large.rssGrowth)} MiB`,
+    pass: large.runs ? large.rssGrowth < TARGETS.fleetGrowthMiB * 2 ** 20 : undefined,
+  });
+  if (sizes.length > 1) {
+    verdicts.push({
+      target: `fleet RSS growth at ${largest} devices <= ${TARGETS.fleetGrowthRatio}x at ${sizes[0]}`,
+      figure: ratio(large.rssGrowth / small.rssGrowth),
+      pass: large.runs && small.runs ? large.rssGrowth <= TARGETS.fleetGrowthRatio * small.rssGrowth : undefined,
+    });
+  }
+  verdicts.push({
+    target: `fleet time <= ${TARGETS.fleetTimeFactor} x (${largest}/${parallel}) x one device's (${secs(oneDevice)} s) = ${secs(bound)} s`,
+    figure: `${secs(large.wallMs)} s`,
+    pass: large.runs && nodes.runs ? large.wallMs <= bound : undefined,
+  });
+  return contenders;
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
   const header = ['## node-red-mimoe benchmark', '', ...machine().map((l) => `    ${l}`), ''];
@@ -344,6 +470,7 @@ async function main(): Promise<number> {
     if (settings.only.has('upload')) all.upload = await benchUpload(sim, mkdtempSync(join(tmp, 'upload-')), verdicts, out);
     if (settings.only.has('list')) all.list = await benchList(sim, verdicts, out);
     if (settings.only.has('deploy')) all.deploy = await benchDeploy(sim, out);
+    if (settings.only.has('fleet')) all.fleet = await benchFleet(mkdtempSync(join(tmp, 'fleet-')), verdicts, out);
   } finally {
     await sim.stop();
     removeTempDir(tmp);

@@ -220,20 +220,23 @@
     /**
      * For a node's `onadd`: a new node whose Server is blank takes the mimOE server config when
      * exactly one can be chosen (global, or on the node's own flow; not disabled), so a node
-     * dropped into a flow that has one server is ready without opening its dialog.
+     * dropped into a flow that has one server is ready without opening its dialog. `field` and
+     * `type` name another config field and its type (default `server`, `mimoe-config`).
      */
-    function defaultServer(node) {
-        if (node.server) {
+    function defaultServer(node, field, type) {
+        field = field || 'server';
+        type = type || 'mimoe-config';
+        if (node[field]) {
             return;
         }
         var candidates = [];
         RED.nodes.eachConfig(function (config) {
-            if (config.type === 'mimoe-config' && !config.d && (!config.z || config.z === node.z)) {
+            if (config.type === type && !config.d && (!config.z || config.z === node.z)) {
                 candidates.push(config.id);
             }
         });
         if (candidates.length === 1) {
-            node.server = candidates[0];
+            node[field] = candidates[0];
         }
     }
 
@@ -502,6 +505,111 @@
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Fleets: the member list and the Show members button of the mimoe-fleet dialog
+
+    /** Rows {name, url} in an editableList; texts from the mimoe-fleet catalog. */
+    function memberList(options) {
+        var $list = $(options.container);
+        $list.css('min-height', '80px').css('min-width', '450px').editableList({
+            addButton: t('mimoe-fleet', 'label.addMember'),
+            height: 'auto',
+            sortable: true,
+            removable: true,
+            addItem: function (row, index, data) {
+                row.addClass('mimoe-env-row');
+                var name = $('<input type="text" class="mimoe-member-name">')
+                    .attr('placeholder', t('mimoe-fleet', 'label.memberName'))
+                    .val(data.name !== undefined ? data.name : '')
+                    .css('flex-grow', '1')
+                    .appendTo(row);
+                var url = $('<input type="text" class="mimoe-member-url">')
+                    .attr('placeholder', t('mimoe-fleet', 'label.memberUrl'))
+                    .val(data.url !== undefined ? data.url : '')
+                    .css('flex-grow', '2')
+                    .appendTo(row);
+                var check = function () {
+                    name.toggleClass('mimoe-invalid', name.val().trim() === '' && url.val().trim() !== '');
+                    url.toggleClass('mimoe-invalid', url.val().trim() !== '' && checkUrl(url.val()) !== true);
+                };
+                name.on('change keyup', check);
+                url.on('change keyup', check);
+                check();
+            }
+        });
+        (Array.isArray(options.entries) ? options.entries : []).forEach(function (entry) {
+            if (entry && typeof entry === 'object') {
+                $list.editableList('addItem', { name: entry.name, url: entry.url });
+            }
+        });
+        return $list;
+    }
+
+    /** The rows of a member list as [{name, url}], empty rows left out. */
+    function readMemberList(container) {
+        var members = [];
+        $(container).editableList('items').each(function () {
+            var row = $(this);
+            var name = row.find('.mimoe-member-name').val().trim();
+            var url = row.find('.mimoe-member-url').val().trim();
+            if (name || url) {
+                members.push({ name: name, url: url });
+            }
+        });
+        return members;
+    }
+
+    /**
+     * Wires the Show members button of the fleet dialog: it posts the dialog's current values
+     * (saved or not) and lists the members they give beside the button.
+     */
+    function fleetMembers(options) {
+        var $button = $(options.button);
+        var $result = $(options.result);
+        var prefix = '#node-config-input-';
+        function show(style, text) {
+            $result.empty().removeClass('mimoe-ok mimoe-error mimoe-busy').addClass('mimoe-' + style);
+            if (style === 'busy') {
+                $('<i class="spinner">').appendTo($result);
+            } else if (style === 'error') {
+                $('<i class="fa fa-exclamation-triangle">').appendTo($result);
+                $result.append(' ');
+            }
+            $('<span>').text(text).appendTo($result);
+        }
+        RED.popover.tooltip($button, t('mimoe-fleet', 'show.tooltip'));
+        $button.on('click', function (evt) {
+            evt.preventDefault();
+            var settings = {
+                members: readMemberList(options.list),
+                discover: $(prefix + 'discover').prop('checked'),
+                seedUrl: ($(prefix + 'seedUrl').val() || '').trim(),
+                includeSeed: $(prefix + 'includeSeed').prop('checked'),
+                filter: $(prefix + 'filter').val() || '',
+                timeout: $(prefix + 'timeout').val()
+            };
+            $button.prop('disabled', true);
+            show('busy', t('mimoe-fleet', 'show.working'));
+            post('mimoe/fleet/members', { id: options.id, settings: settings, insightToken: $(prefix + 'insightToken').val() || '' })
+                .done(function (answer) {
+                    if (answer && answer.ok) {
+                        var names = (answer.members || []).map(function (m) {
+                            return m.name;
+                        });
+                        show('ok', names.length ? t('mimoe-fleet', 'show.count', { count: names.length, names: names.join(', ') }) : t('mimoe-fleet', 'show.none'));
+                    } else {
+                        show('error', (answer && answer.message) || '');
+                    }
+                })
+                .fail(function (xhr) {
+                    show('error', requestFailure(xhr));
+                })
+                .always(function () {
+                    $button.prop('disabled', false);
+                });
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Connection test of the mimoe-config dialog
 
     /**
@@ -701,6 +809,47 @@
         return /^https?:\/\/[^\s/]+/i.test(url) || ENV_REFERENCE.test(url) ? true : t('mimoe-config', 'validation.url');
     }
 
+    /**
+     * Member names or globs, comma-separated (`*` any characters, `?` one): true, or the reason
+     * they are not valid, from the mimoe-fleet catalog. The runtime applies the same rule.
+     */
+    function checkNames(value) {
+        var text = String(value === undefined || value === null ? '' : value);
+        if (text.trim() === '') {
+            return true;
+        }
+        var parts = text.split(',');
+        for (var i = 0; i < parts.length; i++) {
+            if (parts[i].trim() === '') {
+                return t('mimoe-fleet', 'validation.filterEmpty');
+            }
+            if (/[[\]{}]/.test(parts[i])) {
+                return t('mimoe-fleet', 'validation.filterWildcards');
+            }
+        }
+        return true;
+    }
+
+    /** The listed members of a fleet: each with a name (used once) and a URL. */
+    function checkMembers(value) {
+        if (value === undefined || value === null || value === '') {
+            return true;
+        }
+        if (!Array.isArray(value)) {
+            return t('mimoe-fleet', 'validation.members');
+        }
+        var seen = {};
+        for (var i = 0; i < value.length; i++) {
+            var member = value[i] || {};
+            var name = typeof member.name === 'string' ? member.name.trim() : '';
+            if (!name || seen[name] || checkUrl(member.url) !== true) {
+                return t('mimoe-fleet', 'validation.members');
+            }
+            seen[name] = true;
+        }
+        return true;
+    }
+
     addStyles();
 
     window.MimoeEditor = {
@@ -726,6 +875,9 @@
         envList: envList,
         readEnvList: readEnvList,
         connectionTest: connectionTest,
+        memberList: memberList,
+        readMemberList: readMemberList,
+        fleetMembers: fleetMembers,
         defaultServer: defaultServer,
         isEnvReference: function (value) {
             return ENV_REFERENCE.test(String(value || '').trim());
@@ -735,7 +887,9 @@
             number: checkNumber,
             env: checkEnv,
             specs: checkSpecs,
-            url: checkUrl
+            url: checkUrl,
+            names: checkNames,
+            members: checkMembers
         }
     };
 })(window.RED, window.jQuery);

@@ -6,4 +6,5 @@ export * from './mcm/image-tar';
 export { checkEnv, checkId, checkImageName, checkName, checkPath, checkSpecs, MAX_ENV_BYTES } from './mcm/validate';
 export * from './mcm/key-file';
 export * from './mcm/policies';
+export * from './mcm/fleet';
 export * from './simulator';

@@ -152,3 +152,14 @@ export function vmHwmOf(pid: number): number | undefined {
 }
 
 export const hasGnuTime = (): boolean => existsSync('/usr/bin/time');
+
+/** CPU time (user + system) a running process has used so far, from /proc (Linux; USER_HZ 100). */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}

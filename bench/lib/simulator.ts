@@ -3,11 +3,10 @@
  * its memory never counts against a contender, and its /_simulator/ controls over HTTP.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { readKeyFile } from '../../src/simulator';
-import { stop, track } from './processes';
+import { cpuMsOf, stop, track } from './processes';
 
 export class SimulatorProcess {
   private constructor(
@@ -47,15 +46,9 @@ export class SimulatorProcess {
     return this.child.pid;
   }
 
-  /** CPU time (user + system) the simulator has used so far, from /proc (Linux; USER_HZ 100). */
+  /** CPU time (user + system) the simulator has used so far. */
   cpuMs(): number | undefined {
-    try {
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      return undefined;
-    }
+    return cpuMsOf(this.child.pid);
   }
 
   /** A call to the simulator; resolves the parsed JSON answer, rejects on a non-2xx status. */

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Node } from 'node-red';
-import { helper, nodeModules } from '../../test/support/nodes';
+import { CONFIG_TYPES, helper, nodeModules } from '../../test/support/nodes';
 
 type NodeModule = (red: Record<string, unknown>) => unknown;
 type Msg = Record<string, unknown>;
@@ -28,7 +28,7 @@ function coreModule(type: CoreNode): NodeModule {
  * `core` lists the core node types the flow uses (catch/status/complete come with the helper).
  */
 export async function loadBenchFlow(flow: Msg[], credentials: object = {}, core: CoreNode[] = []): Promise<void> {
-  const placed = flow.map((n) => (n.type === 'mimoe-config' ? n : { z: 'tab', x: 100, y: 100, ...n }));
+  const placed = flow.map((n) => (CONFIG_TYPES.includes(n.type as string) ? n : { z: 'tab', x: 100, y: 100, ...n }));
   const modules = [...(await nodeModules()), ...core.map(coreModule)];
   await helper.load(modules as never, [{ id: 'tab', type: 'tab', label: 'bench' }, ...placed] as never, credentials);
 }

@@ -14,7 +14,10 @@ export type McmOperation =
   | 'deployComposition'
   | 'backupDataStore'
   | 'restoreDataStore'
-  | 'checkConnection';
+  | 'checkConnection'
+  /** Fleets: Insight's node list on the seed runtime, and a mim's health check after a rollout step. */
+  | 'discoverMembers'
+  | 'checkHealth';
 
 export type McmErrorCode =
   /** Refused locally before any request: see `rule`. */

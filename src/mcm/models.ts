@@ -159,3 +159,102 @@ export function unwrapList(body: unknown): unknown[] | undefined {
   }
   return undefined;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Fleets: many runtimes, listed or discovered through mimOE's Insight API, and rollouts across them.
+
+/** One runtime of a fleet. */
+export interface FleetMember {
+  /** The member's name: as listed, or the `name` Insight reports. Unique within the fleet. */
+  name: string;
+  /** The runtime's base URL, e.g. http://192.168.1.20:8083 (the MCM API is under /mcm/v1). */
+  url: string;
+  /** Listed in the fleet's settings, the seed of discovery itself, or discovered through Insight. */
+  source: 'listed' | 'seed' | 'discovered';
+  /** The Insight node id of a discovered member. */
+  id?: string;
+}
+
+/** One entry of Insight's `GET /mimik-mesh/insight/v1/nodes` answer. */
+export interface InsightNode extends Extra {
+  id: string;
+  accountId: string;
+  name: string;
+  os: string;
+  addresses: Array<{ type: string; url: { href: string } }>;
+  services: unknown[];
+}
+
+export function normalizeInsightNode(raw: unknown): InsightNode {
+  const o = asObject(raw);
+  const addresses = Array.isArray(o.addresses) ? o.addresses : [];
+  return {
+    ...o,
+    id: str(o.id),
+    accountId: str(o.accountId),
+    name: str(o.name),
+    os: str(o.os),
+    addresses: addresses.map((address) => {
+      const a = asObject(address);
+      return { type: str(a.type), url: { href: str(asObject(a.url).href) } };
+    }),
+    services: Array.isArray(o.services) ? o.services : [],
+  };
+}
+
+export const ROLLOUT_OPERATIONS = ['deploy', 'composition', 'remove', 'upload'] as const;
+export type RolloutOperation = (typeof ROLLOUT_OPERATIONS)[number];
+
+/** What mimoe-remove sends: the same result per device in a rollout. */
+export interface RemoveResult {
+  id: string;
+  resource: ResourceKind;
+  removed: true;
+}
+
+/** Each operation's result on one device: the payload of the single-device node of that name. */
+export interface RolloutPayloads {
+  deploy: Mim;
+  composition: Mim[];
+  remove: RemoveResult;
+  upload: MimImage;
+}
+
+/**
+ * Why a device has a note: `skipped` (never started: the rollout stopped or was aborted first),
+ * `aborted` (stopped mid-way by close), `rolled-back` (its changes were undone after the rollout
+ * stopped), `rollback-failed` (undoing them failed or is impossible: see rollbackError).
+ */
+export type DeviceNote = 'skipped' | 'aborted' | 'rolled-back' | 'rollback-failed';
+
+export interface DeviceResult<R = unknown> {
+  device: string;
+  url: string;
+  /** The operation (and its health check) succeeded on this device. */
+  ok: boolean;
+  result?: R;
+  error?: string;
+  /** The error's code, e.g. MCM_HTTP, MCM_UNREACHABLE. */
+  code?: string;
+  statusCode?: number;
+  /** Time spent on this device, rollback excluded. */
+  ms: number;
+  note?: DeviceNote;
+  rollbackError?: string;
+}
+
+/** Why a rollout ended before every device was done. */
+export type RolloutStop = 'failures' | 'aborted';
+
+export interface RolloutResult<R = unknown> {
+  operation: RolloutOperation;
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  rolledBack: number;
+  /** Set when the rollout stopped early: too many failures, or aborted (node closed). */
+  stopped?: RolloutStop;
+  /** In the order of the fleet's members. */
+  devices: Array<DeviceResult<R>>;
+}

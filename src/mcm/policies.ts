@@ -33,7 +33,7 @@ export function parseIfExists(value: unknown, operation: McmOperation): IfExists
   throw McmError.invalid(operation, 'if-exists', { value: String(value) });
 }
 
-function sameEnv(a: Env, b: Env): boolean {
+export function sameEnv(a: Env, b: Env): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }

@@ -5,10 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import type { UploadProgress } from '../mcm/client';
-import { McmError } from '../mcm/errors';
-import { isReadable } from '../mcm/validate';
 import type { MimImage } from '../mcm/models';
 import { registerAction } from './shared/action';
+import { uploadInput } from './shared/inputs';
 import { RED } from './shared/runtime';
 import { STATUS_INTERVAL_MS } from './shared/status';
 
@@ -17,12 +16,7 @@ export = function (RED: RED) {
     type: 'mimoe-upload',
     async run(ctx) {
       const { msg } = ctx;
-      const payloadIsTar = Buffer.isBuffer(msg.payload) || isReadable(msg.payload);
-      // A path set in the node wins; then the tar in msg.payload; then the path in msg.filename.
-      const path = await ctx.input('filename', (m) => (payloadIsTar ? undefined : m.filename));
-      const source = path ?? msg.payload;
-      if (typeof source === 'string' && path === undefined) throw McmError.invalid('uploadImage', 'source-path-in-payload');
-      const filename = payloadIsTar && typeof msg.filename === 'string' ? msg.filename.split(/[\\/]/).pop() : undefined;
+      const { source, filename } = await uploadInput(ctx.input, msg);
       let last = 0;
       const onProgress = (progress: UploadProgress) => {
         const now = Date.now();

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MAX_FLEET_SIZE, McmFleet } from './fleet';
 import { PROFILE_NAMES, isProfileName } from './profile';
+import { ReplayServer } from './replay';
 import { McmSimulator, SimulatorOptions } from './server';
 
 export const USAGE = `Usage: mcm-simulator [options]
@@ -39,6 +40,8 @@ Options:
   --tls-cert PATH      serve https with this certificate (PEM) ...
   --tls-key PATH       ... and this private key (PEM)
   --quiet              do not print a line per request
+  --replay FILE        serve a mimoe-probe exchange log as the recorded runtime answered
+                       (with --port, --host, --quiet only; see src/simulator/replay.ts)
   --help               show this help
 
 Insight: GET /mimik-mesh/insight/v1/nodes?type=linkLocal and /info (Insight's token).
@@ -63,6 +66,8 @@ export interface CliArgs {
   options: SimulatorOptions;
   tlsCert?: string;
   tlsKey?: string;
+  /** A probe log to serve instead of the simulator. */
+  replay?: string;
 }
 
 function integer(flag: string, value: string, min: number, max: number): number {
@@ -136,6 +141,9 @@ export function parseArgs(argv: string[]): CliArgs {
       case '--quiet':
         args.options.quiet = true;
         break;
+      case '--replay':
+        args.replay = resolve(value());
+        break;
       default:
         throw new UsageError(`unknown argument "${argv[i]}"`);
     }
@@ -144,6 +152,9 @@ export function parseArgs(argv: string[]): CliArgs {
   args.port = port ?? (args.fleet ? 0 : args.port);
   if (args.fleet && args.port && args.port + args.fleet - 1 > 65535)
     throw new UsageError(`--port ${args.port} leaves no room for ${args.fleet} devices`);
+  const replayOptions = new Set(['quiet', 'logLimit', 'host']);
+  if (args.replay && (args.tlsCert || args.fleet || Object.keys(args.options).some((option) => !replayOptions.has(option))))
+    throw new UsageError('--replay serves a recorded log: it takes only --port, --host and --quiet');
   return args;
 }
 
@@ -166,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (args.replay) return replay(args.replay, args);
   if (args.tlsCert && args.tlsKey) args.options.tls = { cert: readFileSync(args.tlsCert), key: readFileSync(args.tlsKey) };
   let running: McmSimulator | McmFleet;
   try {
@@ -184,16 +196,38 @@ export async function main(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`MCM simulator listening on ${running.url}/mcm/v1 (${keyText})\n`);
   }
-  await new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void running.stop().then(done);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal(() => running.stop());
   return 0;
+}
+
+/** Serves a recorded log until SIGINT/SIGTERM; says how much of it was used. */
+async function replay(file: string, args: CliArgs): Promise<number> {
+  let server: ReplayServer;
+  try {
+    server = await ReplayServer.fromFile(file, { port: args.port, host: args.options.host, quiet: args.options.quiet });
+  } catch (err) {
+    process.stderr.write(`mcm-simulator: cannot replay ${file}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`MCM replay of ${file} (${server.recorded} exchanges) listening on ${server.url}/mcm/v1 (the key is not checked)\n`);
+  await untilSignal(() => server.stop());
+  const unused = server.unused.length;
+  process.stdout.write(
+    `replay: ${server.recorded - unused} of ${server.recorded} exchanges used, ${server.unmatched.length} requests unmatched\n`,
+  );
+  return 0;
+}
+
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((done) => {
+    const onSignal = (): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      void stop().then(done);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 if (require.main === module) {

@@ -234,7 +234,8 @@ describe('the editor in a real browser (chromium)', function () {
     const paletteTypes = await page
       .locator('#red-ui-palette-base-category-mimOE .red-ui-palette-node')
       .evaluateAll((els) => els.map((el) => el.getAttribute('data-palette-type')));
-    assert.deepEqual([...paletteTypes].sort(), launcher.nodeTypes.filter((type) => type !== 'mimoe-config').sort());
+    const configTypes = ['mimoe-config', 'mimoe-fleet'];
+    assert.deepEqual([...paletteTypes].sort(), launcher.nodeTypes.filter((type) => !configTypes.includes(type)).sort());
     await page.mouse.move(640, 400);
     await settled();
     await page.locator('#red-ui-palette').screenshot({ path: join(docs, 'palette.png') });

@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INVALID_INPUT_TEXT, InvalidInputRule, McmErrorCode } from '../../src/mcm/errors';
+import { FLEET_ERROR_TEXT } from '../../src/mcm/fleet';
 import { NODE_TYPES } from '../support/nodes';
 
 const locales = join(__dirname, '..', '..', '..', 'locales', 'en-US');
+/** Config nodes have no status and no msgs. */
+const CONFIG_NODES = ['mimoe-config', 'mimoe-fleet'];
 const catalog = (type: string) => JSON.parse(readFileSync(join(locales, `${type}.json`), 'utf8')) as Record<string, any>;
 
 // A Record over the union: the compiler fails this file when a code is added without a text here.
@@ -50,17 +53,21 @@ describe('message catalogs', () => {
       const own = catalog(type)[type];
       assert.ok(own, `${type} has its own section`);
       assert.equal(typeof own.paletteLabel, 'string', `${type}.paletteLabel`);
-      if (type !== 'mimoe-config') assert.equal(typeof own.status.working, 'string', `${type}.status.working`);
+      if (!CONFIG_NODES.includes(type)) assert.equal(typeof own.status.working, 'string', `${type}.status.working`);
       const help = readFileSync(join(locales, `${type}.html`), 'utf8');
       assert.match(help, new RegExp(`data-help-name="${type}"`));
-      // The config node has no msgs, and mimoe-watch no input.
-      const headings =
-        type === 'mimoe-config'
-          ? []
-          : type === 'mimoe-watch'
-            ? ['Outputs', 'Details', 'References']
-            : ['Inputs', 'Outputs', 'Details', 'References'];
+      // Config nodes have no msgs, and mimoe-watch no input.
+      const headings = CONFIG_NODES.includes(type)
+        ? ['Properties', 'Details', 'References']
+        : type === 'mimoe-watch'
+          ? ['Outputs', 'Details', 'References']
+          : ['Inputs', 'Outputs', 'Details', 'References'];
       for (const heading of headings) assert.match(help, new RegExp(`<h3>${heading}</h3>`), `${type} help: ${heading}`);
     }
+  });
+
+  it('have the same text as the fleet client for every fleet error', () => {
+    const fleet = catalog('mimoe-fleet')['mimoe-fleet'];
+    for (const [code, text] of Object.entries(FLEET_ERROR_TEXT)) assert.equal(fleet.errors[code], text, `mimoe-fleet.errors.${code}`);
   });
 });

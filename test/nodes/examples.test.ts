@@ -1,7 +1,9 @@
 /**
  * Every flow in examples/ runs as shipped against the simulator set up the way `npm start` sets
- * it up (${MIMOE_URL}, ${MIMOE_KEY_FILE}, ${MIMOE_DEMO_TAR}): debug nodes become helper nodes,
- * each inject is pressed in turn, and what reaches the debug and Catch nodes is checked.
+ * it up (${MIMOE_URL}, ${MIMOE_KEY_FILE}, ${MIMOE_DEMO_TAR}), the fleet examples against a
+ * simulated fleet (${MIMOE_FLEET_SEED}, and the fleet's key file in ${MIMOE_KEY_FILE}): debug
+ * nodes become helper nodes, each inject is pressed in turn, and what reaches the debug and Catch
+ * nodes is checked.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
-import { McmSimulator } from '../../src/simulator';
+import { McmFleet, McmSimulator } from '../../src/simulator';
 import { CORE, helper, loadFlow } from '../support/nodes';
 
 const examplesDir = join(__dirname, '..', '..', '..', 'examples');
+const FLEET_SIZE = 5;
 type FlowNode = Record<string, any>;
 
 /** What the examples' comments ask to do first: remove needs a mim, restore needs a backup. */
@@ -35,6 +38,13 @@ const EXPECTED: Record<string, Record<string, { results: number; errors: number 
   'restore.json': { 'deploy hello': { results: 1, errors: 0 }, 'restore api-hello': { results: 1, errors: 0 } },
   'round-trip.json': { start: { results: 6, errors: 0 } },
   'watch.json': {},
+};
+
+/** The fleet examples, against a simulated fleet: one rollout result per inject (two for upload, then deploy). */
+const FLEET_EXPECTED: Record<string, Record<string, { results: number; errors: number }>> = {
+  'fleet-rollout.json': { 'discover and roll out': { results: 2, errors: 0 } },
+  'fleet-canary.json': { 'greeting v2, canary first': { results: 1 + FLEET_SIZE, errors: 0 } },
+  'fleet-upload.json': { 'every member': { results: 1, errors: 0 }, 'device-01 and device-02': { results: 1, errors: 0 } },
 };
 
 describe('examples', function () {
@@ -64,7 +74,7 @@ describe('examples', function () {
 
   it('has an example for every node and a Comment node in each', () => {
     const files = readdirSync(examplesDir).filter((f) => f.endsWith('.json'));
-    assert.deepEqual(files.sort(), Object.keys(EXPECTED).sort());
+    assert.deepEqual(files.sort(), [...Object.keys(EXPECTED), ...Object.keys(FLEET_EXPECTED)].sort());
     const types = new Set<string>();
     for (const file of files) {
       const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
@@ -84,6 +94,8 @@ describe('examples', function () {
       'mimoe-backup',
       'mimoe-restore',
       'mimoe-watch',
+      'mimoe-fleet',
+      'mimoe-rollout',
     ]) {
       assert.ok(types.has(type), `an example uses ${type}`);
     }
@@ -149,4 +161,74 @@ describe('examples', function () {
     assert.ok(results.length >= 1, 'a change was reported');
     assert.equal(results[0].topic, 'mim/added');
   });
+});
+
+describe('fleet examples', function () {
+  this.timeout(60_000);
+  let fleet: McmFleet;
+  const dir = mkdtempSync(join(tmpdir(), 'mimoe-fleet-examples-'));
+
+  before(async () => {
+    const keyFile = join(dir, 'fleet-api-key.env');
+    fleet = await McmFleet.start({ size: FLEET_SIZE, quiet: true, keyFile });
+    const tar = join(dir, 'hello-v1.tar');
+    writeFileSync(tar, buildImageTar({ name: 'hello-v1' }));
+    Object.assign(process.env, { MIMOE_FLEET_SEED: fleet.urls[0], MIMOE_KEY_FILE: keyFile, MIMOE_DEMO_TAR: tar });
+  });
+  after(async () => {
+    await fleet.stop();
+  });
+  beforeEach(async () => {
+    await fleet.reset();
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  /** What the canary example's comment asks to do first: hello-v1 on every device. */
+  async function uploadEverywhere(): Promise<void> {
+    for (const device of fleet.devices) {
+      const client = new McmClient({ url: device.url, token: device.key });
+      await client.uploadImage(process.env.MIMOE_DEMO_TAR as string);
+      client.close();
+    }
+  }
+
+  for (const [file, injects] of Object.entries(FLEET_EXPECTED)) {
+    it(`${file} runs as shipped`, async () => {
+      if (file === 'fleet-canary.json') await uploadEverywhere();
+      const flow = (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[])
+        .filter((n) => n.type !== 'tab' && n.type !== 'comment')
+        .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n));
+      await loadFlow(flow, {}, [CORE.inject]);
+      const results: FlowNode[] = [];
+      const errors: FlowNode[] = [];
+      const errorDebugs = new Set(flow.filter((n) => n.type === 'catch').flatMap((n) => n.wires.flat()));
+      for (const n of flow.filter((node) => node.type === 'helper')) {
+        helper.getNode(n.id).on('input', (msg: FlowNode) => (errorDebugs.has(n.id) ? errors : results).push(msg));
+      }
+      for (const [name, expected] of Object.entries(injects)) {
+        const inject = flow.find((n) => n.type === 'inject' && n.name === name);
+        assert.ok(inject, `${file} has the inject "${name}"`);
+        results.length = 0;
+        errors.length = 0;
+        helper.getNode(inject!.id).receive({});
+        const deadline = Date.now() + 20_000;
+        while (results.length + errors.length < expected.results + expected.errors && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        await new Promise((r) => setTimeout(r, 150));
+        assert.equal(errors.length, expected.errors, `${name}: errors ${JSON.stringify(errors.map((e) => e.error?.message))}`);
+        assert.equal(results.length, expected.results, `${name}: results`);
+        const rollouts = results.filter((m) => m.payload?.devices);
+        assert.ok(rollouts.length > 0);
+        for (const msg of rollouts) assert.equal(msg.payload.failed, 0, `${name}: ${JSON.stringify(msg.payload.devices)}`);
+      }
+      if (file === 'fleet-rollout.json') assert.ok(fleet.devices.every((d) => d.sim.mims().some((m) => m.name === 'hello')));
+      if (file === 'fleet-upload.json') assert.ok(fleet.devices.every((d) => d.sim.images().some((i) => i.name === 'hello-v1')));
+      if (file === 'fleet-canary.json') {
+        assert.ok(fleet.devices.every((d) => d.sim.mims().some((m) => m.env.GREETING === 'hello again')));
+      }
+    });
+  }
 });

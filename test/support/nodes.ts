@@ -66,7 +66,7 @@ export function credentials(sim: McmSimulator): Record<string, Record<string, st
 }
 
 /** Config node types: they stay off the tab, and Node-RED creates them before the nodes that use them. */
-const CONFIG_TYPES = ['mimoe-config', 'tls-config', 'http proxy'];
+export const CONFIG_TYPES = ['mimoe-config', 'mimoe-fleet', 'tls-config', 'http proxy'];
 
 /**
  * Loads a flow. Nodes with wires (or of a wired kind) are placed on one tab with coordinates,

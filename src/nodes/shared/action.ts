@@ -10,12 +10,12 @@ import { FromMsg, readInput } from './inputs';
 import { Done, MimoeConfigNode, Msg, NodeConfig, RED, Send } from './runtime';
 import { StatusLight } from './status';
 
-export interface ActionContext {
+export interface ActionContext<C = McmClient> {
   RED: RED;
   node: Node;
   config: NodeConfig;
   msg: Msg;
-  client: McmClient;
+  client: C;
   /** Carries the abort signal of this msg and its timeout (msg.timeout, in ms, when set). */
   call: CallOptions;
   /** The blank-field rule: the node's field when set, else `fromMsg(msg)`. */
@@ -27,21 +27,35 @@ export interface ActionContext {
   send: Send;
 }
 
-export interface ActionSpec {
+export interface ActionSpec<C = McmClient> {
   type: string;
+  /**
+   * The client from the node's config node, asked for each msg; throws a MimoeNodeError when
+   * there is none. Default: the McmClient of the mimoe-config node in `server`.
+   */
+  client?(config: NodeConfig): C;
   /** Does the work and resolves the new msg.payload. */
-  run(ctx: ActionContext): Promise<unknown>;
+  run(ctx: ActionContext<C>): Promise<unknown>;
   /** Green status text after success; undefined clears the status. */
-  summary?(payload: unknown, ctx: ActionContext): string | undefined;
+  summary?(payload: unknown, ctx: ActionContext<C>): string | undefined;
   /** A text here shows a yellow ring instead: the result is sent on, but it is not confirmed. */
-  warning?(payload: unknown, ctx: ActionContext): string | undefined;
+  warning?(payload: unknown, ctx: ActionContext<C>): string | undefined;
 }
 
-export function registerAction(RED: RED, spec: ActionSpec): void {
+/** The McmClient of the mimoe-config node a node names in `server`. */
+function serverClient(RED: RED, config: NodeConfig): McmClient {
+  const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
+  if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
+  if (!server.client) throw new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason: server.problem ?? '' }), 'MCM_CONFIG');
+  return server.client;
+}
+
+export function registerAction<C = McmClient>(RED: RED, spec: ActionSpec<C>): void {
+  // Without spec.client, C is McmClient (the default type argument).
+  const clientOf = spec.client ?? ((config: NodeConfig) => serverClient(RED, config) as unknown as C);
   function ActionNode(this: Node, config: NodeConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
     const inFlight = new Map<AbortController, Promise<void>>();
     const t = (key: string, params?: Record<string, unknown>) => RED._(`${spec.type}.${key}`, params as Record<string, string>);
     const status = new StatusLight(node);
@@ -49,15 +63,14 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
 
     async function handle(msg: Msg, send: Send, done: Done, controller: AbortController): Promise<void> {
       try {
-        if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
-        if (!server.client) throw new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason: server.problem ?? '' }), 'MCM_CONFIG');
+        const client = clientOf(config);
         const timeoutMs = typeof msg.timeout === 'number' && msg.timeout > 0 ? msg.timeout : undefined;
-        const ctx: ActionContext = {
+        const ctx: ActionContext<C> = {
           RED,
           node,
           config,
           msg,
-          client: server.client,
+          client,
           call: { signal: controller.signal, timeoutMs },
           input: (key, fromMsg) => readInput(RED, node, config, key, msg, fromMsg),
           t,
@@ -74,6 +87,8 @@ export function registerAction(RED: RED, spec: ActionSpec): void {
         done();
       } catch (err) {
         const failure = describeFailure(RED, err);
+        // A failure that has a result to show (a rollout that stopped) puts it where Catch nodes look.
+        if (err instanceof MimoeNodeError && err.payload !== undefined) msg.payload = err.payload;
         // Set for HTTP failures; a status code from an earlier node would mislead a Catch node.
         if (failure.statusCode !== undefined) msg.statusCode = failure.statusCode;
         else delete msg.statusCode;

@@ -43,7 +43,7 @@ interface HttpProxyNode {
  * are one reference as a whole; this also reads references inside a value (`${HOST}/mcm/v1`) and in
  * the token. The editor's admin routes pass only values that stand in the deployed config here.
  */
-function expandEnv(value: string): string {
+export function expandEnv(value: string): string {
   return value.replace(/\$\{(\w+)\}/g, (_whole, name: string) => process.env[name] ?? '');
 }
 

@@ -27,9 +27,9 @@ interface EditorQuery {
 }
 
 /** Node-RED sends this in place of a stored password the editor never sees. */
-const PASSWORD_PLACEHOLDER = '__PWRD__';
+export const PASSWORD_PLACEHOLDER = '__PWRD__';
 /** Seconds: a person is waiting for the answer in the dialog. */
-const EDITOR_TIMEOUT = 10;
+export const EDITOR_TIMEOUT = 10;
 /** The settings the editor may post; anything else in the body is ignored. */
 const SETTINGS: Array<keyof ConfigSettings> = [
   'url',
@@ -49,10 +49,10 @@ const SETTINGS: Array<keyof ConfigSettings> = [
 /** The settings that decide where a key goes. The client id, timeouts and resource may vary freely. */
 const DESTINATION: Array<keyof ConfigSettings> = ['url', 'tls', 'insecure', 'proxy'];
 /** An environment reference in any of Node-RED's spellings; a posted one is never read. */
-const ENV_REFERENCE = /\$\{[^}]*\}/;
+export const ENV_REFERENCE = /\$\{[^}]*\}/;
 
 /** A request the route answers itself, without contacting anything. */
-class Refusal extends Error {}
+export class Refusal extends Error {}
 
 const LISTS: Record<string, (client: McmClient) => Promise<Array<{ value: string; label: string; detail: string }>>> = {
   images: async (client) => (await client.listImages()).map((image) => ({ value: image.name, label: image.name, detail: image.id })),
@@ -138,7 +138,7 @@ function size(bytes: number): string {
  * error (or a 2xx it could not use) is described by status, type and size: an editor user may
  * point the route at any internal service, and its body must not come back.
  */
-function failureAnswer(RED: RED, err: unknown, exchange: Exchange | undefined) {
+export function failureAnswer(RED: RED, err: unknown, exchange: Exchange | undefined) {
   if (err instanceof Refusal) return { ok: false, code: 'MCM_EDITOR_REFUSED', message: err.message };
   const failure = describeFailure(RED, err);
   let message = failure.error.message;
@@ -156,7 +156,7 @@ function failureAnswer(RED: RED, err: unknown, exchange: Exchange | undefined) {
 }
 
 /** A cross-site HTML form can send only urlencoded, multipart or text/plain bodies: none is taken. */
-function jsonOnly(RED: RED) {
+export function jsonOnly(RED: RED) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.is('application/json')) next();
     else res.status(415).json({ ok: false, message: RED._('mimoe-config.admin.jsonOnly') });

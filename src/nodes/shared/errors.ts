@@ -4,14 +4,21 @@
  * client redacts server echoes and never keeps the HTTP library's error.
  */
 import { McmError } from '../../mcm/errors';
-import { RED, SHARED_CATALOG } from './runtime';
+import { FleetError } from '../../mcm/fleet';
+import { FLEET_CATALOG, RED, SHARED_CATALOG } from './runtime';
 
 /** An Error whose toString() is its message, so a Catch node's msg.error.message reads cleanly. */
 export class MimoeNodeError extends Error {
   readonly code: string;
-  constructor(message: string, code: string) {
+  /** The status ring's text; default the shared "error". */
+  readonly status?: string;
+  /** A result to put in msg.payload for Catch nodes. */
+  readonly payload?: unknown;
+  constructor(message: string, code: string, extra: { status?: string; payload?: unknown } = {}) {
     super(message);
     this.code = code;
+    this.status = extra.status;
+    this.payload = extra.payload;
   }
   override toString(): string {
     return this.message;
@@ -45,7 +52,14 @@ export function describeFailure(RED: RED, err: unknown): NodeFailure {
     const status = err.code === 'http' ? `HTTP ${err.statusCode}` : shared(RED, `status.${err.code}`);
     return { error: new MimoeNodeError(message, `MCM_${err.code.toUpperCase().replace(/-/g, '_')}`), status, statusCode: err.statusCode };
   }
-  if (err instanceof MimoeNodeError) return { error: err, status: shared(RED, 'status.error') };
+  if (err instanceof FleetError) {
+    const message = RED._(`${FLEET_CATALOG}:mimoe-fleet.errors.${err.code}`, err.params as Record<string, string>);
+    return {
+      error: new MimoeNodeError(message, `MCM_FLEET_${err.code.toUpperCase().replace(/-/g, '_')}`),
+      status: shared(RED, 'status.error'),
+    };
+  }
+  if (err instanceof MimoeNodeError) return { error: err, status: err.status ?? shared(RED, 'status.error') };
   const message = err instanceof Error ? err.message : String(err);
   return { error: new MimoeNodeError(message, 'MCM_UNEXPECTED'), status: shared(RED, 'status.error') };
 }

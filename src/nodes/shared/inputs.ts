@@ -3,7 +3,8 @@
  * says (str, msg, flow, global, env, json...); a blank field takes its value from the msg.
  */
 import type { Node } from 'node-red';
-import { isBlank, isPlainObject } from '../../mcm/validate';
+import { McmError } from '../../mcm/errors';
+import { isBlank, isPlainObject, isReadable } from '../../mcm/validate';
 import { Msg, NodeConfig, RED } from './runtime';
 
 export type FromMsg = (msg: Msg) => unknown;
@@ -28,3 +29,23 @@ export function fromPayload(key: string): FromMsg {
 /** An id given as `msg.payload = "<id>"` or `msg.payload = {id}`. */
 export const idFromPayload: FromMsg = (msg) =>
   typeof msg.payload === 'string' || typeof msg.payload === 'number' ? msg.payload : fromPayload('id')(msg);
+
+export interface UploadInput {
+  /** A file path, or the tar itself (a Buffer or a stream). */
+  source: unknown;
+  /** The file name for a tar given in msg.payload, from msg.filename. */
+  filename?: string;
+}
+
+/**
+ * The image of the upload nodes: a path set in the node (field `filename`) wins; then the tar in
+ * msg.payload, as a Buffer or a stream; then the path in msg.filename.
+ */
+export async function uploadInput(input: (key: string, fromMsg: FromMsg) => Promise<unknown>, msg: Msg): Promise<UploadInput> {
+  const payloadIsTar = Buffer.isBuffer(msg.payload) || isReadable(msg.payload);
+  const path = await input('filename', (m) => (payloadIsTar ? undefined : m.filename));
+  const source = path ?? msg.payload;
+  if (typeof source === 'string' && path === undefined) throw McmError.invalid('uploadImage', 'source-path-in-payload');
+  const filename = payloadIsTar && typeof msg.filename === 'string' ? msg.filename.split(/[\\/]/).pop() : undefined;
+  return { source, filename };
+}

@@ -4,7 +4,7 @@ import { DeployPolicy, parseIfExists } from '../../mcm/policies';
 import type { ActionContext } from './action';
 import { shared } from './errors';
 
-export function policyFrom(ctx: ActionContext, operation: McmOperation): DeployPolicy {
+export function policyFrom(ctx: ActionContext<unknown>, operation: McmOperation): DeployPolicy {
   const seconds = Number(ctx.config.waitTimeout);
   return {
     ifExists: parseIfExists(ctx.msg.ifExists ?? ctx.config.ifExists, operation),

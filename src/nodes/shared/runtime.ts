@@ -1,6 +1,7 @@
 /** What the node files share about the Node-RED runtime they run in. */
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { McmClient } from '../../mcm/client';
+import type { FleetClient } from '../../mcm/fleet';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,6 +16,8 @@ export type Done = (err?: Error) => void;
  * config node's catalog; Node-RED names a node set's catalog `<module>/<file>`.
  */
 export const SHARED_CATALOG = `${packageName()}/mimoe-config`;
+/** Texts of fleets (member settings, rollout refusals), used by mimoe-fleet and mimoe-rollout. */
+export const FLEET_CATALOG = `${packageName()}/mimoe-fleet`;
 
 /** This package's name, from its package.json (four levels up from build/src/nodes/shared). */
 function packageName(): string {
@@ -25,5 +28,11 @@ function packageName(): string {
 export interface MimoeConfigNode extends Node {
   /** Undefined when the settings are unusable; `problem` then says why. */
   client?: McmClient;
+  problem?: string;
+}
+
+export interface MimoeFleetNode extends Node {
+  /** Undefined when the settings are unusable; `problem` then says why. */
+  fleet?: FleetClient;
   problem?: string;
 }

@@ -1,0 +1,194 @@
+/**
+ * mimoe-fleet: a named set of mimOE runtimes, listed in the dialog and/or discovered through
+ * Insight on a seed runtime, with their keys. It owns the one FleetClient that every
+ * mimoe-rollout node naming it shares, and closes it on redeploy, as mimoe-config does its client.
+ */
+import type { Request, Response } from 'express';
+import { McmClient } from '../mcm/client';
+import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
+import type { Exchange } from '../mcm/transport';
+import { clientOptions, ConfigSettings, expandEnv } from './shared/config-client';
+import { EDITOR_TIMEOUT, ENV_REFERENCE, failureAnswer, jsonOnly, PASSWORD_PLACEHOLDER, Refusal } from './shared/editor-api';
+import { describeFailure } from './shared/errors';
+import { MimoeFleetNode, NodeConfig, RED, SHARED_CATALOG } from './shared/runtime';
+
+interface FleetSettings {
+  members?: Array<Partial<ListedMember>>;
+  discover?: boolean;
+  seedUrl?: string;
+  /** The seed is a member too (Insight lists the others only). */
+  includeSeed?: boolean;
+  filter?: string;
+  /** Seconds between discoveries; 0: on the first rollout and on msg.refresh only. */
+  interval?: number | string;
+  /** Members on this host (a loopback URL) read their key from the runtime's key file. */
+  localKeyFile?: boolean;
+  keyFile?: string;
+  clientId?: string;
+  timeout?: number | string;
+  concurrency?: number | string;
+  resource?: string;
+}
+
+interface FleetCredentials {
+  /** The key of every member without its own. */
+  token?: string;
+  /** Per-member keys: name=key entries or a JSON object. */
+  keys?: string;
+  insightToken?: string;
+}
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
+
+function seconds(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return value !== '' && value !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** The FleetClient's options for a fleet node's settings; each member's client is made as mimoe-config makes its own. */
+function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCredentials, warn: (text: string) => void): FleetClientOptions {
+  const keys = parseMemberKeys(expandEnv(credentials.keys ?? ''));
+  const shared: ConfigSettings = {
+    clientId: settings.clientId,
+    timeout: settings.timeout,
+    concurrency: settings.concurrency,
+    resource: settings.resource,
+  };
+  return {
+    members: (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandEnv(m.url ?? '') })),
+    discovery: settings.discover
+      ? {
+          seedUrl: expandEnv(settings.seedUrl ?? '').trim(),
+          token: expandEnv(credentials.insightToken ?? '') || undefined,
+          includeSeed: settings.includeSeed !== false,
+          filter: settings.filter,
+          intervalMs: seconds(settings.interval, 0) * 1000,
+        }
+      : undefined,
+    timeoutMs: (seconds(settings.timeout, 30) || 30) * 1000,
+    connect: (member) => {
+      const own = keys[member.name];
+      const local = own === undefined && settings.localKeyFile === true && LOOPBACK_HOST.test(new URL(member.url).hostname);
+      const settingsOfMember: ConfigSettings = {
+        ...shared,
+        url: member.url,
+        tokenSource: local ? 'file' : 'credential',
+        keyFile: settings.keyFile,
+      };
+      return new McmClient(clientOptions(RED, settingsOfMember, { token: own ?? credentials.token }, warn));
+    },
+  };
+}
+
+/** The deployed flow's node of this id when it is a mimoe-fleet: only those have an Insight token to lend. */
+function deployedFleet(RED: RED, id: unknown): (NodeConfig & FleetSettings) | undefined {
+  if (typeof id !== 'string' || !id) return undefined;
+  let found: NodeConfig | undefined;
+  RED.nodes.eachNode((node) => {
+    if (node.id === id) found = node as NodeConfig;
+  });
+  return found?.type === 'mimoe-fleet' ? (found as NodeConfig & FleetSettings) : undefined;
+}
+
+/** What the members button posts, as plain values; anything else in the body is ignored. */
+function postedSettings(raw: unknown): FleetSettings {
+  const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return {
+    members: Array.isArray(o.members)
+      ? o.members.map((m: unknown) => ({ name: text((m as ListedMember)?.name), url: text((m as ListedMember)?.url) }))
+      : [],
+    discover: o.discover === true,
+    seedUrl: text(o.seedUrl),
+    includeSeed: o.includeSeed !== false,
+    filter: text(o.filter),
+  };
+}
+
+/**
+ * The settings for the dialog's Show members, or a Refusal. As for mimoe-config's routes
+ * (shared/editor-api.ts): the stored Insight token goes only to the deployed seed, and `${VAR}`
+ * is read only where it stands in the deployed config; members' keys are never used (only the
+ * seed is asked).
+ */
+function editorFleetOptions(RED: RED, body: { id?: unknown; settings?: unknown; insightToken?: unknown }): FleetClientOptions {
+  const settings = postedSettings(body.settings);
+  const saved = deployedFleet(RED, body.id);
+  const sameSeed = saved !== undefined && (saved.seedUrl ?? '').trim() === (settings.seedUrl ?? '').trim();
+  const sameMembers = saved !== undefined && JSON.stringify(saved.members ?? []) === JSON.stringify(settings.members);
+  const envRefused = (setting: string) =>
+    new Refusal(RED._(`${SHARED_CATALOG}:mimoe-config.admin.envNotDeployed`, { setting: RED._(`mimoe-fleet.label.${setting}`) }));
+  if (ENV_REFERENCE.test(settings.seedUrl ?? '') && !sameSeed) throw envRefused('seedUrl');
+  if (settings.members!.some((m) => ENV_REFERENCE.test(m.url ?? '')) && !sameMembers) throw envRefused('members');
+  // Read only now that the id is known to be a mimoe-fleet of the deployed flows.
+  const stored = saved ? (RED.nodes.getCredentials(saved.id) as FleetCredentials | undefined)?.insightToken : undefined;
+  const typed = typeof body.insightToken === 'string' ? body.insightToken : '';
+  let insightToken = typed;
+  if (typed === PASSWORD_PLACEHOLDER) {
+    if (stored && !sameSeed) throw new Refusal(RED._('mimoe-fleet.admin.storedTokenElsewhere'));
+    insightToken = stored ?? '';
+  } else if (ENV_REFERENCE.test(typed) && !(typed === stored && sameSeed)) {
+    throw envRefused('insightToken');
+  }
+  return fleetOptions(RED, { ...settings, interval: 0, timeout: EDITOR_TIMEOUT }, { insightToken }, () => undefined);
+}
+
+/** Admin route for the dialog's Show members button: the members its current values give, deployed or not. */
+function registerAdminRoutes(RED: RED): void {
+  // The shared route helpers name their texts as mimoe-config's catalog does.
+  const withConfigTexts = Object.create(RED, {
+    _: {
+      value: (key: string, params?: Record<string, unknown>) =>
+        RED._(key.includes(':') ? key : `${SHARED_CATALOG}:${key}`, params as never),
+    },
+  }) as RED;
+  RED.httpAdmin.post(
+    '/mimoe/fleet/members',
+    RED.auth.needsPermission('mimoe-fleet.write'),
+    jsonOnly(withConfigTexts),
+    (req: Request, res: Response) => {
+      let fleet: FleetClient | undefined;
+      let last: Exchange | undefined;
+      void (async () => {
+        try {
+          fleet = new FleetClient({ ...editorFleetOptions(RED, req.body ?? {}), onExchange: (exchange) => (last = exchange) });
+          const members = await fleet.members();
+          res.json({ ok: true, members: members.map(({ name, url, source }) => ({ name, url, source })) });
+        } catch (err) {
+          res.json(failureAnswer(withConfigTexts, err, last));
+        } finally {
+          fleet?.close();
+        }
+      })();
+    },
+  );
+}
+
+export = function (RED: RED) {
+  function MimoeFleet(this: MimoeFleetNode & { credentials: FleetCredentials }, config: NodeConfig & FleetSettings) {
+    RED.nodes.createNode(this, config);
+    let lastWarning = '';
+    const warnOnce = (text: string) => {
+      // Every member's client and every periodic discovery would say the same again.
+      if (text !== lastWarning) this.warn(text);
+      lastWarning = text;
+    };
+    try {
+      this.fleet = new FleetClient({
+        ...fleetOptions(RED, config, this.credentials ?? {}, warnOnce),
+        onDiscoveryError: (err) => warnOnce(RED._('mimoe-fleet.warn.discovery', { reason: describeFailure(RED, err).error.message })),
+      });
+    } catch (err) {
+      this.problem = describeFailure(RED, err).error.message;
+      this.error(RED._('mimoe-fleet.errors.unusable', { reason: this.problem }));
+    }
+    this.on('close', (_removed: boolean, done: () => void) => {
+      this.fleet?.close();
+      done();
+    });
+  }
+  RED.nodes.registerType('mimoe-fleet', MimoeFleet as never, {
+    credentials: { token: { type: 'password' }, keys: { type: 'password' }, insightToken: { type: 'password' } },
+  });
+  registerAdminRoutes(RED);
+};
