@@ -7,11 +7,11 @@
  * temporary file, removed again whatever happens. A file that changes size while it is sent fails
  * at once, instead of leaving the runtime waiting for bytes that never come.
  */
-import { randomBytes } from 'node:crypto';
+import FormData from 'form-data';
 import { constants as fsConstants, createReadStream, createWriteStream, promises as fsp, stat as statCallback, Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { McmError } from './errors';
 import { ImageTarScanner } from './image-tar';
@@ -81,16 +81,17 @@ export interface PartSummary {
 
 /** One attempt's multipart body. */
 export interface UploadBody {
+  /** form-data's multipart stream, the tar in it as part `image`: what the request reads. */
+  form: FormData;
+  /** Content-Type with the boundary, and Content-Length. */
   headers: Record<string, string>;
-  /** Every byte of the body, multipart framing included. */
-  length: number;
   summary: { multipart: PartSummary[] };
-  /** Body bytes handed to the connection so far. */
+  /** Body bytes the request has taken so far, multipart framing included. */
   sent: () => number;
   /** The image name read from the tar's metadata as it went past, once seen. */
   imageName: () => string | undefined;
-  /** Writes the whole body into `target` and ends it; `onError` hears a source that failed or changed. */
-  pipe: (target: Writable, onError: (error: McmError) => void) => void;
+  /** Lets the tar flow into the form as the request reads it; `onError` hears a source that failed or changed. */
+  start: (onError: (error: McmError) => void) => void;
   destroy: () => void;
 }
 
@@ -198,64 +199,75 @@ async function spool(stream: Readable, filename: string, signal?: AbortSignal): 
 }
 
 /**
- * A multipart body for one attempt: the tar in a part named `image`. Per chunk it only counts
- * (and skips through the tar's headers for the image name); the file's size is checked on a timer.
+ * A multipart body for one attempt: a form-data FormData holding the tar as part `image`, with its
+ * length declared, so the body has a Content-Length and is never read into memory. Per chunk it
+ * only counts (and skips through the tar's headers for the image name); the file's size is
+ * checked on a timer.
  */
 export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadProgress) => void): UploadBody {
-  const boundary = `----mimoe${randomBytes(12).toString('hex')}`;
   const contentType = 'application/x-tar';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${quoted(opened.filename)}"\r\n` +
-      `Content-Type: ${contentType}\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const total = opened.total;
-  const length = head.length + total + tail.length;
   const scanner = new ImageTarScanner({ digest: false });
-  let stream: Readable | undefined;
+  let source: Readable | undefined;
   let sizeCheck: NodeJS.Timeout | undefined;
+  let onError: ((error: McmError) => void) | undefined;
   let tarBytes = 0;
+  let bodyBytes = 0;
   let ended = false;
+  let failed = false;
 
   const stop = () => {
     clearInterval(sizeCheck);
-    stream?.destroy();
+    source?.destroy();
+    tar.destroy();
   };
-  const pipe = (target: Writable, onError: (error: McmError) => void) => {
-    const source = (stream = opened.take());
-    let failed = false;
-    const fail = (error: McmError) => {
-      if (failed) return;
-      failed = true;
-      stop();
-      onError(error);
-    };
-    // A caller's stream may have failed while the upload waited for a free slot.
-    if (source.destroyed) {
-      return fail(McmError.invalid(op, 'source-stream-failed', { reason: source.errored?.message ?? 'the stream was closed' }));
-    }
-    const changed = (actual?: number) => {
-      const path = opened.watchedPath;
-      if (path === undefined) return fail(McmError.invalid(op, 'source-size-mismatch', { expected: total }));
-      stop();
-      const report = (size: number | string) => fail(McmError.invalid(op, 'source-changed', { path, expected: total, actual: size }));
-      if (actual !== undefined) return report(actual);
-      // Bytes read are not the new size: ask the file.
-      statCallback(path, (err, stat) => report(err ? 'an unknown number of' : stat.size));
-    };
-    source.on('data', (chunk: Buffer) => {
+  const fail = (error: McmError) => {
+    if (failed) return;
+    failed = true;
+    stop();
+    onError?.(error);
+  };
+  const changed = (actual?: number) => {
+    const path = opened.watchedPath;
+    if (path === undefined) return fail(McmError.invalid(op, 'source-size-mismatch', { expected: total }));
+    stop();
+    const report = (size: number | string) => fail(McmError.invalid(op, 'source-changed', { path, expected: total, actual: size }));
+    if (actual !== undefined) return report(actual);
+    // Bytes read are not the new size: ask the file.
+    statCallback(path, (err, stat) => report(err ? 'an unknown number of' : stat.size));
+  };
+
+  // The tar on its way into the form. A source longer or shorter than the length declared stops
+  // here, its extra chunk and its end held back, so the runtime never gets a body that ends
+  // otherwise than its Content-Length says.
+  const tar = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
       tarBytes += chunk.length;
       if (tarBytes > total) return changed();
       scanner.write(chunk);
       onProgress?.({ bytes: tarBytes, total, percentage: Math.floor((tarBytes / total) * 100) });
-    });
-    source.once('end', () => {
+      next(null, chunk);
+    },
+    flush(next) {
       if (tarBytes < total) return changed();
       clearInterval(sizeCheck);
       ended = true;
-      target.end(tail);
-    });
-    source.once('error', (err) => fail(McmError.invalid(op, 'source-stream-failed', { reason: err.message })));
+      next();
+    },
+  });
+  const form = new FormData();
+  form.append('image', tar, { filename: opened.filename, contentType, knownLength: total });
+  // form-data hands every chunk to the request as the request reads it (its framing as strings).
+  form.on('data', (chunk: Buffer | string) => (bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
+
+  const start = (listener: (error: McmError) => void) => {
+    onError = listener;
+    const taken = (source = opened.take());
+    // A caller's stream may have failed while the upload waited for a free slot.
+    if (taken.destroyed) {
+      return fail(McmError.invalid(op, 'source-stream-failed', { reason: taken.errored?.message ?? 'the stream was closed' }));
+    }
+    taken.once('error', (err) => fail(McmError.invalid(op, 'source-stream-failed', { reason: err.message })));
     const path = opened.watchedPath;
     if (path !== undefined) {
       sizeCheck = setInterval(() => {
@@ -264,24 +276,18 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
         });
       }, SIZE_CHECK_MS);
     }
-    target.write(head);
-    source.pipe(target, { end: false });
+    taken.pipe(tar);
   };
 
   return {
-    headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': String(length) },
-    length,
+    form,
+    headers: { 'Content-Type': String(form.getHeaders()['content-type']), 'Content-Length': String(form.getLengthSync()) },
     summary: { multipart: [{ name: 'image', filename: opened.filename, contentType, bytes: total }] },
-    sent: () => (stream ? head.length + tarBytes + (ended ? tail.length : 0) : 0),
+    sent: () => bodyBytes,
     imageName: () => scanner.imageName(),
-    pipe,
+    start,
     destroy: stop,
   };
-}
-
-/** A file name inside a quoted header parameter, escaped as browsers do. */
-function quoted(filename: string): string {
-  return filename.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 function fileKind(stat: Stats): string {

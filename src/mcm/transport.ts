@@ -1,9 +1,9 @@
 /**
- * The bytes on the wire: one HTTP exchange with the runtime over the shared keep-alive pool,
- * within the concurrency bound, the time limits, the answer cap, a proxy where one applies, and
- * the caller's abort signals. It knows nothing of MCM's answers: statuses and bodies go back to
- * the client as they came; only failures to exchange at all (network, TLS, time limits, abort,
- * too large) are McmErrors here.
+ * The bytes on the wire: one HTTP exchange with the runtime, made by axios over the shared
+ * keep-alive pool, within the concurrency bound, the time limits, the answer cap, a proxy where
+ * one applies, and the caller's abort signals. It knows nothing of MCM's answers: statuses and
+ * bodies go back to the client as they came; only failures to exchange at all (network, TLS,
+ * time limits, abort, too large) are McmErrors here.
  *
  * Time limits, each named in the error that hits it:
  * - silence: nothing received for timeoutMs, while connecting, waiting or reading an answer
@@ -13,6 +13,7 @@
  *   would fail slow links that are still moving);
  * - after an upload's last byte: answerTimeoutMs for the answer to begin.
  */
+import axios, { AxiosInstance, AxiosProxyConfig, isAxiosError } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -115,8 +116,7 @@ export class HttpTransport {
   private readonly target: URL;
   private readonly route?: ProxyRoute;
   private readonly agent: http.Agent;
-  /** http or https, for the first hop (the proxy's scheme when an http target goes through a proxy). */
-  private readonly client: typeof http | typeof https;
+  private readonly http: AxiosInstance;
   private readonly limiter: ConcurrencyLimiter;
 
   constructor(private readonly options: TransportOptions) {
@@ -127,17 +127,39 @@ export class HttpTransport {
     const secureTarget = this.target.protocol === 'https:';
     if (secureTarget && this.route) {
       this.agent = new TunnelAgent(this.route, options.tunnelTimeoutMs, { ...pool, ...options.tls });
-      this.client = https;
     } else if (secureTarget) {
       this.agent = new https.Agent({ ...pool, ...options.tls });
-      this.client = https;
     } else if (this.route?.url.protocol === 'https:') {
       this.agent = new https.Agent(pool);
-      this.client = https;
     } else {
       this.agent = new http.Agent(pool);
-      this.client = http;
     }
+    // An http target through a proxy: absolute-form requests sent to the proxy, naming the target
+    // in Host and carrying the proxy's credentials. Everything else goes through the agent alone
+    // (https through a proxy in its CONNECT tunnel): axios never picks a proxy of its own.
+    const forward = secureTarget ? undefined : this.route;
+    this.http = axios.create({
+      baseURL: `${this.target.origin}${this.target.pathname.replace(/\/+$/, '')}`,
+      httpAgent: this.agent,
+      httpsAgent: this.agent,
+      proxy: forward ? proxyConfig(forward.url) : false,
+      headers: {
+        // Only what the client asks for: no axios User-Agent, no request for compressed answers.
+        'User-Agent': false,
+        'Accept-Encoding': false,
+        ...(forward && { Host: this.target.host, ...(forward.authorization && { 'Proxy-Authorization': forward.authorization }) }),
+      },
+      // No redirects: following them, axios keeps a copy of every request body to send it again
+      // (measured: 1,090 MiB RSS for a 1 GiB upload; 94 MiB without).
+      maxRedirects: 0,
+      // Every status is an answer: McmClient decides what it means.
+      validateStatus: () => true,
+      // The answer's bytes as they come, to read under the silence timer and the cap. Nothing is
+      // decompressed (none was asked for), so the cap and the byte counts are the wire's.
+      responseType: 'stream',
+      decompress: false,
+      // maxBodyLength and maxContentLength stay unset: a limit there puts an extra stream in every body.
+    });
   }
 
   /** One exchange: resolves with whatever status the runtime answered; rejects only when none came. */
@@ -160,11 +182,14 @@ export class HttpTransport {
       return response;
     } catch (err) {
       const reason: unknown = controller.signal.reason;
-      // A source that failed or changed size arrives as its own McmError.
-      if (err instanceof McmError) failure = err;
+      // axios wraps what failed beneath it: that error names the failure.
+      const cause: unknown = isAxiosError(err) && err.cause !== undefined ? err.cause : err;
+      if (cause instanceof McmError) failure = cause;
+      // A source that failed or changed size ends the exchange with its own McmError.
+      else if (reason instanceof McmError) failure = reason;
       else if (reason instanceof Limit) failure = new McmError({ operation, code: reason.code, detail: reason.detail });
       else if (controller.signal.aborted) failure = new McmError({ operation, code: 'aborted' });
-      else failure = this.networkError(operation, err);
+      else failure = this.networkError(operation, cause);
       throw failure;
     } finally {
       upload?.destroy();
@@ -179,8 +204,8 @@ export class HttpTransport {
     this.agent.destroy();
   }
 
-  /** Sends the request and reads the answer, within the time limits and the cap. */
-  private exchange(
+  /** Sends the request through axios and reads the answer, within the time limits and the cap. */
+  private async exchange(
     spec: TransportRequest,
     upload: UploadBody | undefined,
     controller: AbortController,
@@ -195,76 +220,93 @@ export class HttpTransport {
     };
     record.requestHeaders = headers;
     const limits = new Limits(controller);
+    let request: http.ClientRequest | undefined;
     let answered = false;
-    return new Promise<TransportResponse>((resolve, reject) => {
-      const to = this.destination(spec.path);
-      const req = this.client.request({ ...to, headers: { ...headers, ...to.headers }, method: spec.method, agent: this.agent });
-      const stop = () => {
-        limits.dispose();
-        controller.signal.removeEventListener('abort', destroy);
-      };
-      const fail = (err: unknown) => {
-        stop();
-        req.destroy();
-        reject(err);
-      };
-      const destroy = () => fail(controller.signal.reason);
-      if (controller.signal.aborted) return destroy();
-      controller.signal.addEventListener('abort', destroy, { once: true });
-      req.on('error', fail);
-      limits.silence(timeoutMs);
-      if (upload) {
+    // axios makes its request through this, so the timers can follow the request itself.
+    const transport = {
+      request: (options: https.RequestOptions, onResponse: (res: http.IncomingMessage) => void) => {
+        const req = (options.protocol === 'https:' ? https : http).request(options, onResponse);
+        request = req;
+        req.once('response', () => {
+          answered = true;
+          limits.silence(timeoutMs);
+        });
+        if (!upload) {
+          req.once('finish', () => (record.bytesSent = json?.length ?? 0));
+          return req;
+        }
         const { lowSpeedBytes, answerTimeoutMs } = this.options;
         const windowMs = Math.max(this.options.lowSpeedWindowMs, timeoutMs);
-        // Connecting is silence; once connected, the upload moves at the link's pace.
+        // Connecting is silence; once connected, the upload moves at the link's pace, measured as
+        // the bytes the request has taken from the form (upload.sent). The form is piped into the
+        // request, which takes the next chunk only once its socket has passed on the last (a full
+        // socket buffer pauses the tar until 'drain'), so the count runs at most one chunk ahead
+        // of what the kernel accepted, and stops when the link stops. The socket's bytesWritten
+        // would tell no more: it counts the same queued chunk, and earlier requests on the
+        // kept-alive connection, and the header bytes.
         req.once('socket', (socket: net.Socket) => {
           const sending = () => answered || limits.lowSpeed(upload.sent, lowSpeedBytes, windowMs);
           if (socket.connecting) socket.once('connect', sending);
           else sending();
         });
         req.once('finish', () => answered || limits.answer(answerTimeoutMs));
-        upload.pipe(req, fail);
-      } else {
-        req.once('finish', () => (record.bytesSent = json?.length ?? 0));
-        req.end(json);
-      }
-      req.once('response', (res) => {
-        answered = true;
-        limits.silence(timeoutMs);
-        const cap = this.options.maxResponseBytes;
-        const tooLarge = () => new Limit('too-large', `over ${describeBytes(cap)}, the limit for one answer`);
-        if (Number(res.headers['content-length']) > cap) return controller.abort(tooLarge());
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => {
-          record.bytesReceived += chunk.length;
-          if (record.bytesReceived > cap) return controller.abort(tooLarge());
-          chunks.push(chunk);
-          limits.touch();
-        });
-        res.once('end', () => {
-          stop();
-          // An answer that came before the whole body went out leaves a connection that cannot be reused.
-          if (!req.writableFinished) req.destroy();
-          resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
-        });
-        res.once('error', fail);
+        return req;
+      },
+    };
+    limits.silence(timeoutMs);
+    try {
+      upload?.start((error) => controller.abort(error));
+      const response = await this.http.request<http.IncomingMessage>({
+        method: spec.method,
+        url: spec.path,
+        headers,
+        data: upload?.form ?? json,
+        signal: controller.signal,
+        transport,
       });
-    });
+      // With responseType 'stream', nothing decompressed and no axios cap, the data is Node's answer itself.
+      return await this.read(response.data, request, controller, limits, record);
+    } finally {
+      limits.dispose();
+    }
   }
 
-  /** Where to send a request: the runtime itself, or an http proxy with the absolute URL. */
-  private destination(path: string): { host: string; port?: string; path: string; headers: Record<string, string> } {
-    const base = this.target.pathname.replace(/\/+$/, '');
-    if (this.route && this.target.protocol === 'http:') {
-      const { url, authorization } = this.route;
-      return {
-        host: unbracket(url.hostname),
-        port: url.port || undefined,
-        path: `${this.target.origin}${base}${path}`,
-        headers: { Host: this.target.host, ...(authorization ? { 'Proxy-Authorization': authorization } : {}) },
+  /** Reads the answer chunk by chunk: each chunk restarts the silence timer; past the cap, the connection is closed. */
+  private read(
+    res: http.IncomingMessage,
+    req: http.ClientRequest | undefined,
+    controller: AbortController,
+    limits: Limits,
+    record: ExchangeRecord,
+  ): Promise<TransportResponse> {
+    const cap = this.options.maxResponseBytes;
+    const tooLarge = () => new Limit('too-large', `over ${describeBytes(cap)}, the limit for one answer`);
+    return new Promise<TransportResponse>((resolve, reject) => {
+      const fail = (err: unknown) => {
+        controller.signal.removeEventListener('abort', aborted);
+        res.destroy();
+        req?.destroy();
+        reject(err);
       };
-    }
-    return { host: unbracket(this.target.hostname), port: this.target.port || undefined, path: `${base}${path}`, headers: {} };
+      const aborted = () => fail(controller.signal.reason);
+      if (controller.signal.aborted) return aborted();
+      controller.signal.addEventListener('abort', aborted, { once: true });
+      if (Number(res.headers['content-length']) > cap) return controller.abort(tooLarge());
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => {
+        record.bytesReceived += chunk.length;
+        if (record.bytesReceived > cap) return controller.abort(tooLarge());
+        chunks.push(chunk);
+        limits.touch();
+      });
+      res.once('end', () => {
+        controller.signal.removeEventListener('abort', aborted);
+        // An answer that came before the whole body went out leaves a connection that cannot be reused.
+        if (!req?.writableFinished) req?.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', fail);
+    });
   }
 
   private report(
@@ -432,6 +474,12 @@ class TunnelAgent extends https.Agent {
 /** [::1] -> ::1 for node:http's host option. */
 function unbracket(hostname: string): string {
   return hostname.replace(/^\[|\]$/g, '');
+}
+
+/** A proxy URL as axios's proxy option; credentials go as our own Proxy-Authorization header. */
+function proxyConfig(url: URL): AxiosProxyConfig {
+  const protocol = url.protocol;
+  return { protocol, host: unbracket(url.hostname), port: Number(url.port) || (protocol === 'https:' ? 443 : 80) };
 }
 
 function describeMs(ms: number): string {

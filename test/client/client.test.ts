@@ -213,6 +213,17 @@ describe('McmClient against the simulator', function () {
       for (const entry of sim.log) assert.equal(entry.headers.expect, undefined);
     });
 
+    it('sends only the headers it means to: no User-Agent or Accept-Encoding of the HTTP library', async () => {
+      await client.uploadImage(buildImageTar({ name: 'x' }));
+      await client.deployMim('plain', 'x');
+      await client.listMims();
+      assert.equal(sim.log.length, 3);
+      for (const entry of sim.log) {
+        assert.equal(entry.headers['user-agent'], undefined, entry.url);
+        assert.equal(entry.headers['accept-encoding'], undefined, entry.url);
+      }
+    });
+
     it('reuses connections (keep-alive)', async () => {
       for (let i = 0; i < 5; i++) await client.listMims();
       assert.equal(sim.requests('listMims').length, 5);
