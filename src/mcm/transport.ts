@@ -123,7 +123,10 @@ export class HttpTransport {
     this.target = new URL(options.url);
     this.route = proxyFor(this.target, options.proxy);
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent);
-    const pool = { keepAlive: true, maxSockets: options.maxConcurrent, scheduling: 'lifo' as const };
+    // axios sets TCP keep-alive probes to 60 s on every request's socket, and the pool set them back
+    // to its own 1 s default when the socket came back: two system calls per request. Agreeing on
+    // 60 s makes both no-ops on a reused socket.
+    const pool = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: options.maxConcurrent, scheduling: 'lifo' as const };
     const secureTarget = this.target.protocol === 'https:';
     if (secureTarget && this.route) {
       this.agent = new TunnelAgent(this.route, options.tunnelTimeoutMs, { ...pool, ...options.tls });
