@@ -238,6 +238,7 @@ export class HttpTransport {
           req.once('finish', () => (record.bytesSent = json?.length ?? 0));
           return req;
         }
+        recycleWritten(req, upload.recycle);
         const { lowSpeedBytes, answerTimeoutMs } = this.options;
         const windowMs = Math.max(this.options.lowSpeedWindowMs, timeoutMs);
         // Connecting is silence; once connected, the upload moves at the link's pace, measured as
@@ -472,6 +473,25 @@ class TunnelAgent extends https.Agent {
     request.end();
     return undefined;
   }
+}
+
+/**
+ * Hands each chunk back to the upload body once the request has written it to its socket, so
+ * its read buffer can be reused: form-data pipes into the request without asking when a write
+ * is done, and only the request's own write callback says so.
+ */
+function recycleWritten(req: http.ClientRequest, recycle: (chunk: Buffer) => void): void {
+  type Done = (error?: Error | null) => void;
+  const write = req.write.bind(req) as (chunk: unknown, encoding?: BufferEncoding, done?: Done) => boolean;
+  req.write = ((chunk: unknown, encoding?: BufferEncoding | Done, callback?: Done) => {
+    const done = typeof encoding === 'function' ? encoding : callback;
+    const given = typeof encoding === 'function' ? undefined : encoding;
+    if (!Buffer.isBuffer(chunk)) return write(chunk, given, done);
+    return write(chunk, given, (error) => {
+      if (!error) recycle(chunk);
+      done?.(error);
+    });
+  }) as typeof req.write;
 }
 
 /** [::1] -> ::1 for node:http's host option. */
