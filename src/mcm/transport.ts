@@ -141,17 +141,18 @@ export class HttpTransport {
     // in Host and carrying the proxy's credentials. Everything else goes through the agent alone
     // (https through a proxy in its CONNECT tunnel): axios never picks a proxy of its own.
     const forward = secureTarget ? undefined : this.route;
+    const fixedHeaders = {
+      // Only what the client asks for: no axios User-Agent, no request for compressed answers.
+      'User-Agent': false,
+      'Accept-Encoding': false,
+      ...(forward && { Host: this.target.host, ...(forward.authorization && { 'Proxy-Authorization': forward.authorization }) }),
+    };
     this.http = axios.create({
       baseURL: `${this.target.origin}${this.target.pathname.replace(/\/+$/, '')}`,
       httpAgent: this.agent,
       httpsAgent: this.agent,
       proxy: forward ? proxyConfig(forward.url) : false,
-      headers: {
-        // Only what the client asks for: no axios User-Agent, no request for compressed answers.
-        'User-Agent': false,
-        'Accept-Encoding': false,
-        ...(forward && { Host: this.target.host, ...(forward.authorization && { 'Proxy-Authorization': forward.authorization }) }),
-      },
+      headers: fixedHeaders,
       // No redirects: following them, axios keeps a copy of every request body to send it again
       // (measured: 1,090 MiB RSS for a 1 GiB upload; 94 MiB without).
       maxRedirects: 0,
@@ -161,8 +162,18 @@ export class HttpTransport {
       // decompressed (none was asked for), so the cap and the byte counts are the wire's.
       responseType: 'stream',
       decompress: false,
+      // Bodies go as they are (JSON as bytes, the upload as its form) and answers come as a stream:
+      // axios's JSON transforms have nothing to do.
+      transformRequest: [],
+      transformResponse: [],
+      adapter: 'http',
       // maxBodyLength and maxContentLength stay unset: a limit there puts an extra stream in every body.
     });
+    // axios.create adds its own defaults per method (Accept, a form Content-Type for POST...), cloned
+    // and merged into every request; the client sends its own, so only these stay.
+    this.http.defaults.headers = fixedHeaders as unknown as AxiosInstance['defaults']['headers'];
+    delete this.http.defaults.transitional;
+    delete this.http.defaults.env;
   }
 
   /** One exchange: resolves with whatever status the runtime answered; rejects only when none came. */
