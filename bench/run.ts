@@ -362,13 +362,15 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
   const ref = rate(summarize(contenders[0].results));
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
-    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', ''];
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', '', '', ''];
     return [
       c.label,
       rate(s).toFixed(0),
       c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref),
       secs(s.wallMs),
+      `${secs(s.minMs)}-${secs(s.maxMs)}`,
       secs(s.cpuMs),
+      (s.cpuMs / s.count).toFixed(3),
       mib(s.peakRss),
       mib(s.rssGrowth),
       mib(s.baselineRss),
@@ -377,7 +379,21 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
   out.push(
     `### 2. ${settings.listRequests} list requests, ${settings.concurrency} in flight, ${settings.seedMims} mims listed (median of ${settings.repeat})`,
     '',
-    table(['contender', 'req/s', 'vs axios', 'time s', 'CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(
+      [
+        'contender',
+        'req/s',
+        'vs axios',
+        'time s',
+        'min-max s',
+        'CPU s',
+        'CPU ms per request',
+        'peak RSS MiB',
+        'RSS growth MiB',
+        'idle RSS MiB',
+      ],
+      rows,
+    ),
     '',
     "Diagnostic row, not a target: the same flow with node-red-node-test-helper's Sinon spies removed (they record every",
     'send/status call and keep its msg; a real Node-RED has none). The targets use the helper flow as it is.',
