@@ -29,9 +29,11 @@ import { isReadable } from './validate';
 
 /**
  * Read size for uploads. Measured in a Node-RED process (bench/), a 1 GiB upload to a receiver
- * that only counts: 512 KiB takes 0.5 s of CPU (256 KiB 0.7 s: costs per chunk); 1 MiB takes
- * 0.4 s, but 16 uploads at once then hold about 45 MiB more. Read buffers are reused (FileChunks),
- * so larger chunks no longer push V8 into full collections as fresh 4 MiB buffers did.
+ * that only counts: 512 KiB takes 0.5-0.7 s of CPU (256 KiB 0.7 s: costs per chunk); 1 MiB less,
+ * but 16 uploads at once then hold about 45 MiB more. Read buffers are reused (FileChunks), so
+ * larger chunks no longer push V8 into full collections as fresh 4 MiB buffers did. The low-speed
+ * limit sees progress chunk by chunk: with the default 60 s window, a link must move one chunk in
+ * about 52 s (10 KiB/s at 512 KiB; the slowest links seen in the field move 16 KiB/s).
  */
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 
