@@ -33,7 +33,7 @@ import { isReadable } from './validate';
  * but 16 uploads at once then hold about 45 MiB more. Read buffers are reused (FileChunks), so
  * larger chunks no longer push V8 into full collections as fresh 4 MiB buffers did. The low-speed
  * limit sees progress chunk by chunk: with the default 60 s window, a link must move one chunk in
- * about 52 s (10 KiB/s at 512 KiB; the slowest links seen in the field move 16 KiB/s).
+ * about 52 s (10 KiB/s at 512 KiB; the slow links the client must carry move 16 KiB/s and more).
  */
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 
