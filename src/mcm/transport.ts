@@ -318,7 +318,9 @@ export class HttpTransport {
         controller.signal.removeEventListener('abort', aborted);
         // An answer that came before the whole body went out leaves a connection that cannot be reused.
         if (!req?.writableFinished) req?.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
+        // A small answer comes in one chunk: read as it is, not copied first.
+        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: body.toString('utf8') });
       });
       res.on('error', fail);
     });
@@ -528,7 +530,8 @@ function describeBytes(bytes: number): string {
 /** Response headers as lowercase name -> one string (repeated headers joined). */
 function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
