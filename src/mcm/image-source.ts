@@ -29,11 +29,12 @@ import { isReadable } from './validate';
 
 /**
  * Read size for uploads. Measured in a Node-RED process (bench/), a 1 GiB upload to a receiver
- * that only counts: 512 KiB takes 0.5-0.7 s of CPU (256 KiB 0.7 s: costs per chunk); 1 MiB less,
- * but 16 uploads at once then hold about 45 MiB more. Read buffers are reused (FileChunks), so
- * larger chunks no longer push V8 into full collections as fresh 4 MiB buffers did. The low-speed
- * limit sees progress chunk by chunk: with the default 60 s window, a link must move one chunk in
- * about 52 s (10 KiB/s at 512 KiB; the slow links the client must carry move 16 KiB/s and more).
+ * that only counts: 512 KiB took 0.5-0.7 s of CPU, 256 KiB 0.7 s (costs per chunk); 1 MiB 0.56 s
+ * against 0.68 s in one set, but a 16-device rollout then held 20-30 MiB more. Read buffers are
+ * reused (FileChunks), so larger chunks no longer push V8 into full collections as fresh 4 MiB
+ * buffers did. The low-speed limit sees progress chunk by chunk: with the default 60 s window, a
+ * link must move one chunk in about 52 s (10 KiB/s at 512 KiB, 20 KiB/s at 1 MiB; the slow links
+ * the client must carry move 16 KiB/s and more).
  */
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 
