@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
+import { CONFIG_DEFAULTS } from '../../src/nodes/shared/config-client';
 import { McmFleet, McmSimulator } from '../../src/simulator';
 import { CORE, helper, loadFlow } from '../support/nodes';
 
@@ -98,6 +99,16 @@ describe('examples', function () {
       'mimoe-rollout',
     ]) {
       assert.ok(types.has(type), `an example uses ${type}`);
+    }
+  });
+
+  it("every example's config node carries every setting, at its default (the editor applies no defaults on import)", () => {
+    for (const file of Object.keys(EXPECTED)) {
+      const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
+      const config = flow.find((n) => n.type === 'mimoe-config');
+      assert.ok(config, `${file} has its config node`);
+      for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) assert.equal(Number(config[key]), value, `${file}: ${key}`);
+      assert.equal(config.proxy, '', `${file}: proxy (none: the environment's)`);
     }
   });
 
