@@ -7,6 +7,7 @@
 // this script sets for Node-RED, so the same flow works with either.
 'use strict';
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -20,6 +21,20 @@ const editorPort = Number(process.env.PORT || 1880);
 const simulatorPort = Number(process.env.MIMOE_SIMULATOR_PORT || 8083);
 const keyFile = path.join(userDir, 'mimoe-api-key.env');
 const demoTar = path.join(userDir, 'demo', 'hello-v1.tar');
+
+/** Whether nothing listens on 127.0.0.1:port yet (where Node-RED will listen). */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/** The failure of a busy editor port, with what to do about it. */
+function portBusy() {
+  return `port ${editorPort} is in use (another Node-RED, or an earlier npm start?): stop that, or start on another port, e.g. PORT=${editorPort + 1} npm start`;
+}
 
 async function startRuntime() {
   if (process.env.MIMOE_URL && process.env.MIMOE_TOKEN) {
@@ -51,9 +66,18 @@ function prepareUserDir() {
   return writeSettings(userDir, { port: editorPort });
 }
 
+/** The simulator npm start started, stopped when it ends. */
+const started = { simulator: undefined };
+async function stopSimulators() {
+  await started.simulator?.stop();
+}
+
 async function main() {
+  // Port 0 takes a free port.
+  if (editorPort !== 0 && !(await portFree(editorPort))) throw new Error(portBusy());
   const settings = prepareUserDir();
   const runtime = await startRuntime();
+  started.simulator = runtime.simulator;
   const env = { ...process.env, MIMOE_URL: runtime.url, MIMOE_KEY_FILE: keyFile, MIMOE_DEMO_TAR: demoTar };
   const red = await startNodeRed({ userDir, settings, env, output: (text) => process.stdout.write(text), timeoutMs: 120_000 });
   console.log(`\n  Node-RED editor:  ${red.url}/`);
@@ -65,18 +89,20 @@ async function main() {
   console.log('  Stop with Ctrl+C.\n');
   const stop = async () => {
     await stopNodeRed(red.child);
-    await runtime.simulator?.stop();
+    await stopSimulators();
     process.exit(0);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   red.child.on('exit', async (code) => {
-    await runtime.simulator?.stop();
+    await stopSimulators();
     process.exit(code ?? 0);
   });
 }
 
-main().catch((err) => {
-  console.error(`npm start failed: ${err.message}`);
+main().catch(async (err) => {
+  // Node-RED's own output was shown as it came: say what failed once, and what to do.
+  console.error(`npm start failed: ${err.code === 'EADDRINUSE' && err.nodeRedLog !== undefined ? portBusy() : err.message}`);
+  await stopSimulators();
   process.exit(1);
 });
