@@ -393,7 +393,10 @@ describe('the editor admin routes in a real Node-RED', function () {
       const wrong = await api('/mimoe/check', { settings: { url: sim.url }, token: 'wrong-key' });
       assert.equal(wrong.json.ok, false);
       assert.equal(wrong.json.status, 403);
-      assert.match(wrong.json.message, /^checkConnection failed: HTTP 403/);
+      assert.match(
+        wrong.json.message,
+        /^checkConnection failed: HTTP 403 .*; the runtime refused the API key \(401: missing or expired, 403: wrong\)/,
+      );
       const unreachable = await api('/mimoe/check', { settings: { url: 'http://127.0.0.1:1' }, token: 'x' });
       assert.match(unreachable.json.message, /cannot reach the mimOE runtime \(ECONNREFUSED/);
       assertNoSecretLeft();

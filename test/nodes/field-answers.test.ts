@@ -252,6 +252,43 @@ describe('field answers in flows', function () {
       );
     });
 
+    it('a wrong key (403 Forbidden) reaches Catch saying the key was refused and what to check; so does the status', async () => {
+      await loadFlow(
+        [
+          configNode(field),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        { cfg: { token: 'a-wrong-key' } },
+      );
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(
+        msg.error.message,
+        'listMims failed: HTTP 403 Forbidden; the runtime refused the API key (401: missing or expired, 403: wrong): ' +
+          "check the config node's key or key file",
+      );
+      assert.equal(msg.error.code, 'MCM_HTTP');
+      assert.equal(msg.statusCode, 403);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'key refused (HTTP 403)' });
+    });
+
+    it('an expired key (401) that the key file does not renew reaches Catch saying the key was refused', async () => {
+      await loadActionFlow(field, { type: 'mimoe-deploy' }, { tokenSource: 'file', keyFile });
+      field.options.expiredTokens = [field.key];
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { name: 'svc', image: 'db' } });
+      assert.equal(kind, 'caught');
+      assert.match(
+        msg.error.message,
+        /^deployMim failed: HTTP 401 Unauthorized; the runtime refused the API key \(401: missing or expired/,
+      );
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'key refused (HTTP 401)' });
+    });
+
     it('an expired key (401) is read again from the key file and the call repeated', async () => {
       await loadActionFlow(field, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile });
       assert.equal((await run({})).kind, 'sent');
