@@ -333,6 +333,8 @@
      *   input:  selector of the TypedInput's element, e.g. '#node-input-image'
      *   server: selector of the dialog's config select, e.g. '#node-input-server'
      *   kind:   'images' | 'mims', or a function returning one
+     *   imageIds: true to offer images by id (the runtime's answer lists each by name, with its id
+     *           as detail), for fields that take an image id: some runtimes delete images by id only
      * A line under the field says when suggestions cannot be listed; it never blocks the dialog.
      */
     function autocomplete(options) {
@@ -394,12 +396,11 @@
             post('mimoe/resources/' + what, body)
                 .done(function (answer) {
                     if (answer && answer.ok) {
+                        var byId = options.imageIds && what === 'images';
                         var items = (Array.isArray(answer.items) ? answer.items : []).map(function (item) {
-                            return {
-                                value: String(item.value),
-                                label: String(item.label !== undefined ? item.label : item.value),
-                                detail: item.detail ? String(item.detail) : ''
-                            };
+                            var label = String(item.label !== undefined ? item.label : item.value);
+                            var detail = item.detail ? String(item.detail) : '';
+                            return byId && detail ? { value: detail, label: detail, detail: label } : { value: String(item.value), label: label, detail: detail };
                         });
                         cache[key] = { time: Date.now(), items: items };
                         if (items.length === 0) {

@@ -440,4 +440,23 @@ describe('the editor in a real browser (chromium)', function () {
     await closeDialog('cancel');
     assertNoProblems();
   });
+
+  it('the remove node suggests mims by id, and images by id too (runtimes delete images by id only)', async () => {
+    await paletteCategory('mimOE', true);
+    const removeId = await dragFromPalette('mimoe-remove', 360, 380);
+    await openDialog(removeId);
+    await typedInput('target').focus();
+    await suggestions().locator('li', { hasText: 'api-hello' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.locator('#node-input-resource').selectOption('image');
+    await typedInput('target').fill('');
+    await typedInput('target').click();
+    const item = suggestions().locator('li', { hasText: 'api-hello-v1' });
+    await item.waitFor();
+    assert.match(await suggestions().innerText(), /api-hello-v1\s+hello-v1/, 'the id, with the image name as detail');
+    await item.click();
+    assert.equal(await typedInput('target').inputValue(), 'api-hello-v1');
+    await closeDialog('cancel');
+    assertNoProblems();
+  });
 });
