@@ -19,11 +19,16 @@ const examplesDir = join(__dirname, '..', '..', '..', 'examples');
 const FLEET_SIZE = 5;
 type FlowNode = Record<string, any>;
 
+/** The mim the deploy example deploys (its inject's payload); the data store examples deploy the same. */
+const HELLO = JSON.parse(
+  (JSON.parse(readFileSync(join(examplesDir, 'deploy.json'), 'utf8')) as FlowNode[]).find((n) => n.type === 'inject')!.payload,
+) as { name: string; image: string; env: Record<string, string> };
+
 /** What the examples' comments ask to do first: remove needs a mim, restore needs a backup. */
 const SETUP: Record<string, (client: McmClient) => Promise<unknown>> = {
   'remove.json': (client) => client.deployMim('hello', 'hello-v1'),
   'restore.json': async (client) => {
-    await client.deployMim('hello', 'hello-v1');
+    await client.deployMim(HELLO.name, HELLO.image, HELLO.env);
     await client.backupDataStore('api-hello', '/tmp/hello-datastore.bak');
   },
 };
@@ -35,8 +40,8 @@ const EXPECTED: Record<string, Record<string, { results: number; errors: number 
   'list.json': { 'list mims': { results: 1, errors: 0 }, 'list images': { results: 1, errors: 0 } },
   'upload.json': { 'upload demo tar': { results: 2, errors: 0 }, 'read file': { results: 1, errors: 0 } },
   'composition.json': { 'two mims': { results: 1, errors: 0 }, 'one unknown image': { results: 0, errors: 1 } },
-  'backup.json': { 'deploy hello': { results: 1, errors: 0 }, 'backup api-hello': { results: 1, errors: 0 } },
-  'restore.json': { 'deploy hello': { results: 1, errors: 0 }, 'restore api-hello': { results: 1, errors: 0 } },
+  'backup.json': { 'back up hello': { results: 2, errors: 0 } },
+  'restore.json': { 'restore hello': { results: 2, errors: 0 } },
   'round-trip.json': { start: { results: 6, errors: 0 } },
   'watch.json': {},
 };
@@ -150,6 +155,32 @@ describe('examples', function () {
       }
     });
   }
+
+  it('backup.json and restore.json back up and restore the hello of the deploy example without replacing it', async () => {
+    const press = async (file: string, name: string, expected: number) => {
+      const { flow, results, errors } = await load(file);
+      helper.getNode(flow.find((n) => n.type === 'inject' && n.name === name)!.id).receive({});
+      await settle(() => results.length + errors.length, expected);
+      assert.deepEqual(
+        errors.map((e) => e.error?.message),
+        [],
+        file,
+      );
+      await helper.unload();
+      return results;
+    };
+    await press('deploy.json', 'hello, from msg.payload', 1);
+    const deployed = sim.mims();
+    const backup = await press('backup.json', 'back up hello', 2);
+    const restore = await press('restore.json', 'restore hello', 2);
+    assert.equal(sim.requests('deployMim').length, 1, 'deployed once, by the deploy example');
+    assert.equal(sim.requests('removeMim').length, 0, 'nothing replaced');
+    assert.deepEqual(sim.mims(), deployed);
+    assert.deepEqual(
+      [backup, restore].map((results) => results.find((m) => m.payload?.action)?.payload.status),
+      ['completed', 'completed'],
+    );
+  });
 
   it('round-trip.json leaves a backup behind and the mim removed', async () => {
     const { flow, results } = await load('round-trip.json');
