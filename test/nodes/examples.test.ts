@@ -117,10 +117,12 @@ describe('examples', function () {
     }
   });
 
-  async function load(file: string): Promise<{ flow: FlowNode[]; results: FlowNode[]; errors: FlowNode[] }> {
+  /** An example's flow with its debug nodes as helpers; `config` changes its config node's settings. */
+  async function load(file: string, config: FlowNode = {}): Promise<{ flow: FlowNode[]; results: FlowNode[]; errors: FlowNode[] }> {
     const flow = (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[])
       .filter((n) => n.type !== 'tab' && n.type !== 'comment')
-      .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n));
+      .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n))
+      .map((n) => (n.type === 'mimoe-config' ? { ...n, ...config } : n));
     await loadFlow(flow, {}, [CORE.inject, CORE.change, CORE.file]);
     const results: FlowNode[] = [];
     const errors: FlowNode[] = [];
@@ -192,6 +194,21 @@ describe('examples', function () {
     assert.equal(payloads[3].action, 'backup');
     assert.equal(payloads[4].action, 'restore');
     assert.deepEqual(payloads[5], { id: 'api-hello', resource: 'mim', removed: true });
+    assert.deepEqual(sim.mims(), []);
+  });
+
+  it('round-trip.json works with a Client id set in its config node (the mim is <client id>-hello)', async () => {
+    const { flow, results, errors } = await load('round-trip.json', { clientId: 'demo' });
+    helper.getNode(flow.find((n) => n.type === 'inject')!.id).receive({});
+    await settle(() => results.length + errors.length, 6);
+    assert.deepEqual(
+      errors.map((e) => e.error?.message),
+      [],
+    );
+    const payloads = results.map((m) => m.payload);
+    assert.equal(payloads[1].id, 'demo-hello');
+    assert.deepEqual([payloads[3].action, payloads[4].action], ['backup', 'restore']);
+    assert.deepEqual(payloads[5], { id: 'demo-hello', resource: 'mim', removed: true });
     assert.deepEqual(sim.mims(), []);
   });
 
