@@ -15,6 +15,15 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
+/** What a value is, said in words for an error text: "a string", "an array", "nothing". */
+export function describeType(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (isReadable(value)) return 'a stream';
+  const type = typeName(value);
+  return type === 'null' ? 'null' : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
@@ -60,7 +69,7 @@ export function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
 }
 
 export function checkSpecs(op: McmOperation, specs: unknown): MimSpec[] {
-  if (!Array.isArray(specs)) throw McmError.invalid(op, 'specs-not-array');
+  if (!Array.isArray(specs)) throw McmError.invalid(op, 'specs-not-array', { type: describeType(specs) });
   if (specs.length === 0) throw McmError.invalid(op, 'specs-empty');
   const seen = new Set<string>();
   return specs.map((spec, index) => {
