@@ -424,11 +424,13 @@ describe('action nodes', function () {
     assert.equal(msg.statusCode, undefined);
   });
 
-  it('fails with a clear message when the node has no server', async () => {
+  it('fails with a clear message when the node has no server, the status saying it is the config', async () => {
     await loadActionFlow(sim, { type: 'mimoe-list', server: '' });
+    const seen = statuses('n1');
     const { kind, msg } = await run({});
     assert.equal(kind, 'caught');
     assert.match(msg.error.message, /no mimOE server is set/);
+    assert.deepEqual(seen[seen.length - 1], { fill: 'red', shape: 'ring', text: 'config problem' });
   });
 
   it('ends an in-flight request cleanly when the flow stops', async () => {

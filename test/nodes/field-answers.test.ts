@@ -140,6 +140,41 @@ describe('field answers in flows', function () {
       }
     });
 
+    /** A list node whose config node has these settings and credentials; `n1` under test. */
+    async function listWith(config: Record<string, unknown>, token?: string): Promise<void> {
+      await loadFlow(
+        [
+          configNode(sim, config),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        token === undefined ? {} : { cfg: { token } },
+      );
+    }
+
+    it('a missing key file: Catch names the file, the status says it is the config', async () => {
+      await listWith({ tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /cannot read the key file \/nonexistent\/mimoe-api-key.env \(ENOENT\)/);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('a config URL that cannot be used: Catch says why, the status says it is the config', async () => {
+      await listWith({ url: 'http://user:secret@127.0.0.1:1' }, sim.key);
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_CONFIG');
+      assert.match(msg.error.message, /^the mimOE server config cannot be used: the runtime URL must not hold a user name or password/);
+      assert.ok(!msg.error.message.includes('secret'));
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+    });
+
     it('an odd key in the credentials is a config error shown before any request', async () => {
       const key = `${sim.key}\u0007bell`;
       await loadFlow(

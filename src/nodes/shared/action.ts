@@ -45,8 +45,11 @@ export interface ActionSpec<C = McmClient> {
 /** The McmClient of the mimoe-config node a node names in `server`. */
 function serverClient(RED: RED, config: NodeConfig): McmClient {
   const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
-  if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
-  if (!server.client) throw new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason: server.problem ?? '' }), 'MCM_CONFIG');
+  if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG', { status: shared(RED, 'status.config') });
+  if (!server.client)
+    throw new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason: server.problem ?? '' }), 'MCM_CONFIG', {
+      status: shared(RED, 'status.config'),
+    });
   return server.client;
 }
 

@@ -36,6 +36,9 @@ export function shared(RED: RED, key: string, params?: Record<string, unknown>):
   return RED._(`${SHARED_CATALOG}:mimoe.${key}`, params as Record<string, string>);
 }
 
+/** Input rules about the config node's key, not about the msg. */
+const KEY_RULES = new Set(['token-unavailable', 'token-invalid']);
+
 /**
  * A 401 or 403 to a call that carries the MCM key: the runtime refused the key. (Insight's own
  * token and a mim's health check, which sends no key, mean something else.)
@@ -66,9 +69,11 @@ export function describeFailure(RED: RED, err: unknown): NodeFailure {
     if (err.rollbackFailed.length) message += shared(RED, 'errors.rollback-failed', { ids: err.rollbackFailed.join(', ') });
     const status = keyRefused(err)
       ? shared(RED, 'status.key-refused', { status: err.statusCode })
-      : err.code === 'http'
-        ? `HTTP ${err.statusCode}`
-        : shared(RED, `status.${err.code}`);
+      : KEY_RULES.has(err.rule ?? '')
+        ? shared(RED, 'status.config')
+        : err.code === 'http'
+          ? `HTTP ${err.statusCode}`
+          : shared(RED, `status.${err.code}`);
     return { error: new MimoeNodeError(message, `MCM_${err.code.toUpperCase().replace(/-/g, '_')}`), status, statusCode: err.statusCode };
   }
   if (err instanceof FleetError) {
