@@ -73,6 +73,7 @@ export type InvalidInputRule =
   | 'source-path-in-payload'
   | 'token-unavailable'
   | 'token-invalid'
+  | 'token-missing'
   | 'payload-not-object'
   | 'if-exists';
 
@@ -108,6 +109,8 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'token-unavailable': 'no API key or token (__reason__)',
   'token-invalid':
     'the API key or token holds a line break, another control character or a character outside Latin-1, so it cannot be sent; check the key or the key file',
+  'token-missing':
+    'no API key or token is set (a blank key, or an ${ENV_VAR} that is not set): mimOE refuses every call without one; set the key in the config node, or read it from the key file',
   'payload-not-object': 'msg.payload must be an object __shape__ when the node leaves those fields blank (got __type__)',
   'if-exists': 'ifExists must be "fail", "replace" or "keep" (got "__value__")',
 };

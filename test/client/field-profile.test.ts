@@ -53,10 +53,16 @@ describe('McmClient against the field profile', function () {
       assert.equal(error.structured, true);
     });
 
-    it('no key: HTTP 401 Unauthorized', async () => {
-      client = make({ token: '' });
-      const error = await rejects(client.listMims());
-      assert.equal(error.message, 'listMims failed: HTTP 401 Unauthorized');
+    it('no key (which the runtime answers 401 Unauthorized): refused before any request, a blank key as a blank file key', async () => {
+      for (const token of ['', '  ', () => '']) {
+        client = make({ token });
+        const error = await rejects(client.listMims());
+        assert.equal(error.code, 'invalid-input');
+        assert.equal(error.rule, 'token-missing');
+        assert.match(error.message, /^listMims: no API key or token is set .*: mimOE refuses every call without one/);
+        client.close();
+      }
+      assert.equal(sim.log.length, 0, 'no request was sent');
     });
 
     it('an expired key (401): reloaded once, and the call repeated with the new one', async () => {

@@ -154,6 +154,21 @@ describe('field answers in flows', function () {
       );
     }
 
+    it('a blank key, or an ${ENV_VAR} key that is not set, is refused before any request, the status saying where to look', async () => {
+      for (const token of ['', '${MIMOE_TEST_UNSET_KEY}']) {
+        delete process.env.MIMOE_TEST_UNSET_KEY;
+        await listWith({}, token);
+        const seen = statuses('n1');
+        const { kind, msg } = await run({});
+        assert.equal(kind, 'caught');
+        assert.equal(msg.error.code, 'MCM_INVALID_INPUT');
+        assert.match(msg.error.message, /^listMims: no API key or token is set \(a blank key, or an \$\{ENV_VAR\} that is not set\)/);
+        assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+        await helper.unload();
+      }
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
     it('a missing key file: Catch names the file, the status says it is the config', async () => {
       await listWith({ tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
       const seen = statuses('n1');

@@ -37,7 +37,7 @@ export function shared(RED: RED, key: string, params?: Record<string, unknown>):
 }
 
 /** Input rules about the config node's key, not about the msg. */
-const KEY_RULES = new Set(['token-unavailable', 'token-invalid']);
+const KEY_RULES = new Set(['token-unavailable', 'token-invalid', 'token-missing']);
 
 /**
  * A 401 or 403 to a call that carries the MCM key: the runtime refused the key. (Insight's own
