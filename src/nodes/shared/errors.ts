@@ -36,6 +36,16 @@ export function shared(RED: RED, key: string, params?: Record<string, unknown>):
   return RED._(`${SHARED_CATALOG}:mimoe.${key}`, params as Record<string, string>);
 }
 
+/**
+ * Settings of a mimoe-config that the client refused (a URL it cannot use, an odd key, a missing
+ * proxy node): `problem` is the client's reason. For nodes that use the config, and for the
+ * editor's Test connection.
+ */
+export function configError(RED: RED, problem: unknown): MimoeNodeError {
+  const reason = problem instanceof Error ? problem.message : String(problem);
+  return new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason }), 'MCM_CONFIG', { status: shared(RED, 'status.config') });
+}
+
 /** Input rules about the config node's key, not about the msg. */
 const KEY_RULES = new Set(['token-unavailable', 'token-invalid', 'token-missing']);
 
