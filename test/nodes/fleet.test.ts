@@ -229,7 +229,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(msg.error.source.id, 'n1');
     assert.match(
       msg.error.message,
-      /^rollout stopped: 1 of 20 device failed, more than the 0 allowed \(device-01\); first failure: deployMim failed: HTTP 500 image does not run here/,
+      /^rollout stopped: 1 device of 20 failed, more than the 0 allowed \(device-01\); the first of them: deployMim failed: HTTP 500 image does not run here/,
     );
     const result = msg.payload as Result;
     assert.equal(result.stopped, 'failures');
@@ -261,6 +261,10 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     for (const device of result.devices) {
       assert.ok(['rolled-back', 'skipped'].includes(device.note ?? ''), `${device.device}: ${device.note} ${device.rollbackError ?? ''}`);
     }
+    assert.match(
+      msg.error.message,
+      /^rollout stopped: 2 devices of 20 failed, more than the 1 allowed \(device-05, device-09\); the first of them: checkHealth failed: HTTP 503 /,
+    );
     assert.match(msg.error.message, /; rolled back on \d+ devices$/);
     assert.deepEqual(fleet.devices.map(stateOf), before, 'every device is as it was before');
   });
