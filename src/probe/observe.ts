@@ -8,30 +8,38 @@ import { serverMessage } from '../mcm/client';
 import { isPlainObject } from '../mcm/validate';
 import type { LogExchange } from './exchange-log';
 
+/** A runtime's words in a table cell; the log keeps the whole answer. */
 const MESSAGE_CHARS = 80;
 
-function clip(text: string): string {
+/** One line; past `limit` characters cut after a whole word, with "…". */
+function clip(text: string, limit: number): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > MESSAGE_CHARS ? `${oneLine.slice(0, MESSAGE_CHARS)}…` : oneLine;
+  if (oneLine.length <= limit) return oneLine;
+  const space = oneLine.lastIndexOf(' ', limit);
+  const cut = space > limit / 2 ? oneLine.slice(0, space) : oneLine.slice(0, limit);
+  return `${cut.replace(/[\s,;:(]+$/, '')}…`;
 }
 
-/** "HTTP 409 mim "x" already exists", "HTTP 503 with an empty body", "no answer (timeout)". */
-export function answerText(entry: Pick<LogExchange, 'status' | 'responseBody' | 'error'>): string {
+/**
+ * "HTTP 409 mim "x" already exists", "HTTP 503 with an empty body", "no answer (timeout)". The
+ * runtime's message is cut at a word past `limit` characters (Infinity: whole).
+ */
+export function answerText(entry: Pick<LogExchange, 'status' | 'responseBody' | 'error'>, limit = MESSAGE_CHARS): string {
   if (entry.status === 0) return `no answer (${entry.error ?? 'no reason given'})`;
   if (typeof entry.responseBody !== 'string') return `HTTP ${entry.status} with a binary body (${entry.responseBody.bytes} bytes)`;
   if (entry.responseBody.trim() === '') return `HTTP ${entry.status} with an empty body`;
-  return `HTTP ${entry.status} ${clip(serverMessage(entry.responseBody).text)}`;
+  return `HTTP ${entry.status} ${clip(serverMessage(entry.responseBody).text, limit)}`;
 }
 
 /** A client failure in the same words; `entry` is the exchange that failed, when there was one. */
-export function failureText(err: unknown, entry?: LogExchange): string {
-  if (entry && entry.status >= 300) return answerText(entry);
+export function failureText(err: unknown, entry?: LogExchange, limit = MESSAGE_CHARS): string {
+  if (entry && entry.status >= 300) return answerText(entry, limit);
   if (err instanceof McmError) {
-    if (err.code === 'operation-failed') return `status "failed": ${clip(err.serverMessage ?? '')}`;
-    if (err.statusCode) return `HTTP ${err.statusCode} ${clip(err.serverMessage ?? '')}`.trimEnd();
-    return `${err.code}: ${clip(err.message)}`;
+    if (err.code === 'operation-failed') return `status "failed": ${clip(err.serverMessage ?? '', limit)}`;
+    if (err.statusCode) return `HTTP ${err.statusCode} ${clip(err.serverMessage ?? '', limit)}`.trimEnd();
+    return `${err.code}: ${clip(err.message, limit)}`;
   }
-  return clip(err instanceof Error ? err.message : String(err));
+  return clip(err instanceof Error ? err.message : String(err), limit);
 }
 
 export function json(entry: LogExchange | undefined): unknown {

@@ -532,10 +532,13 @@ export class Probe {
     } catch (err) {
       if (this.options.signal?.aborted || (err instanceof McmError && err.code === 'aborted')) throw new Interrupted();
       if (err instanceof CouldNotRun) throw err;
-      const text = failureText(err, this.log.ofStep(name).at(-1));
+      const entry = this.log.ofStep(name).at(-1);
+      const text = failureText(err, entry);
       for (const point of points) if (!this.findings.has(point)) this.findings.differs(point, `${name}: ${text}`);
-      this.options.onProgress?.(`  failed: ${text}`);
-      if (essential) throw new CouldNotRun(`${name} failed: ${text}`);
+      // Said whole where a person reads why: the progress line and the problem (printed once, and in the log).
+      const whole = failureText(err, entry, Infinity);
+      this.options.onProgress?.(`  failed: ${whole}`);
+      if (essential) throw new CouldNotRun(`${name} failed: ${whole}`);
     }
   }
 

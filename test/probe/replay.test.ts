@@ -66,6 +66,28 @@ describe('replay of recorded runtimes (test/fixtures/field)', function () {
   }
 });
 
+describe('the probe against a replay with another prefix than the recording', function () {
+  this.timeout(30_000);
+
+  it('could not run, and says why whole in the result and the log; the table cuts after a whole word', async () => {
+    const replay = await ReplayServer.fromFile(join(FIXTURES, 'simulator-field-profile.jsonl'));
+    try {
+      const result = await new Probe({ url: replay.url, key: 'replay-key-not-checked', prefix: 'not-the-recorded-one' }).run();
+      assert.equal(result.outcome, 'could not run');
+      assert.match(
+        result.problem ?? '',
+        /^upload failed: bad-response: uploadImage failed: the runtime sent an answer that cannot be read \(answered without the image, and "not-the-recorded-one-img" is not listed\)$/,
+      );
+      assert.equal(result.log.result?.problem, result.problem);
+      // In the table, a long text is cut after a whole word.
+      const createBody = result.rows.find((row) => row.id === 'create.body');
+      assert.equal(createBody?.seen, 'upload: bad-response: uploadImage failed: the runtime sent an answer that cannot be read (answered…');
+    } finally {
+      await replay.stop();
+    }
+  });
+});
+
 describe('replay server', () => {
   let replay: ReplayServer | undefined;
   afterEach(async () => {
