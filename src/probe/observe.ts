@@ -42,6 +42,14 @@ export function failureText(err: unknown, entry?: LogExchange, limit = MESSAGE_C
   return clip(err instanceof Error ? err.message : String(err), limit);
 }
 
+/** What to do when the runtime refused the key: a 401 or 403 to a call made with it. */
+export function refusedKeyHint(err: unknown, entry?: LogExchange): string {
+  const status = entry?.status ?? (err instanceof McmError && err.code === 'http' ? err.statusCode : undefined);
+  return status === 401 || status === 403
+    ? '; the runtime refused the key (401: missing or expired, 403: wrong): check the key that --key-file or --key-env gives'
+    : '';
+}
+
 export function json(entry: LogExchange | undefined): unknown {
   if (!entry || typeof entry.responseBody !== 'string') return undefined;
   try {

@@ -29,6 +29,7 @@ import {
   listItems,
   listShape,
   rawItem,
+  refusedKeyHint,
   waitBucket,
 } from './observe';
 import { Findings, TableRow } from './points';
@@ -187,7 +188,9 @@ export class Probe {
     }
     const leftovers = this.claimed ? await this.cleanup() : [];
     this.judgeAcrossExchanges();
-    const why = outcome === 'interrupted' ? 'interrupted before this point' : problem ? `not reached: ${problem}` : 'not reached';
+    // Why a run could not go on is printed once, after the table (and kept in the log's result).
+    const why =
+      outcome === 'interrupted' ? 'interrupted before this point' : problem ? 'not reached (the probe could not run)' : 'not reached';
     const rows = this.findings.rows(why);
     const exitCode =
       outcome === 'interrupted' ? EXIT_CODES.interrupted : leftovers.length ? EXIT_CODES.leftovers : outcome === 'ran' ? 0 : 1;
@@ -538,7 +541,7 @@ export class Probe {
       // Said whole where a person reads why: the progress line and the problem (printed once, and in the log).
       const whole = failureText(err, entry, Infinity);
       this.options.onProgress?.(`  failed: ${whole}`);
-      if (essential) throw new CouldNotRun(`${name} failed: ${whole}`);
+      if (essential) throw new CouldNotRun(`${name} failed: ${whole}${refusedKeyHint(err, entry)}`);
     }
   }
 

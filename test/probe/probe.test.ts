@@ -153,9 +153,29 @@ describe('mimoe-probe against the simulator', function () {
     assert.equal(table['create.body'].verdict, 'differs');
     assert.equal(table['upload.answer-delay'].verdict, 'as documented');
     assert.equal(table['datastore.backup'].verdict, 'not observed');
-    assert.match(table['datastore.backup'].seen, /not reached: deploy failed/);
+    assert.equal(table['datastore.backup'].seen, 'not reached (the probe could not run)');
     assert.equal(sim.requests('deleteImage').length > 0, true);
     assert.deepEqual(leftOn(sim, prefix), []);
+  });
+
+  it('a refused key: could not run, said once after the table, with what to check', async () => {
+    sim = await startTestSimulator();
+    const { code, stdout, stderr, log } = await probeRun('probe-wrong-key', [], 'not-the-simulator-key');
+    assert.equal(code, 1, stdout);
+    const problem =
+      /^mimoe-probe: could not run: preflight failed: HTTP 403 .*; the runtime refused the key \(401: missing or expired, 403: wrong\): check the key that --key-file or --key-env gives$/m;
+    assert.match(stderr, problem);
+    const table = printedTable(stdout);
+    assert.equal(table.length, POINTS.length);
+    const notReached = table.filter((row) => row.verdict === 'not observed');
+    assert.ok(notReached.length >= POINTS.length - 1, stdout);
+    assert.ok(
+      notReached.every((row) => row.seen === 'not reached (the probe could not run)'),
+      stdout,
+    );
+    assert.equal(`${stdout}${stderr}`.split('preflight failed').length - 1, 1, 'the reason is said once');
+    const result = logLines(log).find((line) => line.type === 'result') as { problem?: string } | undefined;
+    assert.match(`mimoe-probe: could not run: ${result?.problem}`, problem, 'the log keeps the whole problem');
   });
 
   it('an upload refused as some builds refuse them: could not run, the refusal in the table, nothing left', async () => {
