@@ -117,7 +117,9 @@ export = function (RED: RED) {
               : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
         });
         // Once per kind of failure, not on every retry: to the log and to Catch nodes.
-        if (kind !== failing) node.error(failure.error, { topic: 'error', payload: { statusCode: failure.statusCode } } as Msg);
+        // msg.statusCode for HTTP failures, as the other nodes set it.
+        const msg = failure.statusCode === undefined ? { topic: 'error' } : { topic: 'error', statusCode: failure.statusCode };
+        if (kind !== failing) node.error(failure.error, msg as Msg);
         failing = kind;
         schedule(wait);
       }

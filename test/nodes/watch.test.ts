@@ -67,7 +67,8 @@ describe('mimoe-watch: failures and statuses', function () {
     await sim.restart();
     await until(() => caught.length === 2, 'the 403 at Catch');
     assert.match(caught[1].error.message, /^listMims failed: HTTP 403/);
-    assert.equal(caught[1].payload.statusCode, 403);
+    assert.equal(caught[1].statusCode, 403, 'msg.statusCode, as the other nodes set it');
+    assert.equal(caught[0].statusCode, undefined, 'none for an outage');
     // The 403 goes on: it is not reported again.
     const refused = () => sim.requests('listMims').filter((e) => e.status === 403).length;
     await until(() => refused() >= 3, 'two more polls refused');
