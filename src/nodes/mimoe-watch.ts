@@ -9,7 +9,7 @@
 import type { Node, NodeStatus } from 'node-red';
 import { McmClient } from '../mcm/client';
 import { McmError } from '../mcm/errors';
-import { describeFailure, shared } from './shared/errors';
+import { configError, describeFailure, MimoeNodeError, shared } from './shared/errors';
 import { MimoeConfigNode, Msg, NodeConfig, RED } from './shared/runtime';
 
 type Resource = 'mim' | 'image';
@@ -77,8 +77,12 @@ export = function (RED: RED) {
     async function poll(): Promise<void> {
       const client = server?.client;
       if (!client) {
-        status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.error') });
-        node.error(shared(RED, server ? 'errors.config-invalid' : 'errors.no-config', { reason: server?.problem ?? '' }));
+        // Nothing to poll until the config is fixed (and redeployed): said once, to Catch or the log.
+        const problem = server
+          ? configError(RED, server.problem ?? '')
+          : new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
+        status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.config') });
+        node.error(problem, { topic: 'error' } as Msg);
         return;
       }
       try {

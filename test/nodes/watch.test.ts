@@ -75,6 +75,25 @@ describe('mimoe-watch: failures and statuses', function () {
     assert.equal(caught.length, 2, 'each kind of failure reached Catch once');
   });
 
+  it('a config that cannot be used reaches Catch once, and the status says it is the config', async () => {
+    await loadFlow([
+      configNode(sim, { url: 'http://user:secret@127.0.0.1:1' }),
+      { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: ['w'], uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const calls = statuses('w');
+    const caught = collect('caught');
+    await until(() => caught.length === 1, 'the config problem at Catch');
+    assert.equal(caught[0].error.code, 'MCM_CONFIG');
+    assert.match(caught[0].error.message, /^the mimOE server config cannot be used: the runtime URL must not hold a user name or password/);
+    await until(() => calls.some((c) => c.fill === 'red'), 'the red status');
+    assert.deepEqual(calls.at(-1), { fill: 'red', shape: 'ring', text: 'config problem' });
+    await wait(300);
+    assert.equal(caught.length, 1, 'said once');
+  });
+
   it('logs each kind of failure once without a Catch node: a 403, then the outage', async () => {
     await loadWatch(false);
     sim.rotateKey();
