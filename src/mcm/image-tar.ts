@@ -1,6 +1,7 @@
 /**
  * mim image tars in `docker save` layout: build them (tests, examples, the demo) and read the
- * image name out of one while it streams past (the simulator), never holding the tar in memory.
+ * image name out of one while it streams past, never holding the tar in memory (the simulator
+ * reads what it receives; the client what it sends, to look up an upload answered without it).
  *
  * Layout: manifest.json, repositories, <config>.json and <dir>/layer.tar, a tar holding index.js.
  * The image name is the repository name inside the tar, not the file name.

@@ -1,7 +1,9 @@
 /**
- * The MCM simulator: an HTTP(S) server that speaks the MCM wire contract (mcm-api.md)
- * from in-memory state, with a fault table for failure tests, a request log, in-flight
- * counters, and the same controls over HTTP under /_simulator/ for out-of-process users.
+ * The MCM simulator: an HTTP(S) server that speaks the MCM wire contract (docs/mcm-api.md) as
+ * one of its profiles says (profile.ts), from in-memory state, with a fault table for failure
+ * tests, a request log, in-flight counters, and the same controls over HTTP under /_simulator/
+ * for out-of-process users. Beside MCM it serves Insight (insight.ts) and the started mims' own
+ * APIs (mim-api.ts).
  */
 import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
