@@ -73,7 +73,7 @@ function* zeros(total: number): Generator<Buffer> {
   for (let left = total; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
 }
 
-export function defaultIndexJs(name: string): string {
+function defaultIndexJs(name: string): string {
   return (
     `// ${name}: a minimal mim\n` +
     `mimikModule.exports = (context, req, res) => {\n` +
@@ -272,11 +272,4 @@ export class ImageTarScanner {
 function withoutTag(repoTag: string): string {
   const colon = repoTag.lastIndexOf(':');
   return colon > repoTag.lastIndexOf('/') ? repoTag.slice(0, colon) : repoTag;
-}
-
-/** Reads a whole tar held in memory (tests and small uploads). */
-export function readImageTar(tar: Buffer): ImageTarInfo {
-  const scanner = new ImageTarScanner();
-  scanner.write(tar);
-  return scanner.finish();
 }

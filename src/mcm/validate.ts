@@ -54,7 +54,7 @@ export function checkEnv(op: McmOperation, env: unknown): Env {
   return result;
 }
 
-export function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
+function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
   if (!isPlainObject(spec)) throw McmError.invalid(op, 'spec-not-object', { index });
   return { name: checkName(op, spec.name), image: checkImageName(op, spec.image), env: checkEnv(op, spec.env) };
 }

@@ -33,7 +33,7 @@ import {
 } from './observe';
 import { Findings, TableRow } from './points';
 import { rawRequest } from './raw';
-import { MIN_KEY_LENGTH } from './redact';
+import { KEY_PLACEHOLDER, MIN_KEY_LENGTH } from './redact';
 
 export interface ProbeOptions {
   /** The runtime's base URL (the probe adds /mcm/v1). */
@@ -611,7 +611,7 @@ export class Probe {
       timeoutMs: this.timeoutMs,
       signal: this.options.signal,
     });
-    const sent = { ...headers, ...(auth === 'key' ? { authorization: 'Bearer [key]' } : {}) };
+    const sent = { ...headers, ...(auth === 'key' ? { authorization: `Bearer ${KEY_PLACEHOLDER}` } : {}) };
     const entry = this.log.add(this.current, {
       method,
       path,

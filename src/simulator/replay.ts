@@ -54,7 +54,7 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 export class ReplayError extends Error {}
 
 /** The exchanges of a log text, in order; throws ReplayError naming a line it cannot use. */
-export function recordedExchanges(text: string): Recorded[] {
+function recordedExchanges(text: string): Recorded[] {
   const exchanges: Recorded[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
