@@ -1,5 +1,6 @@
 /** The MCM simulator, for tests, benchmarks and the `mcm-simulator` command. */
-export { McmSimulator, startSimulator, readKeyFile, writeKeyFile, LOG_BODY_BYTES, LOG_PARTS } from './server';
+export { McmSimulator, startSimulator, LOG_BODY_BYTES, LOG_PARTS } from './server';
+export { readKeyFile, writeKeyFile } from './key-file';
 export type { SimulatorOptions, RequestLogEntry, UploadPartLog } from './server';
 export { McmFleet, McmFleetDevice, MAX_FLEET_SIZE } from './fleet';
 export type { McmFleetOptions, McmFleetMode } from './fleet';

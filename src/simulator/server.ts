@@ -5,13 +5,10 @@
  * for out-of-process users. Beside MCM it serves Insight (insight.ts) and the started mims' own
  * APIs (mim-api.ts).
  */
-import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { dirname } from 'node:path';
 import { McmError } from '../mcm/errors';
 import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
 import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
@@ -27,6 +24,7 @@ import {
   insightAnswer,
   insightRefusal,
 } from './insight';
+import { chooseKey, randomKey, sameToken, writeKeyFile } from './key-file';
 import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
 import { MultipartError, MultipartParser, boundaryOf } from './multipart';
 import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName, profileFromEnvironment } from './profile';
@@ -416,49 +414,6 @@ function redactHeaders(headers: http.IncomingHttpHeaders): RequestLogEntry['head
   return copy;
 }
 
-// ---------------------------------------------------------------- key file
-
-const KEY_LINE = /^\s*(?:export\s+)?MCM_API_KEY\s*=\s*(.*?)\s*$/;
-
-export function readKeyFile(file: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return parseEnvFile(text)[KEY_FILE_VARIABLE] || undefined;
-}
-
-/** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */
-export function writeKeyFile(file: string, key: string): void {
-  let lines: string[];
-  try {
-    lines = readFileSync(file, 'utf8')
-      .replace(/\r?\n$/, '')
-      .split(/\r?\n/);
-  } catch {
-    lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
-  }
-  const at = lines.findIndex((line) => KEY_LINE.test(line) && !line.trimStart().startsWith('#'));
-  if (at >= 0) lines[at] = `MCM_API_KEY=${key}`;
-  else lines.push(`MCM_API_KEY=${key}`);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
-}
-
-export const randomKey = (): string => randomBytes(24).toString('base64url');
-
-/** Compares tokens without leaking how much of them matched. */
-function sameToken(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
-
 // ---------------------------------------------------------------- the simulator
 
 export class McmSimulator {
@@ -560,8 +515,7 @@ export class McmSimulator {
       throw new Error(`unknown simulator profile ${JSON.stringify(options.profile)} (known: contract, field)`);
     }
     this.options = options;
-    this.key = options.key ?? (options.keyFile ? readKeyFile(options.keyFile) : undefined) ?? randomKey();
-    if (options.keyFile && readKeyFile(options.keyFile) !== this.key) writeKeyFile(options.keyFile, this.key);
+    this.key = chooseKey(options.key, options.keyFile);
   }
 
   static async start(options: SimulatorOptions = {}): Promise<McmSimulator> {
