@@ -9,10 +9,9 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { McmError } from '../mcm/errors';
-import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
-import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
-import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
+import { ImageTarInfo } from '../mcm/image-tar';
+import { Mim, MimImage } from '../mcm/models';
+import { isPlainObject } from '../mcm/validate';
 import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
 import {
   DEFAULT_INSIGHT_TOKEN,
@@ -26,8 +25,10 @@ import {
 } from './insight';
 import { chooseKey, randomKey, sameToken, writeKeyFile } from './key-file';
 import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
-import { MultipartError, MultipartParser, boundaryOf } from './multipart';
+import { boundaryOf } from './multipart';
 import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName, profileFromEnvironment } from './profile';
+import { BodyContext, consumeBody, readJson, receiveImage, toDataStoreRequest, toSpec, toSpecs } from './request-body';
+import { RequestLogEntry, redactHeaders } from './request-log';
 import { SimError, SimState } from './state';
 
 export interface SimulatorOptions {
@@ -86,52 +87,18 @@ export interface SimulatorOptions {
   logSecrets?: boolean;
 }
 
-export interface UploadPartLog {
-  name?: string;
-  filename?: string;
-  contentType?: string;
-  bytes: number;
-}
-
-export interface RequestLogEntry {
-  method: string;
-  /** The raw request url, encoding included. */
-  url: string;
-  route: SimRoute | 'unknown' | 'control';
-  /** As received (lowercase names), Authorization redacted unless `logSecrets`. */
-  headers: Record<string, string | string[] | undefined>;
-  /** '' when the request was not authorised. */
-  clientId: string;
-  /** 0 while unanswered, and for requests that never got an answer (hang, reset). */
-  status: number;
-  /** The parsed JSON body of JSON requests, left out when it is over LOG_BODY_BYTES (then see bodyBytes). */
-  body?: unknown;
-  /** The size of a JSON body that was read. */
-  bodyBytes?: number;
-  /** The first LOG_PARTS parts of a multipart upload ... */
-  parts?: UploadPartLog[];
-  /** ... and how many more there were. */
-  partsOmitted?: number;
-  startedAt: number;
-  endedAt?: number;
-}
-
 /** Matches the runtime's one-level paths; `:mims` is `mims` or its older alias `containers`. */
 interface RouteDef {
   method: string;
   path: string[];
 }
 
-interface Ctx {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  entry: RequestLogEntry;
+/** A request on its way to its handler, authorised (or a route that needs no key). */
+interface Ctx extends BodyContext {
   clientId: string;
   /** The decoded {id} path parameter ('' when the route has none). */
   id: string;
   query: URLSearchParams;
-  /** How long the request body may send nothing (0: forever). */
-  bodyTimeoutMs: number;
 }
 
 type Handler = (ctx: Ctx) => Promise<void>;
@@ -166,14 +133,8 @@ const CONTROL_ROUTES: Array<RouteDef & { name: ControlName }> = [
   { method: 'POST', path: ['rotate-key'], name: 'rotateKey' },
 ];
 
-/** JSON bodies are small specs; anything bigger is a mistake. */
-const MAX_JSON_BYTES = 1024 * 1024;
 const DEFAULT_ASYNC_STEPS = 4;
 const DEFAULT_BODY_TIMEOUT_MS = 30_000;
-/** The request log keeps summaries of a bounded size, so a long run or a hostile client cannot grow it much. */
-export const LOG_BODY_BYTES = 16 * 1024;
-export const LOG_PARTS = 16;
-const LOG_TEXT_CHARS = 200;
 
 // ---------------------------------------------------------------- routing
 
@@ -239,181 +200,6 @@ function refuseAndClose(res: http.ServerResponse, status: number, message: strin
   sendError(res, status, message);
 }
 
-// ---------------------------------------------------------------- request bodies
-
-/**
- * Hands a request body on chunk by chunk and resolves at its end. A body that sends nothing
- * for `ctx.bodyTimeoutMs` is given up: the promise rejects with a 408 (sent with
- * Connection: close, the body being unfinished).
- */
-function consumeBody(ctx: Ctx, onData: (chunk: Buffer) => void): Promise<void> {
-  const { req, res, bodyTimeoutMs } = ctx;
-  return new Promise((resolve, reject) => {
-    const timer =
-      bodyTimeoutMs > 0
-        ? setTimeout(() => {
-            res.setHeader('Connection', 'close');
-            reject(new SimError(408, `the request body stalled: nothing arrived for ${bodyTimeoutMs} ms`));
-          }, bodyTimeoutMs)
-        : undefined;
-    req.on('data', (chunk: Buffer) => {
-      timer?.refresh();
-      onData(chunk);
-    });
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.on('close', () => {
-      clearTimeout(timer);
-      if (!req.complete) reject(new SimError(400, 'the client went away before the body ended'));
-    });
-    req.on('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-/** Collects a JSON body (bounded); 400 when it is missing or not JSON. Logs it when it is small. */
-async function readJson(ctx: Ctx): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  await consumeBody(ctx, (chunk) => {
-    size += chunk.length;
-    if (size <= MAX_JSON_BYTES) chunks.push(chunk);
-  });
-  ctx.entry.bodyBytes = size;
-  if (size > MAX_JSON_BYTES) throw new SimError(413, `the request body is too large (over ${MAX_JSON_BYTES} bytes)`);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new SimError(400, 'the request body must be JSON (it is empty)');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new SimError(400, `the request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (size <= LOG_BODY_BYTES) ctx.entry.body = body;
-  return body;
-}
-
-const clip = (text: string | undefined): string | undefined =>
-  text !== undefined && text.length > LOG_TEXT_CHARS ? `${text.slice(0, LOG_TEXT_CHARS)}...` : text;
-
-/**
- * Streams a multipart upload through the parser into an ImageTarScanner, part `image` only.
- * On a malformed body it stops parsing but keeps reading, so the client can finish sending
- * and then read a clean 400.
- */
-async function receiveImage(ctx: Ctx, boundary: string): Promise<ImageTarInfo> {
-  const { entry } = ctx;
-  let scanner: ImageTarScanner | undefined;
-  let current: UploadPartLog | undefined;
-  let toScanner = false;
-  let problem: string | undefined;
-  const parts: UploadPartLog[] = (entry.parts = []);
-  const parser = new MultipartParser(boundary, {
-    partStart(part) {
-      current = { name: clip(part.name), filename: clip(part.filename), contentType: clip(part.contentType), bytes: 0 };
-      if (parts.length < LOG_PARTS) parts.push(current);
-      else entry.partsOmitted = (entry.partsOmitted ?? 0) + 1;
-      // The first part named `image` is the tar; other fields are ignored, as the runtime does.
-      toScanner = part.name === 'image' && !scanner;
-      if (toScanner) scanner = new ImageTarScanner();
-    },
-    partData(chunk) {
-      if (current) current.bytes += chunk.length;
-      if (toScanner) scanner?.write(chunk);
-    },
-    partEnd() {
-      toScanner = false;
-    },
-  });
-  await consumeBody(ctx, (chunk) => {
-    if (problem) return;
-    try {
-      parser.write(chunk);
-    } catch (err) {
-      problem = err instanceof MultipartError ? err.message : String(err);
-    }
-  });
-  try {
-    if (problem) throw new SimError(400, problem);
-    parser.end();
-    if (!scanner) throw new SimError(400, 'no image received');
-    return scanner.finish();
-  } catch (err) {
-    const badInput = err instanceof MultipartError || err instanceof ImageTarError;
-    throw badInput ? new SimError(400, (err as Error).message) : err;
-  }
-}
-
-// ---------------------------------------------------------------- validation
-
-/** Runs a validate.ts check; its McmError becomes a 400 with the rule's text. */
-function check<T>(fn: () => T, label = ''): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof McmError)) throw err;
-    const text = err.rule ? McmError.ruleText(err.rule, err.params) : err.message;
-    throw new SimError(400, label + text);
-  }
-}
-
-function typeName(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
-
-/** Server side, env values must be strings already (the client converts numbers, the runtime does not). */
-function strictEnv(env: unknown, label: string): Env {
-  if (env === undefined || env === null) return {};
-  if (!isPlainObject(env)) throw new SimError(400, label + McmError.ruleText('env-not-object', {}));
-  for (const [key, value] of Object.entries(env)) {
-    if (typeof value !== 'string') throw new SimError(400, label + McmError.ruleText('env-value', { key, type: typeName(value) }));
-  }
-  return { ...(env as Env) };
-}
-
-function toSpec(raw: unknown, label = ''): MimSpec {
-  if (!isPlainObject(raw)) throw new SimError(400, `${label}a mim spec must be a JSON object {name, image, env}`);
-  return {
-    name: check(() => checkName('deployMim', raw.name), label),
-    image: check(() => checkImageName('deployMim', raw.image), label),
-    env: strictEnv(raw.env, label),
-  };
-}
-
-/** Composition bodies: {"mims": [...]}, {"data": [...]} or a bare array. */
-function toSpecs(body: unknown): MimSpec[] {
-  const list = Array.isArray(body) ? body : isPlainObject(body) ? (body.mims ?? body.data) : undefined;
-  if (!Array.isArray(list))
-    throw new SimError(400, 'a composition must be {"mims": [mim specs]}, {"data": [...]} or an array of mim specs');
-  if (list.length === 0) throw new SimError(400, McmError.ruleText('specs-empty', {}));
-  return list.map((raw, index) => toSpec(raw, `mim spec ${index}: `));
-}
-
-function toDataStoreRequest(body: unknown): { action: DataStoreAction; path: string } {
-  if (!isPlainObject(body)) throw new SimError(400, 'the body must be a JSON object {action, path}');
-  const action = body.action;
-  if (action !== 'backup' && action !== 'restore') {
-    throw new SimError(400, `action must be "backup" or "restore" (got ${JSON.stringify(action) ?? 'nothing'})`);
-  }
-  return { action, path: check(() => checkPath('backupDataStore', body.path)) };
-}
-
-/** Authorization values become `<scheme> ***`: the log is read by tests, printed and served over HTTP. */
-function redactHeaders(headers: http.IncomingHttpHeaders): RequestLogEntry['headers'] {
-  const copy: RequestLogEntry['headers'] = { ...headers };
-  for (const name of ['authorization', 'proxy-authorization']) {
-    const value = copy[name];
-    if (typeof value !== 'string') continue;
-    const scheme = /^\S+(?=\s)/.exec(value.trim())?.[0];
-    copy[name] = scheme ? `${scheme} ***` : '***';
-  }
-  return copy;
-}
-
 // ---------------------------------------------------------------- the simulator
 
 export class McmSimulator {
@@ -432,6 +218,8 @@ export class McmSimulator {
   private accepted = 0;
   /** Counts stop() calls, so a restart that is waiting can tell it was stopped meanwhile. */
   private stops = 0;
+  /** Insight's id for this device: one per instance, so it stays the same across restarts. */
+  private readonly insightId = randomUUID();
 
   private readonly handlers: Record<SimRoute, Handler> = {
     listImages: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listImages(ctx.clientId).map((i) => this.wireImage(i)) }),
@@ -611,6 +399,11 @@ export class McmSimulator {
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
     if (this.stops !== stops) return; // stop() was called while down: stay down
     await this.listen(this.listeningPort);
+  }
+
+  /** Listens again on the port it had, with the same state (after stop(); nothing to do while listening). */
+  async resume(): Promise<void> {
+    if (!this.server) await this.listen(this.listeningPort);
   }
 
   private stats(): { inFlight: number; maxInFlight: number; connections: number; requests: number; byRoute: Record<string, number> } {
@@ -816,9 +609,6 @@ export class McmSimulator {
 
   // ------------------------------------------------------------ beyond MCM: Insight, the mims' own APIs, device modes
 
-  /** Insight's id for this device: one per instance, so it stays the same across restarts. */
-  private readonly insightId = randomUUID();
-
   /** This device as Insight describes it. */
   insightNode(): SimInsightNode {
     return describeNode({ ...this.options.insightNode, id: this.options.insightNode?.id ?? this.insightId }, this.url);
@@ -826,11 +616,6 @@ export class McmSimulator {
 
   private insightPeers(): SimInsightNode[] {
     return this.options.insightPeers?.() ?? [];
-  }
-
-  /** Listens again on the port it had, with the same state (after stop(); nothing to do while listening). */
-  async resume(): Promise<void> {
-    if (!this.server) await this.listen(this.listeningPort);
   }
 
   /** Insight (its own token) and the mims' APIs (no token: mims serve their own) share the port with MCM. */
