@@ -8,7 +8,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
 import { ImageTarInfo } from '../mcm/image-tar';
 import { Mim, MimImage } from '../mcm/models';
 import { isPlainObject } from '../mcm/validate';
@@ -24,6 +23,7 @@ import {
   insightRefusal,
 } from './insight';
 import { chooseKey, randomKey, sameToken, writeKeyFile } from './key-file';
+import { Listener, baseUrl } from './listener';
 import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
 import { boundaryOf } from './multipart';
 import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName, profileFromEnvironment } from './profile';
@@ -209,9 +209,10 @@ export class McmSimulator {
   private readonly state = new SimState();
   private readonly faults = new FaultTable();
 
-  private server?: http.Server;
+  /** Undefined while stopped. */
+  private listener?: Listener;
+  /** Kept while stopped: restart() and resume() listen on it again. */
   private listeningPort = 0;
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private active = 0;
   private maxActive = 0;
@@ -317,8 +318,7 @@ export class McmSimulator {
   }
 
   get url(): string {
-    const host = this.options.host ?? '127.0.0.1';
-    return `${this.options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.listeningPort}`;
+    return baseUrl(this.options.tls ? 'https' : 'http', this.options.host ?? '127.0.0.1', this.listeningPort);
   }
 
   /** The rules of the current profile (options.profile may be changed while running). */
@@ -381,15 +381,12 @@ export class McmSimulator {
   /** Closes the server and destroys every socket (keep-alive, hung, mid-upload); state stays. */
   async stop(): Promise<void> {
     this.stops += 1;
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await closed;
+    await listener.close();
   }
 
   /** Stops, stays down `downMs`, and listens again on the same port with the same state. */
@@ -403,7 +400,7 @@ export class McmSimulator {
 
   /** Listens again on the port it had, with the same state (after stop(); nothing to do while listening). */
   async resume(): Promise<void> {
-    if (!this.server) await this.listen(this.listeningPort);
+    if (!this.listener) await this.listen(this.listeningPort);
   }
 
   private stats(): { inFlight: number; maxInFlight: number; connections: number; requests: number; byRoute: Record<string, number> } {
@@ -422,20 +419,9 @@ export class McmSimulator {
     // The runtime never answers 100 Continue, so neither does the simulator (the profile says what it answers).
     server.on('checkContinue', (req, res) => void this.onRequest(req, res, true));
     server.on('checkExpectation', (req, res) => void this.onRequest(req, res, true));
-    server.on('connection', (socket: Socket) => {
-      this.accepted += 1;
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.listeningPort = (server.address() as { port: number }).port;
+    server.on('connection', () => (this.accepted += 1));
+    this.listener = await Listener.start(server, this.options.host ?? '127.0.0.1', port);
+    this.listeningPort = this.listener.port;
   }
 
   // ------------------------------------------------------------ request pipeline
