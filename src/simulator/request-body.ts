@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { McmError } from '../mcm/errors';
 import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
 import { DataStoreAction, Env, MimSpec } from '../mcm/models';
-import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
+import { checkImageName, checkName, checkPath, isPlainObject, typeName } from '../mcm/validate';
 import { MultipartError, MultipartParser } from './multipart';
 import { LOG_BODY_BYTES, LOG_PARTS, RequestLogEntry, UploadPartLog, clipForLog } from './request-log';
 import { SimError } from './state';
@@ -141,10 +141,6 @@ function check<T>(fn: () => T, label = ''): T {
     const text = err.rule ? McmError.ruleText(err.rule, err.params) : err.message;
     throw new SimError(400, label + text);
   }
-}
-
-function typeName(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
 
 /** Server side, env values must be strings already (the client converts numbers, the runtime does not). */
