@@ -26,7 +26,7 @@ import {
 } from './models';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
 import { Redactor } from './redact';
-import { Exchange, HttpTransport, TlsOptions } from './transport';
+import { Exchange, HttpTransport, ProxyOptions, TlsOptions } from './transport';
 import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable } from './validate';
 
 export const INSIGHT_BASE_PATH = '/mimik-mesh/insight/v1';
@@ -182,8 +182,10 @@ export interface FleetClientOptions {
   client?: Omit<McmClientOptions, 'url' | 'token'>;
   /** Builds a member's client instead (token, keys and client are then unused). The fleet closes it. */
   connect?: (member: FleetMember) => McmClient;
-  /** TLS settings for https members' health checks and the seed. */
+  /** TLS settings of discovery and health checks on https runtimes; default: client.tls. */
   tls?: TlsOptions;
+  /** The proxy of discovery and health checks; default: client.proxy, else the environment's. */
+  proxy?: ProxyOptions | false;
   /** Milliseconds of silence before discovery or a health check request fails. Default 30 000. */
   timeoutMs?: number;
   /** A periodic discovery failed; the members known before stay. */
@@ -446,21 +448,23 @@ export class FleetClient {
     }
   }
 
-  /** A transport for discovery or health checks: GETs one at a time, answers capped, the members' proxy settings. */
-  private transportTo(url: string, maxResponseBytes: number, redact: (text: string) => string): HttpTransport {
+  /** A transport for discovery or health checks: GETs one at a time, answers capped, the members' TLS and proxy settings. */
+  private transportTo(url: string, maxResponseBytes: number, redactor: Redactor): HttpTransport {
     const timeoutMs = this.options.timeoutMs ?? DEFAULTS.timeoutMs;
+    const proxy = this.options.proxy ?? this.options.client?.proxy;
+    if (proxy) redactor.add(proxy.password);
     return new HttpTransport({
       url,
       maxConcurrent: 1,
-      tls: this.options.tls,
+      tls: this.options.tls ?? this.options.client?.tls,
       // Nothing is uploaded: no answer wait or low-speed limit applies.
       answerTimeoutMs: 0,
       lowSpeedBytes: 0,
       lowSpeedWindowMs: 0,
       maxResponseBytes,
-      proxy: this.options.client?.proxy,
+      proxy,
       tunnelTimeoutMs: timeoutMs,
-      redact,
+      redact: (text) => redactor.redact(text),
       onExchange: this.options.onExchange,
     });
   }
@@ -483,7 +487,7 @@ export class FleetClient {
     const token = discovery.token || DEFAULT_INSIGHT_TOKEN;
     const redactor = new Redactor();
     if (token !== DEFAULT_INSIGHT_TOKEN) redactor.add(token);
-    const transport = this.transportTo(seedUrl, INSIGHT_MAX_BYTES, (text) => redactor.redact(text));
+    const transport = this.transportTo(seedUrl, INSIGHT_MAX_BYTES, redactor);
     const op = 'discoverMembers';
     const get = async (path: string): Promise<unknown> => {
       const response = await transport.request({
@@ -549,7 +553,7 @@ export class FleetClient {
   private async checkHealth(member: FleetMember, mims: Mim[], health: HealthCheck, call: CallOptions): Promise<void> {
     const op = 'checkHealth';
     const origin = new URL(member.url).origin;
-    const transport = this.transportTo(origin, HEALTH_MAX_BYTES, (text) => text);
+    const transport = this.transportTo(origin, HEALTH_MAX_BYTES, new Redactor());
     const timeoutMs = health.timeoutMs ?? DEFAULTS.healthTimeoutMs;
     const intervalMs = health.intervalMs ?? DEFAULTS.healthIntervalMs;
     try {

@@ -173,21 +173,8 @@ async function removeMims(client: McmClient, created: Mim[], own: CallOptions): 
 /** Adds what was rolled back to the error's text, keeping its kind and status. */
 function withRollback(err: unknown, removed: string[], left: string[]): unknown {
   if (!(err instanceof McmError)) return err;
-  return new McmError({
-    operation: err.operation,
-    code: err.code,
-    statusCode: err.statusCode,
-    serverMessage: err.serverMessage,
-    rule: err.rule,
-    params: err.params,
-    detail: err.detail,
-    retryAfterMs: err.retryAfterMs,
-    contentType: err.contentType,
-    structured: err.structured,
-    result: err.result,
-    rolledBack: removed,
-    rollbackFailed: left,
-  });
+  // An McmError's fields are those of the McmErrorInit it was made from.
+  return new McmError({ ...err, rolledBack: removed, rollbackFailed: left });
 }
 
 /** Polls the list until every mim is `started`; fails with the mims still waiting, by name and state. */

@@ -9,7 +9,8 @@ import { Env, MimSpec } from './models';
 /** Larger env bodies are refused locally: no runtime needs them, and they hint at a wiring mistake. */
 export const MAX_ENV_BYTES = 64 * 1024;
 
-function typeName(value: unknown): string {
+/** What a value is, for an error text: `null`, `array` or its typeof. */
+export function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
@@ -63,7 +64,7 @@ export function checkEnv(op: McmOperation, env: unknown): Env {
   return result;
 }
 
-export function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
+function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
   if (!isPlainObject(spec)) throw McmError.invalid(op, 'spec-not-object', { index });
   return { name: checkName(op, spec.name), image: checkImageName(op, spec.image), env: checkEnv(op, spec.env) };
 }

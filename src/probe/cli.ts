@@ -134,7 +134,7 @@ export function parseArgs(argv: string[]): ProbeArgs {
 }
 
 /** The key from the file (MCM_API_KEY, or the file's only line) or the environment variable. */
-export function readKey(args: ProbeArgs, env: NodeJS.ProcessEnv = process.env): string {
+function readKey(args: ProbeArgs, env: NodeJS.ProcessEnv = process.env): string {
   if (args.keyEnv) {
     const key = env[args.keyEnv]?.trim();
     if (!key) throw new UsageError(`the environment variable ${args.keyEnv} is not set or empty`);

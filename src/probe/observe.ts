@@ -50,7 +50,8 @@ export function refusedKeyHint(err: unknown, entry?: LogExchange): string {
     : '';
 }
 
-export function json(entry: LogExchange | undefined): unknown {
+/** The answer's body parsed as JSON; undefined when there is none or it is not JSON. */
+export function jsonBody(entry: LogExchange | undefined): unknown {
   if (!entry || typeof entry.responseBody !== 'string') return undefined;
   try {
     return JSON.parse(entry.responseBody) as unknown;
@@ -75,14 +76,14 @@ export function listShape(body: unknown): 'wrapped' | 'a bare array' | 'not a li
 
 /** The item named `name` in a list answer, as the runtime sent it. */
 export function rawItem(entry: LogExchange | undefined, name: string): Record<string, unknown> | undefined {
-  const item = listItems(json(entry))?.find((candidate) => isPlainObject(candidate) && candidate.name === name);
+  const item = listItems(jsonBody(entry))?.find((candidate) => isPlainObject(candidate) && candidate.name === name);
   return isPlainObject(item) ? item : undefined;
 }
 
 /** How a body answers a create: with the object (`name` set), or otherwise. */
 export function createAnswer(entry: LogExchange): { object: boolean; text: string } {
   if (!isSuccess(entry)) return { object: false, text: answerText(entry) };
-  const body = json(entry);
+  const body = jsonBody(entry);
   const object = isPlainObject(body) ? (isPlainObject(body.data) ? body.data : body) : undefined;
   if (object && typeof object.name === 'string') return { object: true, text: `HTTP ${entry.status} with the object` };
   if (typeof entry.responseBody === 'string' && entry.responseBody.trim() === '')
@@ -120,7 +121,7 @@ export function createdType(created: unknown): { documented: boolean; text: stri
 
 /** Whether an error body has the contract's shape; `kind` says what it was instead. */
 export function errorShape(entry: LogExchange): { documented: boolean; kind: string } {
-  const body = json(entry);
+  const body = jsonBody(entry);
   if (body === undefined) return { documented: false, kind: 'plain text' };
   const error = isPlainObject(body) ? body.error : undefined;
   if (isPlainObject(error) && typeof error.message === 'string' && typeof error.code === 'number')

@@ -11,22 +11,12 @@ import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
 import { McmSimulator } from '../../src/simulator';
-
-async function rejects(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
+import { rejects, simulatorClient } from '../support/client';
 
 describe('McmClient against the field profile', function () {
   let sim: McmSimulator;
   let client: McmClient;
-  const make = (options: Partial<McmClientOptions> = {}) =>
-    new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
 
   before(async () => {
     sim = await McmSimulator.start({ quiet: true, profile: 'field', tokens: { 'renewed-key': 'api' } });

@@ -11,16 +11,7 @@ import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, run, StatusCall, statuses } from '../support/nodes';
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await wait(20);
-  }
-}
+import { waitFor } from '../support/simulator-helpers';
 
 const last = (seen: StatusCall[]) => seen[seen.length - 1];
 
@@ -57,7 +48,7 @@ describe('field answers in flows', function () {
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.status, 'inProgress');
       assert.equal(msg.payload.action, 'backup');
-      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      await waitFor(() => last(seen)?.fill === 'yellow', 'the yellow status', 3000);
       assert.deepEqual(last(seen), { fill: 'yellow', shape: 'ring', text: 'backup 0%, cannot follow' });
     });
 
@@ -71,7 +62,7 @@ describe('field answers in flows', function () {
         { status: msg.payload.status, action: msg.payload.action, path: msg.payload.path },
         { status: 'accepted', action: 'restore', path: '/data/db.bak' },
       );
-      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      await waitFor(() => last(seen)?.fill === 'yellow', 'the yellow status', 3000);
       assert.deepEqual(last(seen), { fill: 'yellow', shape: 'ring', text: 'restore accepted, not confirmed' });
     });
 
@@ -80,7 +71,7 @@ describe('field answers in flows', function () {
       const seen = statuses('n1');
       const { msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
       assert.equal(msg.payload.status, 'completed');
-      await until(() => last(seen)?.fill === 'green', 'the green status');
+      await waitFor(() => last(seen)?.fill === 'green', 'the green status', 3000);
       assert.equal(last(seen).shape, 'dot');
     });
   });
@@ -273,7 +264,7 @@ describe('field answers in flows', function () {
       const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.status, 'inProgress');
-      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      await waitFor(() => last(seen)?.fill === 'yellow', 'the yellow status', 3000);
       assert.equal(last(seen).text, 'backup 0%, cannot follow');
     });
 
@@ -291,7 +282,7 @@ describe('field answers in flows', function () {
       const outputs = collect('out');
       const caught = collect('caught');
       for (let i = 0; i < 2; i++) helper.getNode('n1').receive({ payload: { name: 'svc', image: 'db', env: { A: '1' } } });
-      await until(() => outputs.length + caught.length === 2, 'both msgs');
+      await waitFor(() => outputs.length + caught.length === 2, 'both msgs', 3000);
       assert.deepEqual(
         caught.map((m) => m.error.message),
         [],

@@ -89,7 +89,8 @@ describe('the packed package', function () {
     const userDir = join(work, 'user');
     execFileSync('mkdir', ['-p', userDir]);
     writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
-    npm(['install', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
+    // From npm's cache only (npm ci filled it): a test reaches no registry.
+    npm(['install', '--offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
     const settings = launcher.writeSettings(userDir, { port: 0 });
     const red = await launcher.startNodeRed({ userDir, settings });
     try {

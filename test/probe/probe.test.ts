@@ -7,8 +7,8 @@ import { POINTS, Verdict } from '../../src/probe/points';
 import { Probe } from '../../src/probe/probe';
 import { KEY_PLACEHOLDER, KeyRedactor } from '../../src/probe/redact';
 import { McmSimulator, SIM_ROUTES } from '../../src/simulator';
-import { startTestSimulator, tempDir, uploadTar } from '../support/simulator-helpers';
-import { leftOn, printedTable, probeCli, until, verdicts } from './helpers';
+import { startTestSimulator, tempDir, uploadTar, waitFor } from '../support/simulator-helpers';
+import { leftOn, printedTable, probeCli, verdicts } from './helpers';
 
 /** A key with characters that every encoding writes differently. */
 const ODD_KEY = 'pr0be/key+with=odd&chars"\\~x';
@@ -239,7 +239,7 @@ describe('mimoe-probe against the simulator', function () {
 
     sim.setFault('dataStore', { hang: true });
     const once = probeCli([...base, '--prefix', 'probe-sigint'], env);
-    await until(() => sim!.requests('dataStore').length === 1);
+    await waitFor(() => sim!.requests('dataStore').length === 1, 'the backup request', 10_000);
     once.child.kill('SIGINT');
     assert.equal(await once.exit, 130);
     assert.match(once.stderr(), /stopping; removing what the probe created/);
@@ -250,9 +250,9 @@ describe('mimoe-probe against the simulator', function () {
     sim.setFault('removeMim', { hang: true });
     const [backups, removals] = [sim.requests('dataStore').length, sim.requests('removeMim').length];
     const twice = probeCli([...base, '--prefix', 'probe-twice'], env);
-    await until(() => sim!.requests('dataStore').length > backups);
+    await waitFor(() => sim!.requests('dataStore').length > backups, 'the backup request', 10_000);
     twice.child.kill('SIGINT');
-    await until(() => sim!.requests('removeMim').length > removals);
+    await waitFor(() => sim!.requests('removeMim').length > removals, 'the removal request', 10_000);
     twice.child.kill('SIGINT');
     assert.equal(await twice.exit, 130);
     assert.match(twice.stderr(), /exited at once; these may be left on the runtime: .*probe-twice-img/);
