@@ -769,12 +769,12 @@
 
     /**
      * A number field: `o.min` (at least) or `o.above` (more than), a whole number when `o.integer`;
-     * `o.key` names the message in the catalog of `o.type`. `o.allowBlank`: blank is fine too;
-     * `o.allowMissing`: a value the node does not have at all is fine (a flow saved before the
-     * setting existed: the runtime takes the default).
+     * `o.key` names the message in the catalog of `o.type`; `o.allowBlank`: blank is fine too. A
+     * value the node does not have at all is fine: a flow saved before the setting existed (the
+     * editor applies no defaults on import), and every node's runtime takes the default then.
      */
     function checkNumber(value, o) {
-        if ((o.allowBlank && isBlank(value)) || (o.allowMissing && (value === undefined || value === null))) {
+        if (value === undefined || value === null || (o.allowBlank && isBlank(value))) {
             return true;
         }
         var n = Number(value);

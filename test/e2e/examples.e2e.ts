@@ -152,4 +152,40 @@ describe('the examples imported into a real editor (chromium)', function () {
     assert.equal(await page.evaluate((id) => RED.nodes.node(id).valid, old.id), true);
     assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
   });
+
+  it('a fleet config node saved before its TLS, proxy and slow-link settings existed is valid, and its dialog shows the defaults', async () => {
+    const old = {
+      id: 'mimoe-e2e-old-fleet',
+      type: 'mimoe-fleet',
+      name: 'saved before slow links',
+      members: [{ name: 'one', url: 'http://127.0.0.1:1' }],
+      discover: false,
+      seedUrl: '',
+      includeSeed: true,
+      filter: '',
+      interval: '0',
+      localKeyFile: false,
+      keyFile: '',
+      clientId: '',
+      timeout: '30',
+      concurrency: '4',
+      resource: 'mims',
+    };
+    await page.evaluate((node) => RED.view.importNodes([node], { generateIds: false, addFlow: false, notify: false }), old);
+    const imported = await page.evaluate(
+      (id) => ({ valid: RED.nodes.node(id).valid, errors: RED.nodes.node(id).validationErrors }),
+      old.id,
+    );
+    assert.deepEqual(imported, { valid: true, errors: [] });
+    await page.evaluate((id) => RED.editor.editConfig('', 'mimoe-fleet', id), old.id);
+    await page.locator('#node-config-input-seedUrl').waitFor({ state: 'attached' });
+    const shown = await page.evaluate(() =>
+      ['answerTimeout', 'lowSpeedBytes', 'lowSpeedWindow'].map((key) => $(`#node-config-input-${key}`).val()),
+    );
+    assert.deepEqual(shown, ['300', '1024', '60']);
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-seedUrl').waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate((id) => RED.nodes.node(id).valid, old.id), true);
+    assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
+  });
 });

@@ -163,9 +163,9 @@ describe('examples', function () {
   });
 
   it("every example's config node carries every setting, at its default (the editor applies no defaults on import)", () => {
-    for (const file of Object.keys(EXPECTED)) {
+    for (const file of [...Object.keys(EXPECTED), ...Object.keys(FLEET_EXPECTED)]) {
       const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
-      const config = flow.find((n) => n.type === 'mimoe-config');
+      const config = flow.find((n) => n.type === (file in FLEET_EXPECTED ? 'mimoe-fleet' : 'mimoe-config'));
       assert.ok(config, `${file} has its config node`);
       for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) assert.equal(Number(config[key]), value, `${file}: ${key}`);
       assert.equal(config.proxy, '', `${file}: proxy (none: the environment's)`);
