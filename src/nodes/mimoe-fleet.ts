@@ -7,6 +7,7 @@ import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
 import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
+import { isLoopback } from '../mcm/proxy';
 import { clientOptions, ConfigSettings, connectionOptions, ConnectionSettings, expandEnv, isHttps } from './shared/config-client';
 import {
   CONNECTION_DESTINATION,
@@ -48,8 +49,6 @@ interface FleetCredentials {
   insightToken?: string;
 }
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
-
 function seconds(value: unknown, fallback: number): number {
   const n = Number(value);
   return value !== '' && value !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
@@ -89,7 +88,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     timeoutMs: (seconds(settings.timeout, 30) || 30) * 1000,
     connect: (member) => {
       const own = keys[member.name];
-      const local = own === undefined && settings.localKeyFile === true && LOOPBACK_HOST.test(new URL(member.url).hostname);
+      const local = own === undefined && settings.localKeyFile === true && isLoopback(new URL(member.url).hostname);
       const settingsOfMember: ConfigSettings = {
         ...shared,
         url: member.url,

@@ -123,7 +123,7 @@ export function clientOptions(
     // Read on first use, not now: Node-RED may start before mimOE has written the file.
     let key: string | undefined;
     options.token = () => (key ??= readApiKey(keyFile));
-    // The runtime may regenerate its key: after a 403, read the file again and retry once.
+    // The runtime may regenerate its key: after a 401 or 403, read the file again and retry once.
     options.reloadToken = () => {
       const fresh = readApiKey(keyFile);
       const changed = fresh !== key;
