@@ -8,7 +8,15 @@ import { McmClient } from '../mcm/client';
 import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
 import { isLoopback } from '../mcm/proxy';
-import { clientOptions, ConfigSettings, connectionOptions, ConnectionSettings, expandEnv, isHttps } from './shared/config-client';
+import {
+  clientOptions,
+  ConfigSettings,
+  connectionOptions,
+  ConnectionSettings,
+  expandEnv,
+  expandRequiredEnv,
+  isHttps,
+} from './shared/config-client';
 import {
   CONNECTION_DESTINATION,
   EDITOR_TIMEOUT,
@@ -70,7 +78,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     concurrency: settings.concurrency,
     resource: settings.resource,
   };
-  const members = (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandEnv(m.url ?? '') }));
+  const members = (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandRequiredEnv(RED, m.url ?? '') }));
   if (settings.insecure && (settings.discover || members.some((m) => isHttps(m.url)))) warn(RED._('mimoe-fleet.warn.insecure'));
   return {
     members,
@@ -78,7 +86,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     proxy: connection.proxy,
     discovery: settings.discover
       ? {
-          seedUrl: expandEnv(settings.seedUrl ?? '').trim(),
+          seedUrl: expandRequiredEnv(RED, settings.seedUrl ?? '').trim(),
           token: expandEnv(credentials.insightToken ?? '') || undefined,
           includeSeed: settings.includeSeed !== false,
           filter: settings.filter,
