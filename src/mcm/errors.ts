@@ -110,7 +110,7 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'token-invalid':
     'the API key or token holds a line break, another control character or a character outside Latin-1, so it cannot be sent; check the key or the key file',
   'token-missing':
-    'no API key or token is set (a blank key, or an ${ENV_VAR} that is not set): mimOE refuses every call without one; set the key in the config node, or read it from the key file',
+    'no API key or token is set (a blank key, or an ${ENV_VAR} that is empty): mimOE refuses every call without one; set the key in the config node, or read it from the key file',
   'payload-not-object': 'msg.payload must be an object __shape__ when the node leaves those fields blank (got __type__)',
   'if-exists': 'ifExists must be "fail", "replace" or "keep" (got "__value__")',
 };

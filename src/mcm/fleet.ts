@@ -43,6 +43,7 @@ export type FleetErrorCode =
   | 'keys-invalid'
   | 'no-members'
   | 'devices-invalid'
+  | 'device-pattern-invalid'
   | 'devices-unknown'
   | 'option-invalid'
   | 'health-base-path'
@@ -57,6 +58,7 @@ export const FLEET_ERROR_TEXT: Readonly<Record<FleetErrorCode, string>> = {
   'keys-invalid': 'the per-member keys cannot be read: entry __index__ is not name=key (write name=key entries, or a JSON object)',
   'no-members': 'the fleet has no members: list some, or check the seed and the name filter',
   'devices-invalid': 'the target devices must be member names or globs, as an array or a comma-separated string (got __type__)',
+  'device-pattern-invalid': 'the target device "__entry__" is not a member name or glob: __reason__',
   'devices-unknown': 'no fleet member matches __devices__ (members: __members__)',
   'option-invalid': '__option__ must be a whole number, at least __min__ (got "__value__")',
   'health-base-path': 'the health check needs the mim\'s API path: set env "MCM.BASE_API_PATH" (e.g. /hello/v1)',
@@ -483,7 +485,11 @@ export class FleetClient {
 
   private async discover(signal?: AbortSignal): Promise<void> {
     const discovery = this.options.discovery!;
-    const seedUrl = discovery.seedUrl.trim().replace(/\/+$/, '');
+    // As for a runtime's URL, a trailing /mcm/v1 is the MCM API's path, not the seed's.
+    const seedUrl = discovery.seedUrl
+      .trim()
+      .replace(/\/+$/, '')
+      .replace(/\/mcm\/v1$/i, '');
     const token = discovery.token || DEFAULT_INSIGHT_TOKEN;
     const redactor = new Redactor();
     if (token !== DEFAULT_INSIGHT_TOKEN) redactor.add(token);
@@ -764,7 +770,7 @@ function select(members: FleetMember[], devices: string[] | undefined): FleetMem
   const picked = new Set<FleetMember>();
   for (const entry of wanted) {
     const problem = nameFilterProblem(entry);
-    if (problem) throw new FleetError('filter-invalid', { filter: entry, reason: problem });
+    if (problem) throw new FleetError('device-pattern-invalid', { entry, reason: problem });
     const matches = members.filter((member) => nameFilter(entry)(member.name));
     if (matches.length === 0) unknown.push(`"${entry}"`);
     matches.forEach((member) => picked.add(member));

@@ -7,7 +7,16 @@ import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
 import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
-import { clientOptions, ConfigSettings, connectionOptions, ConnectionSettings, expandEnv, isHttps } from './shared/config-client';
+import { isLoopback } from '../mcm/proxy';
+import {
+  clientOptions,
+  ConfigSettings,
+  connectionOptions,
+  ConnectionSettings,
+  expandEnv,
+  expandRequiredEnv,
+  isHttps,
+} from './shared/config-client';
 import {
   CONNECTION_DESTINATION,
   EDITOR_TIMEOUT,
@@ -48,8 +57,6 @@ interface FleetCredentials {
   insightToken?: string;
 }
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
-
 function seconds(value: unknown, fallback: number): number {
   const n = Number(value);
   return value !== '' && value !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
@@ -71,7 +78,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     concurrency: settings.concurrency,
     resource: settings.resource,
   };
-  const members = (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandEnv(m.url ?? '') }));
+  const members = (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandRequiredEnv(RED, m.url ?? '') }));
   if (settings.insecure && (settings.discover || members.some((m) => isHttps(m.url)))) warn(RED._('mimoe-fleet.warn.insecure'));
   return {
     members,
@@ -79,7 +86,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     proxy: connection.proxy,
     discovery: settings.discover
       ? {
-          seedUrl: expandEnv(settings.seedUrl ?? '').trim(),
+          seedUrl: expandRequiredEnv(RED, settings.seedUrl ?? '').trim(),
           token: expandEnv(credentials.insightToken ?? '') || undefined,
           includeSeed: settings.includeSeed !== false,
           filter: settings.filter,
@@ -89,7 +96,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     timeoutMs: (seconds(settings.timeout, 30) || 30) * 1000,
     connect: (member) => {
       const own = keys[member.name];
-      const local = own === undefined && settings.localKeyFile === true && LOOPBACK_HOST.test(new URL(member.url).hostname);
+      const local = own === undefined && settings.localKeyFile === true && isLoopback(new URL(member.url).hostname);
       const settingsOfMember: ConfigSettings = {
         ...shared,
         url: member.url,

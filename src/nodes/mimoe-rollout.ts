@@ -65,8 +65,8 @@ function progressText(RED: RED, progress: RolloutProgress): string {
   return RED._(progress.failed ? 'mimoe-rollout.status.failed' : 'mimoe-rollout.status.progress', params);
 }
 
-/** The error of a rollout that stopped, with its result for Catch nodes. */
-function stoppedError(RED: RED, result: RolloutResult, maxFailures: number): MimoeNodeError {
+/** The error of a rollout that stopped, with its result for Catch nodes; `firstFailure` is the earliest in time. */
+function stoppedError(RED: RED, result: RolloutResult, maxFailures: number, firstFailure: string | undefined): MimoeNodeError {
   const failed = result.devices.filter((d) => !d.ok && d.note !== 'skipped');
   const progress = { total: result.total, done: result.total - result.skipped, failed: result.failed };
   let message: string;
@@ -79,7 +79,7 @@ function stoppedError(RED: RED, result: RolloutResult, maxFailures: number): Mim
       total: result.total,
       max: maxFailures,
       devices: names.length > 10 ? `${names.slice(0, 10).join(', ')}, …` : names.join(', '),
-      first: failed[0]?.error ?? '',
+      first: firstFailure ?? failed[0]?.error ?? '',
     });
     if (result.rolledBack) message += RED._('mimoe-rollout.errors.rolled-back', { count: result.rolledBack });
     const notRestored = result.devices.filter((d) => d.note === 'rollback-failed').map((d) => d.device);
@@ -98,6 +98,8 @@ export = function (RED: RED) {
       const plan = await planFrom(ctx);
       const devices = await devicesFrom(ctx);
       const healthTimeout = Number(config.healthTimeout);
+      // Devices finish in their own time: the first failure named is the first to happen, not the first listed.
+      let firstFailure: string | undefined;
       const options: RolloutOptions = {
         devices,
         canary: config.canary as number,
@@ -114,6 +116,7 @@ export = function (RED: RED) {
           return { error: failure.error.message, code: failure.error.code, statusCode: failure.statusCode };
         },
         onDevice: (device, progress) => {
+          if (!device.ok && device.note !== 'skipped') firstFailure ??= device.error;
           ctx.progress(progressText(RED, progress));
           if (config.deviceOutput)
             ctx.send([null, { _msgid: msg._msgid, topic: msg.topic, device: device.device, payload: device } as never]);
@@ -121,7 +124,7 @@ export = function (RED: RED) {
       };
       ctx.progress(ctx.t(options.refresh ? 'status.discovering' : 'status.working'));
       const result = await ctx.client.rollout(plan, options);
-      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || 0);
+      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || 0, firstFailure);
       return result;
     },
     summary: (result, ctx) => {

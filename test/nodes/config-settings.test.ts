@@ -106,6 +106,39 @@ describe('mimoe-config settings', () => {
     }
   });
 
+  it('a URL or key that reads an environment variable which is not set fails naming it, and sends nothing', async () => {
+    const sim = await McmSimulator.start({ quiet: true });
+    delete process.env.MIMOE_TEST_UNSET_URL;
+    delete process.env.MIMOE_TEST_UNSET_KEY;
+    try {
+      await loadActionFlow(sim, { type: 'mimoe-list' }, { url: '${MIMOE_TEST_UNSET_URL}' });
+      const url = await run({});
+      assert.equal(url.kind, 'caught');
+      assert.equal(
+        url.msg.error.message,
+        "the mimOE server config cannot be used: the environment variable MIMOE_TEST_UNSET_URL is not set in Node-RED's environment (this setting reads ${MIMOE_TEST_UNSET_URL})",
+      );
+      await helper.unload();
+      await loadFlow(
+        [
+          configNode(sim),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        { cfg: { token: '${MIMOE_TEST_UNSET_KEY}' } },
+      );
+      const key = await run({});
+      assert.equal(key.kind, 'caught');
+      assert.match(key.msg.error.message, /MIMOE_TEST_UNSET_KEY is not set/);
+      assert.equal(sim.log.length, 0);
+    } finally {
+      await helper.unload();
+      await sim.stop();
+    }
+  });
+
   it('a config with an http proxy node works against a runtime on loopback', async () => {
     const sim = await McmSimulator.start({ quiet: true });
     try {

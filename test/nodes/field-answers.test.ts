@@ -145,18 +145,34 @@ describe('field answers in flows', function () {
       );
     }
 
-    it('a blank key, or an ${ENV_VAR} key that is not set, is refused before any request, the status saying where to look', async () => {
-      for (const token of ['', '${MIMOE_TEST_UNSET_KEY}']) {
-        delete process.env.MIMOE_TEST_UNSET_KEY;
-        await listWith({}, token);
-        const seen = statuses('n1');
-        const { kind, msg } = await run({});
-        assert.equal(kind, 'caught');
-        assert.equal(msg.error.code, 'MCM_INVALID_INPUT');
-        assert.match(msg.error.message, /^listMims: no API key or token is set \(a blank key, or an \$\{ENV_VAR\} that is not set\)/);
-        assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
-        await helper.unload();
+    it('a blank key, or an ${ENV_VAR} key that is empty, is refused before any request, the status saying where to look', async () => {
+      process.env.MIMOE_TEST_EMPTY_KEY = '';
+      try {
+        for (const token of ['', '  ', '${MIMOE_TEST_EMPTY_KEY}']) {
+          await listWith({}, token);
+          const seen = statuses('n1');
+          const { kind, msg } = await run({});
+          assert.equal(kind, 'caught');
+          assert.equal(msg.error.code, 'MCM_INVALID_INPUT');
+          assert.match(msg.error.message, /^listMims: no API key or token is set \(a blank key, or an \$\{ENV_VAR\} that is empty\)/);
+          assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+          await helper.unload();
+        }
+      } finally {
+        delete process.env.MIMOE_TEST_EMPTY_KEY;
       }
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('an ${ENV_VAR} key that is not set: the config error names it, the status says it is the config', async () => {
+      delete process.env.MIMOE_TEST_UNSET_KEY;
+      await listWith({}, '${MIMOE_TEST_UNSET_KEY}');
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_CONFIG');
+      assert.match(msg.error.message, /the environment variable MIMOE_TEST_UNSET_KEY is not set/);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
       assert.equal(sim.log.length, 0, 'no request was sent');
     });
 

@@ -229,7 +229,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(msg.error.source.id, 'n1');
     assert.match(
       msg.error.message,
-      /^rollout stopped: 1 device of 20 failed, more than the 0 allowed \(device-01\); the first of them: deployMim failed: HTTP 500 image does not run here/,
+      /^rollout stopped: 1 device of 20 failed, more than the 0 allowed \(device-01\); first failure: deployMim failed: HTTP 500 image does not run here/,
     );
     const result = msg.payload as Result;
     assert.equal(result.stopped, 'failures');
@@ -263,7 +263,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     }
     assert.match(
       msg.error.message,
-      /^rollout stopped: 2 devices of 20 failed, more than the 1 allowed \(device-05, device-09\); the first of them: checkHealth failed: HTTP 503 /,
+      /^rollout stopped: 2 devices of 20 failed, more than the 1 allowed \(device-05, device-09\); first failure: checkHealth failed: HTTP 503 /,
     );
     assert.match(msg.error.message, /; rolled back on \d+ devices$/);
     assert.deepEqual(fleet.devices.map(stateOf), before, 'every device is as it was before');
@@ -373,6 +373,45 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(refused.kind, 'caught');
     assert.match(refused.msg.error.message, /^discoverMembers failed: HTTP 403/);
     assert.equal(refused.msg.statusCode, 403);
+  });
+
+  it('names the first failure to happen, not the first listed; a wrong device glob says so', async () => {
+    await fleet.setMode('device-01', { slowMs: 800, refuseDeploys: { status: 500, message: 'slow refusal' } });
+    await fleet.setMode('device-02', { refuseDeploys: { status: 500, message: 'quick refusal' } });
+    await load(deployNode({ canary: 0, parallel: 2, maxFailures: 0, devices: 'device-01, device-02', devicesType: 'str' }));
+    const stopped = await run({}, 30_000);
+    assert.equal(stopped.kind, 'caught');
+    assert.match(
+      stopped.msg.error.message,
+      /^rollout stopped: 2 devices of 2 failed, more than the 0 allowed \(device-01, device-02\); first failure: deployMim failed: HTTP 500 quick refusal/,
+    );
+    await helper.unload();
+
+    await load(deployNode());
+    const bad = await run({ devices: ['dev*-0[12]'] }, 30_000);
+    assert.equal(bad.kind, 'caught');
+    assert.equal(
+      bad.msg.error.message,
+      'the target device "dev*-0[12]" is not a member name or glob: only * and ? are wildcards ("dev*-0[12]")',
+    );
+  });
+
+  it('takes a seed URL that ends in /mcm/v1, as mimoe-config takes a runtime URL', async () => {
+    await load(deployNode({ devices: 'device-02', devicesType: 'str' }), { seedUrl: `${seed().url}/mcm/v1/` });
+    const { kind, msg } = await run({}, 30_000);
+    assert.equal(kind, 'sent');
+    assert.deepEqual(
+      (msg.payload as Result).devices.map((d) => [d.device, d.ok]),
+      [['device-02', true]],
+    );
+  });
+
+  it('names an environment variable that is not set in the seed URL', async () => {
+    delete process.env.MIMOE_TEST_UNSET_SEED;
+    await load(deployNode(), { seedUrl: '${MIMOE_TEST_UNSET_SEED}' });
+    const { kind, msg } = await run({}, 30_000);
+    assert.equal(kind, 'caught');
+    assert.match(msg.error.message, /MIMOE_TEST_UNSET_SEED is not set in Node-RED's environment/);
   });
 
   it('msg.refresh asks the seed again', async () => {

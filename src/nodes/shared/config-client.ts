@@ -53,7 +53,20 @@ interface HttpProxyNode {
  * the token. The editor's admin routes pass only values that stand in the deployed config here.
  */
 export function expandEnv(value: string): string {
-  return value.replace(/\$\{(\w+)\}/g, (_whole, name: string) => process.env[name] ?? '');
+  return value.replace(ENV_REFERENCE, (_whole, name: string) => process.env[name] ?? '');
+}
+
+const ENV_REFERENCE = /\$\{(\w+)\}/g;
+
+/**
+ * expandEnv for a value that cannot be blank (a URL, a key): a variable that is not set is a
+ * config error that names it, instead of a blank value that fails later with a puzzling text.
+ */
+export function expandRequiredEnv(RED: RED, value: string): string {
+  for (const [, name] of value.matchAll(ENV_REFERENCE)) {
+    if (process.env[name] === undefined) throw new Error(RED._(`${SHARED_CATALOG}:mimoe-config.errors.env-unset`, { name }));
+  }
+  return expandEnv(value);
 }
 
 function positive(value: unknown, fallback: number): number {
@@ -110,7 +123,7 @@ export function clientOptions(
   warn: (text: string) => void,
 ): McmClientOptions {
   const options: McmClientOptions = {
-    url: expandEnv(settings.url ?? '').trim(),
+    url: expandRequiredEnv(RED, settings.url ?? '').trim(),
     token: '',
     clientId: settings.clientId?.trim() || undefined,
     timeoutMs: positive(settings.timeout, CONFIG_DEFAULTS.timeout) * 1000,
@@ -123,7 +136,7 @@ export function clientOptions(
     // Read on first use, not now: Node-RED may start before mimOE has written the file.
     let key: string | undefined;
     options.token = () => (key ??= readApiKey(keyFile));
-    // The runtime may regenerate its key: after a 403, read the file again and retry once.
+    // The runtime may regenerate its key: after a 401 or 403, read the file again and retry once.
     options.reloadToken = () => {
       const fresh = readApiKey(keyFile);
       const changed = fresh !== key;
@@ -131,7 +144,7 @@ export function clientOptions(
       return changed;
     };
   } else {
-    options.token = expandEnv(credentials.token ?? '');
+    options.token = expandRequiredEnv(RED, credentials.token ?? '');
   }
   if (settings.insecure && isHttps(options.url)) warn(RED._(`${SHARED_CATALOG}:mimoe-config.warn.insecure`, { url: options.url }));
   return options;
