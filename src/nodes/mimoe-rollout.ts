@@ -9,8 +9,8 @@ import { FleetError } from '../mcm/fleet';
 import type { RolloutResult } from '../mcm/models';
 import { ActionContext, registerAction } from './shared/action';
 import { envFromNode } from './shared/env-list';
-import { describeFailure, MimoeNodeError } from './shared/errors';
-import { fromPayload, idFromPayload, uploadInput } from './shared/inputs';
+import { describeFailure, MimoeNodeError, shared } from './shared/errors';
+import { DEPLOY_PAYLOAD, fromPayload, idFromPayload, uploadInput } from './shared/inputs';
 import { policyFrom } from './shared/policy';
 import { MimoeFleetNode, NodeConfig, RED } from './shared/runtime';
 
@@ -18,8 +18,10 @@ type Ctx = ActionContext<FleetClient>;
 
 function fleetOf(RED: RED, config: NodeConfig): FleetClient {
   const node = RED.nodes.getNode(config.fleet as string) as MimoeFleetNode | null;
-  if (!node) throw new MimoeNodeError(RED._('mimoe-rollout.errors.no-fleet'), 'MCM_NO_CONFIG');
-  if (!node.fleet) throw new MimoeNodeError(RED._('mimoe-rollout.errors.fleet-invalid', { reason: node.problem ?? '' }), 'MCM_CONFIG');
+  const status = shared(RED, 'status.config');
+  if (!node) throw new MimoeNodeError(RED._('mimoe-rollout.errors.no-fleet'), 'MCM_NO_CONFIG', { status });
+  if (!node.fleet)
+    throw new MimoeNodeError(RED._('mimoe-rollout.errors.fleet-invalid', { reason: node.problem ?? '' }), 'MCM_CONFIG', { status });
   return node.fleet;
 }
 
@@ -42,8 +44,8 @@ async function planFrom(ctx: Ctx): Promise<RolloutPlan> {
       return { operation: 'upload', source: source as string, filename };
     }
     default: {
-      const name = await ctx.input('mimName', fromPayload('name'));
-      const image = await ctx.input('image', fromPayload('image'));
+      const name = await ctx.input('mimName', fromPayload('name', DEPLOY_PAYLOAD));
+      const image = await ctx.input('image', fromPayload('image', DEPLOY_PAYLOAD));
       const env = envFromNode(config) ?? fromPayload('env')(msg);
       const policy = { ...policyFrom(ctx, 'deployMim'), onWaiting: undefined };
       return { operation: 'deploy', spec: { name, image, env } as never, policy };

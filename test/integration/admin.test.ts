@@ -399,6 +399,10 @@ describe('the editor admin routes in a real Node-RED', function () {
       );
       const unreachable = await api('/mimoe/check', { settings: { url: 'http://127.0.0.1:1' }, token: 'x' });
       assert.match(unreachable.json.message, /cannot reach the mimOE runtime \(ECONNREFUSED/);
+      const withPassword = await api('/mimoe/check', { settings: { url: 'http://alice:s3cret-word@127.0.0.1:1' }, token: 'x' });
+      assert.equal(withPassword.json.code, 'MCM_CONFIG', withPassword.text);
+      assert.match(withPassword.json.message, /^the mimOE server config cannot be used: /);
+      assert.ok(!withPassword.text.includes('s3cret-word'), 'the password in the URL is not echoed');
       assertNoSecretLeft();
     });
 

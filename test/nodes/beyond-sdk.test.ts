@@ -36,6 +36,16 @@ describe('beyond the SDK', function () {
   });
 
   describe('ifExists', () => {
+    it('a failure to list the running mims is named as the deploy the msg asked for', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
+      sim.setFault('listMims', { status: 500, body: { error: { code: 500, message: 'registry busy' } } });
+      const { kind, msg } = await run({ payload: { name: 'svc', image: 'v1' } });
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.message, 'deployMim failed: HTTP 500 registry busy');
+      assert.equal(msg.statusCode, 500);
+      assert.equal(sim.requests('deployMim').length, 0, 'nothing deployed without knowing what runs');
+    });
+
     it('keep: a repeated event deploys once and returns the running mim', async () => {
       await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
       const event = () => ({ payload: { name: 'svc', image: 'v1', env: { A: '1' } } });

@@ -361,6 +361,9 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     const missing = await run({ payload: { image: 'hello-v2' } }, 30_000);
     assert.equal(missing.kind, 'caught');
     assert.match(missing.msg.error.message, /^deployMim: a mim name is required/);
+    const notObject = await run({ payload: 'hello' }, 30_000);
+    assert.equal(notObject.kind, 'caught');
+    assert.match(notObject.msg.error.message, /^deployMim: msg\.payload must be an object \{name, image, env\}.*\(got a string\)/);
     for (const device of fleet.devices.slice(1)) assert.deepEqual(touched(device), []);
     assert.ok(
       touched(seed()).every((r) => String(r.route).startsWith('insight')),

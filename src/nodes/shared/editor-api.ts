@@ -14,7 +14,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Exchange, McmClient, McmClientOptions } from '../../mcm/client';
 import { McmError } from '../../mcm/errors';
 import { clientOptions, ConfigCredentials, ConfigSettings, ConnectionSettings } from './config-client';
-import { describeFailure } from './errors';
+import { configError, describeFailure } from './errors';
 import { NodeConfig, RED } from './runtime';
 
 /** What the editor posts: the dialog's current values, deployed or not, and the key field. */
@@ -176,7 +176,16 @@ export function registerEditorRoutes(RED: RED): void {
     let client: McmClient | undefined;
     let last: Exchange | undefined;
     try {
-      client = new McmClient({ ...editorClientOptions(RED, (req.body ?? {}) as EditorQuery), onExchange: (exchange) => (last = exchange) });
+      try {
+        const options = editorClientOptions(RED, (req.body ?? {}) as EditorQuery);
+        client = new McmClient({ ...options, onExchange: (exchange) => (last = exchange) });
+      } catch (err) {
+        if (err instanceof Refusal) throw err;
+        // Settings that make no client (a URL with a password in it, a key with a line break, a proxy node gone) are config problems.
+        const refused = configError(RED, err);
+        res.json({ ok: false, code: refused.code, message: refused.message });
+        return;
+      }
       res.json({ ok: true, ...(await work(client)) });
     } catch (err) {
       res.json(failureAnswer(RED, err, last));
