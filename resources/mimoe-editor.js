@@ -189,6 +189,55 @@
         show(!!open);
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Connection settings shared by the mimoe-config and mimoe-fleet dialogs
+
+    /** The value of a config node select (`#node-config-input-<field>`); `_ADD_` is its "add new" entry, not a node. */
+    function configChoice(field) {
+        var id = $('#node-config-input-' + field).val();
+        return id && id !== '_ADD_' ? id : '';
+    }
+
+    /** An https URL, or a `${NAME}` that may hold one. */
+    function mayBeHttps(url) {
+        var value = String(url || '').trim();
+        return /^https:\/\//i.test(value) || ENV_REFERENCE.test(value);
+    }
+
+    /**
+     * Shows the TLS rows of a dialog (.mimoe-https-only) while one of `urls()` may be https, and the
+     * accept-self-signed warning (.mimoe-insecure-warning) while that box is checked too. Returns
+     * the update, for the dialog to call when a URL changes.
+     */
+    function httpsRows(form, urls) {
+        var update = function () {
+            var https = urls().some(mayBeHttps);
+            form.find('.mimoe-https-only').toggle(https);
+            form.find('.mimoe-insecure-warning').toggle(https && $('#node-config-input-insecure').prop('checked'));
+        };
+        $('#node-config-input-insecure').on('change', update);
+        update();
+        return update;
+    }
+
+    /** The Slow links part of a config dialog: folded unless one of its settings differs from the default. */
+    function slowLinks(node, form) {
+        var defaults = RED.nodes.getType(node.type).defaults;
+        var keys = ['answerTimeout', 'lowSpeedBytes', 'lowSpeedWindow'];
+        // A node saved before these settings existed lacks them: show the defaults the runtime uses.
+        keys.forEach(function (key) {
+            if (node[key] === undefined || node[key] === null) {
+                $('#node-config-input-' + key).val(defaults[key].value);
+            }
+        });
+        var changed = keys.some(function (key) {
+            return String($('#node-config-input-' + key).val()) !== String(defaults[key].value);
+        });
+        $('#node-config-input-answerTimeout').spinner({ min: 1 });
+        $('#node-config-input-lowSpeedWindow').spinner({ min: 1 });
+        section('#node-config-mimoe-slow-links', form.find('.mimoe-slow-links'), changed);
+    }
+
     /** Keeps the text of `target` on the explanation `<type>.<prefix>.<selected value>` of a select. */
     function optionHelp(select, target, type, prefix) {
         var $select = $(select);
@@ -333,6 +382,8 @@
      *   input:  selector of the TypedInput's element, e.g. '#node-input-image'
      *   server: selector of the dialog's config select, e.g. '#node-input-server'
      *   kind:   'images' | 'mims', or a function returning one
+     *   imageIds: true to offer images by id (the runtime's answer lists each by name, with its id
+     *           as detail), for fields that take an image id: some runtimes delete images by id only
      * A line under the field says when suggestions cannot be listed; it never blocks the dialog.
      */
     function autocomplete(options) {
@@ -394,12 +445,11 @@
             post('mimoe/resources/' + what, body)
                 .done(function (answer) {
                     if (answer && answer.ok) {
+                        var byId = options.imageIds && what === 'images';
                         var items = (Array.isArray(answer.items) ? answer.items : []).map(function (item) {
-                            return {
-                                value: String(item.value),
-                                label: String(item.label !== undefined ? item.label : item.value),
-                                detail: item.detail ? String(item.detail) : ''
-                            };
+                            var label = String(item.label !== undefined ? item.label : item.value);
+                            var detail = item.detail ? String(item.detail) : '';
+                            return byId && detail ? { value: detail, label: detail, detail: label } : { value: String(item.value), label: label, detail: detail };
                         });
                         cache[key] = { time: Date.now(), items: items };
                         if (items.length === 0) {
@@ -507,14 +557,18 @@
     // ---------------------------------------------------------------------------------------------
     // Fleets: the member list and the Show members button of the mimoe-fleet dialog
 
-    /** Rows {name, url} in an editableList; texts from the mimoe-fleet catalog. */
+    /** Rows {name, url} in an editableList; texts from the mimoe-fleet catalog. `onChange`: called when a URL changes or a row goes. */
     function memberList(options) {
         var $list = $(options.container);
+        var changed = options.onChange || function () {};
         $list.css('min-height', '80px').css('min-width', '450px').editableList({
             addButton: t('mimoe-fleet', 'label.addMember'),
             height: 'auto',
             sortable: true,
             removable: true,
+            removeItem: function () {
+                changed();
+            },
             addItem: function (row, index, data) {
                 row.addClass('mimoe-env-row');
                 var name = $('<input type="text" class="mimoe-member-name">')
@@ -533,6 +587,9 @@
                 };
                 name.on('change keyup', check);
                 url.on('change keyup', check);
+                url.on('change keyup input', function () {
+                    changed();
+                });
                 check();
             }
         });
@@ -585,7 +642,10 @@
                 seedUrl: ($(prefix + 'seedUrl').val() || '').trim(),
                 includeSeed: $(prefix + 'includeSeed').prop('checked'),
                 filter: $(prefix + 'filter').val() || '',
-                timeout: $(prefix + 'timeout').val()
+                timeout: $(prefix + 'timeout').val(),
+                tls: configChoice('tls'),
+                insecure: $(prefix + 'insecure').prop('checked'),
+                proxy: configChoice('proxy')
             };
             $button.prop('disabled', true);
             show('busy', t('mimoe-fleet', 'show.working'));
@@ -622,11 +682,6 @@
         var $button = $(options.button);
         var $result = $(options.result);
         var prefix = '#node-config-input-';
-        /** A config node select's value; `_ADD_` is its "add new" entry, not a node. */
-        function chosen(field) {
-            var id = $(prefix + field).val();
-            return id && id !== '_ADD_' ? id : '';
-        }
         function dialogBody() {
             var settings = {
                 url: ($(prefix + 'url').val() || '').trim(),
@@ -636,9 +691,9 @@
                 resource: $(prefix + 'resource').val(),
                 tokenSource: $(prefix + 'tokenSource').val(),
                 keyFile: ($(prefix + 'keyFile').val() || '').trim(),
-                tls: chosen('tls'),
+                tls: configChoice('tls'),
                 insecure: $(prefix + 'insecure').prop('checked'),
-                proxy: chosen('proxy'),
+                proxy: configChoice('proxy'),
                 answerTimeout: $(prefix + 'answerTimeout').val(),
                 lowSpeedBytes: $(prefix + 'lowSpeedBytes').val(),
                 lowSpeedWindow: $(prefix + 'lowSpeedWindow').val()
@@ -714,10 +769,12 @@
 
     /**
      * A number field: `o.min` (at least) or `o.above` (more than), a whole number when `o.integer`;
-     * `o.key` names the message in the catalog of `o.type`.
+     * `o.key` names the message in the catalog of `o.type`; `o.allowBlank`: blank is fine too. A
+     * value the node does not have at all is fine: a flow saved before the setting existed (the
+     * editor applies no defaults on import), and every node's runtime takes the default then.
      */
     function checkNumber(value, o) {
-        if (o.allowBlank && isBlank(value)) {
+        if (value === undefined || value === null || (o.allowBlank && isBlank(value))) {
             return true;
         }
         var n = Number(value);
@@ -869,6 +926,8 @@
         typedVisibleInput: typedVisibleInput,
         toggleRows: toggleRows,
         section: section,
+        httpsRows: httpsRows,
+        slowLinks: slowLinks,
         optionHelp: optionHelp,
         outputsMap: outputsMap,
         autocomplete: autocomplete,

@@ -47,7 +47,9 @@ module.exports = {
 /**
  * Spawns Node-RED and resolves once its flows have started, with the URL it serves. Port 0 picks
  * a free port. `nodeRedDir` chooses the node-red installation (default NODE_RED_PATH, else this
- * project's), `node` the Node.js binary.
+ * project's), `node` the Node.js binary. `output` receives Node-RED's output as it comes; without
+ * it, a failure's message holds that output. A failure carries it as `nodeRedLog`, and the code
+ * EADDRINUSE when the port was taken.
  */
 function startNodeRed({
   userDir,
@@ -55,15 +57,17 @@ function startNodeRed({
   env = process.env,
   nodeRedDir = process.env.NODE_RED_PATH,
   node = process.execPath,
-  output = () => {},
+  output,
   timeoutMs = 60_000,
 }) {
+  const shown = output !== undefined;
+  output ??= () => {};
   const red = nodeRedDir ? path.join(nodeRedDir, 'red.js') : require.resolve('node-red/red.js');
   const child = spawn(node, [red, '--userDir', userDir, '--settings', settings], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let url;
     let log = '';
-    const timer = setTimeout(() => fail(new Error(`Node-RED did not start within ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`Node-RED did not start within ${timeoutMs} ms${shown ? '' : `:\n${log}`}`)), timeoutMs);
     const fail = (err) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -86,7 +90,12 @@ function startNodeRed({
       log += c.toString();
       output(c.toString());
     });
-    child.once('exit', (code) => fail(new Error(`Node-RED exited with ${code}:\n${log}`)));
+    child.once('exit', (code) => {
+      const err = new Error(`Node-RED exited with ${code}${shown ? '' : `:\n${log}`}`);
+      err.nodeRedLog = log;
+      if (/EADDRINUSE|port in use/i.test(log)) err.code = 'EADDRINUSE';
+      fail(err);
+    });
   });
 }
 

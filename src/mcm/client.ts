@@ -43,7 +43,7 @@ export interface McmClientOptions {
    * The MCM API key or an access token with scope edge:mcm; a function is asked on every call.
    * Surrounding whitespace is trimmed; a control character or a character outside Latin-1 inside
    * is refused before any request (a TypeError from the constructor, or an invalid-input McmError
-   * from the call for a function).
+   * from the call for a function), and so is a blank one (an invalid-input McmError from the call).
    */
   token: string | (() => string);
   /**
@@ -442,10 +442,11 @@ export class McmClient {
     } catch (err) {
       throw McmError.invalid(operation, 'token-unavailable', { reason: err instanceof Error ? err.message : String(err) });
     }
+    // mimOE answers every call without a key 401 or 403: say so before sending one.
+    if (!token) throw McmError.invalid(operation, 'token-missing');
     if (!sendableInHeader(token)) throw McmError.invalid(operation, 'token-invalid');
     this.redactor.add(token);
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (token) headers.Authorization = `Bearer ${token}`;
+    const headers: Record<string, string> = { Accept: 'application/json', Authorization: `Bearer ${token}` };
     if (this.options.clientId) headers['x-client-id'] = this.options.clientId;
     return headers;
   }

@@ -73,6 +73,8 @@ export type InvalidInputRule =
   | 'source-path-in-payload'
   | 'token-unavailable'
   | 'token-invalid'
+  | 'token-missing'
+  | 'payload-not-object'
   | 'if-exists';
 
 export type ErrorParams = Record<string, string | number>;
@@ -84,7 +86,7 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'env-not-object': 'env must be an object of string values',
   'env-value': 'env value "__key__" must be a string (got __type__)',
   'env-too-large': 'env is too large (__size__ bytes, at most __max__)',
-  'specs-not-array': 'a composition must be an array of mim specs {name, image, env}',
+  'specs-not-array': 'a composition must be an array of mim specs {name, image, env} (got __type__)',
   'specs-empty': 'a composition needs at least one mim spec',
   'spec-not-object': 'mim spec __index__ must be an object {name, image, env}',
   'spec-duplicate-name': 'the name "__name__" appears twice in the composition',
@@ -107,6 +109,9 @@ export const INVALID_INPUT_TEXT: Readonly<Record<InvalidInputRule, string>> = {
   'token-unavailable': 'no API key or token (__reason__)',
   'token-invalid':
     'the API key or token holds a line break, another control character or a character outside Latin-1, so it cannot be sent; check the key or the key file',
+  'token-missing':
+    'no API key or token is set (a blank key, or an ${ENV_VAR} that is empty): mimOE refuses every call without one; set the key in the config node, or read it from the key file',
+  'payload-not-object': 'msg.payload must be an object __shape__ when the node leaves those fields blank (got __type__)',
   'if-exists': 'ifExists must be "fail", "replace" or "keep" (got "__value__")',
 };
 

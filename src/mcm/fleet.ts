@@ -26,7 +26,7 @@ import {
 } from './models';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
 import { Redactor } from './redact';
-import { Exchange, HttpTransport, TlsOptions } from './transport';
+import { Exchange, HttpTransport, ProxyOptions, TlsOptions } from './transport';
 import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable } from './validate';
 
 export const INSIGHT_BASE_PATH = '/mimik-mesh/insight/v1';
@@ -43,6 +43,7 @@ export type FleetErrorCode =
   | 'keys-invalid'
   | 'no-members'
   | 'devices-invalid'
+  | 'device-pattern-invalid'
   | 'devices-unknown'
   | 'option-invalid'
   | 'health-base-path'
@@ -57,6 +58,7 @@ export const FLEET_ERROR_TEXT: Readonly<Record<FleetErrorCode, string>> = {
   'keys-invalid': 'the per-member keys cannot be read: entry __index__ is not name=key (write name=key entries, or a JSON object)',
   'no-members': 'the fleet has no members: list some, or check the seed and the name filter',
   'devices-invalid': 'the target devices must be member names or globs, as an array or a comma-separated string (got __type__)',
+  'device-pattern-invalid': 'the target device "__entry__" is not a member name or glob: __reason__',
   'devices-unknown': 'no fleet member matches __devices__ (members: __members__)',
   'option-invalid': '__option__ must be a whole number, at least __min__ (got "__value__")',
   'health-base-path': 'the health check needs the mim\'s API path: set env "MCM.BASE_API_PATH" (e.g. /hello/v1)',
@@ -182,8 +184,10 @@ export interface FleetClientOptions {
   client?: Omit<McmClientOptions, 'url' | 'token'>;
   /** Builds a member's client instead (token, keys and client are then unused). The fleet closes it. */
   connect?: (member: FleetMember) => McmClient;
-  /** TLS settings for https members' health checks and the seed. */
+  /** TLS settings of discovery and health checks on https runtimes; default: client.tls. */
   tls?: TlsOptions;
+  /** The proxy of discovery and health checks; default: client.proxy, else the environment's. */
+  proxy?: ProxyOptions | false;
   /** Milliseconds of silence before discovery or a health check request fails. Default 30 000. */
   timeoutMs?: number;
   /** A periodic discovery failed; the members known before stay. */
@@ -446,21 +450,23 @@ export class FleetClient {
     }
   }
 
-  /** A transport for discovery or health checks: GETs one at a time, answers capped, the members' proxy settings. */
-  private transportTo(url: string, maxResponseBytes: number, redact: (text: string) => string): HttpTransport {
+  /** A transport for discovery or health checks: GETs one at a time, answers capped, the members' TLS and proxy settings. */
+  private transportTo(url: string, maxResponseBytes: number, redactor: Redactor): HttpTransport {
     const timeoutMs = this.options.timeoutMs ?? DEFAULTS.timeoutMs;
+    const proxy = this.options.proxy ?? this.options.client?.proxy;
+    if (proxy) redactor.add(proxy.password);
     return new HttpTransport({
       url,
       maxConcurrent: 1,
-      tls: this.options.tls,
+      tls: this.options.tls ?? this.options.client?.tls,
       // Nothing is uploaded: no answer wait or low-speed limit applies.
       answerTimeoutMs: 0,
       lowSpeedBytes: 0,
       lowSpeedWindowMs: 0,
       maxResponseBytes,
-      proxy: this.options.client?.proxy,
+      proxy,
       tunnelTimeoutMs: timeoutMs,
-      redact,
+      redact: (text) => redactor.redact(text),
       onExchange: this.options.onExchange,
     });
   }
@@ -479,11 +485,15 @@ export class FleetClient {
 
   private async discover(signal?: AbortSignal): Promise<void> {
     const discovery = this.options.discovery!;
-    const seedUrl = discovery.seedUrl.trim().replace(/\/+$/, '');
+    // As for a runtime's URL, a trailing /mcm/v1 is the MCM API's path, not the seed's.
+    const seedUrl = discovery.seedUrl
+      .trim()
+      .replace(/\/+$/, '')
+      .replace(/\/mcm\/v1$/i, '');
     const token = discovery.token || DEFAULT_INSIGHT_TOKEN;
     const redactor = new Redactor();
     if (token !== DEFAULT_INSIGHT_TOKEN) redactor.add(token);
-    const transport = this.transportTo(seedUrl, INSIGHT_MAX_BYTES, (text) => redactor.redact(text));
+    const transport = this.transportTo(seedUrl, INSIGHT_MAX_BYTES, redactor);
     const op = 'discoverMembers';
     const get = async (path: string): Promise<unknown> => {
       const response = await transport.request({
@@ -549,7 +559,7 @@ export class FleetClient {
   private async checkHealth(member: FleetMember, mims: Mim[], health: HealthCheck, call: CallOptions): Promise<void> {
     const op = 'checkHealth';
     const origin = new URL(member.url).origin;
-    const transport = this.transportTo(origin, HEALTH_MAX_BYTES, (text) => text);
+    const transport = this.transportTo(origin, HEALTH_MAX_BYTES, new Redactor());
     const timeoutMs = health.timeoutMs ?? DEFAULTS.healthTimeoutMs;
     const intervalMs = health.intervalMs ?? DEFAULTS.healthIntervalMs;
     try {
@@ -760,7 +770,7 @@ function select(members: FleetMember[], devices: string[] | undefined): FleetMem
   const picked = new Set<FleetMember>();
   for (const entry of wanted) {
     const problem = nameFilterProblem(entry);
-    if (problem) throw new FleetError('filter-invalid', { filter: entry, reason: problem });
+    if (problem) throw new FleetError('device-pattern-invalid', { entry, reason: problem });
     const matches = members.filter((member) => nameFilter(entry)(member.name));
     if (matches.length === 0) unknown.push(`"${entry}"`);
     matches.forEach((member) => picked.add(member));

@@ -1,6 +1,7 @@
 /**
  * mim image tars in `docker save` layout: build them (tests, examples, the demo) and read the
- * image name out of one while it streams past (the simulator), never holding the tar in memory.
+ * image name out of one while it streams past, never holding the tar in memory (the simulator
+ * reads what it receives; the client what it sends, to look up an upload answered without it).
  *
  * Layout: manifest.json, repositories, <config>.json and <dir>/layer.tar, a tar holding index.js.
  * The image name is the repository name inside the tar, not the file name.
@@ -72,7 +73,7 @@ function* zeros(total: number): Generator<Buffer> {
   for (let left = total; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
 }
 
-export function defaultIndexJs(name: string): string {
+function defaultIndexJs(name: string): string {
   return (
     `// ${name}: a minimal mim\n` +
     `mimikModule.exports = (context, req, res) => {\n` +
@@ -272,11 +273,4 @@ export class ImageTarScanner {
 function withoutTag(repoTag: string): string {
   const colon = repoTag.lastIndexOf(':');
   return colon > repoTag.lastIndexOf('/') ? repoTag.slice(0, colon) : repoTag;
-}
-
-/** Reads a whole tar held in memory (tests and small uploads). */
-export function readImageTar(tar: Buffer): ImageTarInfo {
-  const scanner = new ImageTarScanner();
-  scanner.write(tar);
-  return scanner.finish();
 }

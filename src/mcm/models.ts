@@ -1,5 +1,5 @@
 /**
- * The MCM models, with exactly the field names of the wire contract (../shared/mcm-api.md).
+ * The MCM models, with exactly the field names of the wire contract (docs/mcm-api.md).
  * Defined once here and used by the client, the nodes, the simulator and the tests.
  *
  * The runtime may send fields not listed here: normalisers keep them (never strip unknown

@@ -71,7 +71,7 @@ export async function deployMimWithPolicy(client: McmClient, spec: MimSpec, poli
   if (ifExists === 'fail') {
     mim = await client.deployMim(checked.name, checked.image, checked.env, call);
   } else {
-    const { keep, remove } = plan([checked], await client.listMims(call), ifExists);
+    const { keep, remove } = plan([checked], await runningMims(client, op, call), ifExists);
     if (keep.length) return keep[0];
     for (const old of remove) await client.removeMim(old.id, call);
     try {
@@ -98,7 +98,7 @@ export async function deployCompositionWithPolicy(
   const checked = checkSpecs(op, specs);
   const ifExists = policy.ifExists ?? 'fail';
   const rollback = policy.rollback ?? true;
-  const before = await client.listMims(call);
+  const before = await runningMims(client, op, call);
   const { keep, remove, deploy } = plan(checked, before, ifExists);
   for (const old of remove) await client.removeMim(old.id, call);
   const beforeIds = new Set(before.filter((m) => !remove.includes(m)).map((m) => m.id));
@@ -173,21 +173,20 @@ async function removeMims(client: McmClient, created: Mim[], own: CallOptions): 
 /** Adds what was rolled back to the error's text, keeping its kind and status. */
 function withRollback(err: unknown, removed: string[], left: string[]): unknown {
   if (!(err instanceof McmError)) return err;
-  return new McmError({
-    operation: err.operation,
-    code: err.code,
-    statusCode: err.statusCode,
-    serverMessage: err.serverMessage,
-    rule: err.rule,
-    params: err.params,
-    detail: err.detail,
-    retryAfterMs: err.retryAfterMs,
-    contentType: err.contentType,
-    structured: err.structured,
-    result: err.result,
-    rolledBack: removed,
-    rollbackFailed: left,
-  });
+  // An McmError's fields are those of the McmErrorInit it was made from.
+  return new McmError({ ...err, rolledBack: removed, rollbackFailed: left });
+}
+
+/**
+ * The mims running now, listed for a deploy's decisions: a failure to list them is the deploy's
+ * failure, named as the deploy (the person asked for a deploy, not for a list).
+ */
+async function runningMims(client: McmClient, op: McmOperation, call?: CallOptions): Promise<Mim[]> {
+  try {
+    return await client.listMims(call);
+  } catch (err) {
+    throw err instanceof McmError ? new McmError({ ...err, operation: op }) : err;
+  }
 }
 
 /** Polls the list until every mim is `started`; fails with the mims still waiting, by name and state. */
@@ -215,7 +214,7 @@ export async function waitUntilStarted(
       });
     }
     await delay(op, Math.min(pollMs, remaining), call?.signal);
-    const listed = new Map((await client.listMims(call)).map((m) => [m.id, m]));
+    const listed = new Map((await runningMims(client, op, call)).map((m) => [m.id, m]));
     current = current.map((m) => listed.get(m.id) ?? { ...m, state: 'missing' });
   }
 }

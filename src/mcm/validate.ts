@@ -9,10 +9,20 @@ import { Env, MimSpec } from './models';
 /** Larger env bodies are refused locally: no runtime needs them, and they hint at a wiring mistake. */
 export const MAX_ENV_BYTES = 64 * 1024;
 
-function typeName(value: unknown): string {
+/** What a value is, for an error text: `null`, `array` or its typeof. */
+export function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
+}
+
+/** What a value is, said in words for an error text: "a string", "an array", "nothing". */
+export function describeType(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (isReadable(value)) return 'a stream';
+  const type = typeName(value);
+  return type === 'null' ? 'null' : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -54,13 +64,13 @@ export function checkEnv(op: McmOperation, env: unknown): Env {
   return result;
 }
 
-export function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
+function checkSpec(op: McmOperation, spec: unknown, index = 0): MimSpec {
   if (!isPlainObject(spec)) throw McmError.invalid(op, 'spec-not-object', { index });
   return { name: checkName(op, spec.name), image: checkImageName(op, spec.image), env: checkEnv(op, spec.env) };
 }
 
 export function checkSpecs(op: McmOperation, specs: unknown): MimSpec[] {
-  if (!Array.isArray(specs)) throw McmError.invalid(op, 'specs-not-array');
+  if (!Array.isArray(specs)) throw McmError.invalid(op, 'specs-not-array', { type: describeType(specs) });
   if (specs.length === 0) throw McmError.invalid(op, 'specs-empty');
   const seen = new Set<string>();
   return specs.map((spec, index) => {

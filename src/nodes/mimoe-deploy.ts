@@ -6,7 +6,7 @@ import type { Env, Mim } from '../mcm/models';
 import { deployMimWithPolicy } from '../mcm/policies';
 import { registerAction } from './shared/action';
 import { envFromNode } from './shared/env-list';
-import { fromPayload } from './shared/inputs';
+import { DEPLOY_PAYLOAD, fromPayload } from './shared/inputs';
 import { policyFrom } from './shared/policy';
 import { RED } from './shared/runtime';
 
@@ -14,8 +14,8 @@ export = function (RED: RED) {
   registerAction(RED, {
     type: 'mimoe-deploy',
     async run(ctx) {
-      const name = await ctx.input('mimName', fromPayload('name'));
-      const image = await ctx.input('image', fromPayload('image'));
+      const name = await ctx.input('mimName', fromPayload('name', DEPLOY_PAYLOAD));
+      const image = await ctx.input('image', fromPayload('image', DEPLOY_PAYLOAD));
       const env = envFromNode(ctx.config) ?? fromPayload('env')(ctx.msg);
       ctx.progress(ctx.t('status.deploying', { name: String(name ?? '') }));
       const spec = { name: name as string, image: image as string, env: env as Env };

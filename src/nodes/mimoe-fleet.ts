@@ -7,12 +7,31 @@ import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
 import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
-import { clientOptions, ConfigSettings, expandEnv } from './shared/config-client';
-import { EDITOR_TIMEOUT, ENV_REFERENCE, failureAnswer, jsonOnly, PASSWORD_PLACEHOLDER, Refusal } from './shared/editor-api';
+import { isLoopback } from '../mcm/proxy';
+import {
+  clientOptions,
+  ConfigSettings,
+  connectionOptions,
+  ConnectionSettings,
+  expandEnv,
+  expandRequiredEnv,
+  isHttps,
+} from './shared/config-client';
+import {
+  CONNECTION_DESTINATION,
+  EDITOR_TIMEOUT,
+  ENV_REFERENCE,
+  failureAnswer,
+  jsonOnly,
+  PASSWORD_PLACEHOLDER,
+  Refusal,
+  sameAsDeployed,
+} from './shared/editor-api';
 import { describeFailure } from './shared/errors';
 import { MimoeFleetNode, NodeConfig, RED, SHARED_CATALOG } from './shared/runtime';
 
-interface FleetSettings {
+/** Besides its own settings, a fleet has mimoe-config's TLS, proxy and slow-link settings, for every member. */
+interface FleetSettings extends ConnectionSettings {
   members?: Array<Partial<ListedMember>>;
   discover?: boolean;
   seedUrl?: string;
@@ -38,27 +57,36 @@ interface FleetCredentials {
   insightToken?: string;
 }
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d+){3}|\[::1\])$/i;
-
 function seconds(value: unknown, fallback: number): number {
   const n = Number(value);
   return value !== '' && value !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-/** The FleetClient's options for a fleet node's settings; each member's client is made as mimoe-config makes its own. */
+/**
+ * The FleetClient's options for a fleet node's settings; each member's client is made as
+ * mimoe-config makes its own, and discovery and health checks travel as the members' requests do
+ * (TLS, proxy). `warn` gets the warning of accept self-signed once, when the fleet may reach an
+ * https runtime (a listed one, or any that discovery finds).
+ */
 function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCredentials, warn: (text: string) => void): FleetClientOptions {
   const keys = parseMemberKeys(expandEnv(credentials.keys ?? ''));
+  // Once for the whole fleet: a proxy node that is gone makes the fleet unusable from the start.
+  const connection = connectionOptions(RED, settings);
   const shared: ConfigSettings = {
     clientId: settings.clientId,
     timeout: settings.timeout,
     concurrency: settings.concurrency,
     resource: settings.resource,
   };
+  const members = (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandRequiredEnv(RED, m.url ?? '') }));
+  if (settings.insecure && (settings.discover || members.some((m) => isHttps(m.url)))) warn(RED._('mimoe-fleet.warn.insecure'));
   return {
-    members: (settings.members ?? []).map((m) => ({ name: m.name ?? '', url: expandEnv(m.url ?? '') })),
+    members,
+    tls: connection.tls,
+    proxy: connection.proxy,
     discovery: settings.discover
       ? {
-          seedUrl: expandEnv(settings.seedUrl ?? '').trim(),
+          seedUrl: expandRequiredEnv(RED, settings.seedUrl ?? '').trim(),
           token: expandEnv(credentials.insightToken ?? '') || undefined,
           includeSeed: settings.includeSeed !== false,
           filter: settings.filter,
@@ -68,14 +96,14 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
     timeoutMs: (seconds(settings.timeout, 30) || 30) * 1000,
     connect: (member) => {
       const own = keys[member.name];
-      const local = own === undefined && settings.localKeyFile === true && LOOPBACK_HOST.test(new URL(member.url).hostname);
+      const local = own === undefined && settings.localKeyFile === true && isLoopback(new URL(member.url).hostname);
       const settingsOfMember: ConfigSettings = {
         ...shared,
         url: member.url,
         tokenSource: local ? 'file' : 'credential',
         keyFile: settings.keyFile,
       };
-      return new McmClient(clientOptions(RED, settingsOfMember, { token: own ?? credentials.token }, warn));
+      return new McmClient({ ...clientOptions(RED, settingsOfMember, { token: own ?? credentials.token }, warn), ...connection });
     },
   };
 }
@@ -102,32 +130,35 @@ function postedSettings(raw: unknown): FleetSettings {
     seedUrl: text(o.seedUrl),
     includeSeed: o.includeSeed !== false,
     filter: text(o.filter),
+    tls: text(o.tls),
+    insecure: o.insecure === true,
+    proxy: text(o.proxy),
   };
 }
 
 /**
  * The settings for the dialog's Show members, or a Refusal. As for mimoe-config's routes
- * (shared/editor-api.ts): the stored Insight token goes only to the deployed seed, and `${VAR}`
- * is read only where it stands in the deployed config; members' keys are never used (only the
- * seed is asked).
+ * (shared/editor-api.ts): the stored Insight token goes only to the deployed seed, with the
+ * deployed TLS and proxy settings, and `${VAR}` is read only where it stands in the deployed
+ * config; members' keys are never used (only the seed is asked).
  */
 function editorFleetOptions(RED: RED, body: { id?: unknown; settings?: unknown; insightToken?: unknown }): FleetClientOptions {
   const settings = postedSettings(body.settings);
   const saved = deployedFleet(RED, body.id);
-  const sameSeed = saved !== undefined && (saved.seedUrl ?? '').trim() === (settings.seedUrl ?? '').trim();
+  const toDeployedSeed = (['seedUrl', ...CONNECTION_DESTINATION] as const).every((key) => sameAsDeployed(key, settings, saved));
   const sameMembers = saved !== undefined && JSON.stringify(saved.members ?? []) === JSON.stringify(settings.members);
   const envRefused = (setting: string) =>
     new Refusal(RED._(`${SHARED_CATALOG}:mimoe-config.admin.envNotDeployed`, { setting: RED._(`mimoe-fleet.label.${setting}`) }));
-  if (ENV_REFERENCE.test(settings.seedUrl ?? '') && !sameSeed) throw envRefused('seedUrl');
+  if (ENV_REFERENCE.test(settings.seedUrl ?? '') && !toDeployedSeed) throw envRefused('seedUrl');
   if (settings.members!.some((m) => ENV_REFERENCE.test(m.url ?? '')) && !sameMembers) throw envRefused('members');
   // Read only now that the id is known to be a mimoe-fleet of the deployed flows.
   const stored = saved ? (RED.nodes.getCredentials(saved.id) as FleetCredentials | undefined)?.insightToken : undefined;
   const typed = typeof body.insightToken === 'string' ? body.insightToken : '';
   let insightToken = typed;
   if (typed === PASSWORD_PLACEHOLDER) {
-    if (stored && !sameSeed) throw new Refusal(RED._('mimoe-fleet.admin.storedTokenElsewhere'));
+    if (stored && !toDeployedSeed) throw new Refusal(RED._('mimoe-fleet.admin.storedTokenElsewhere'));
     insightToken = stored ?? '';
-  } else if (ENV_REFERENCE.test(typed) && !(typed === stored && sameSeed)) {
+  } else if (ENV_REFERENCE.test(typed) && !(typed === stored && toDeployedSeed)) {
     throw envRefused('insightToken');
   }
   return fleetOptions(RED, { ...settings, interval: 0, timeout: EDITOR_TIMEOUT }, { insightToken }, () => undefined);

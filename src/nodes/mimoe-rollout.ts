@@ -9,8 +9,8 @@ import { FleetError } from '../mcm/fleet';
 import type { RolloutResult } from '../mcm/models';
 import { ActionContext, registerAction } from './shared/action';
 import { envFromNode } from './shared/env-list';
-import { describeFailure, MimoeNodeError } from './shared/errors';
-import { fromPayload, idFromPayload, uploadInput } from './shared/inputs';
+import { describeFailure, MimoeNodeError, shared } from './shared/errors';
+import { DEPLOY_PAYLOAD, fromPayload, idFromPayload, uploadInput } from './shared/inputs';
 import { policyFrom } from './shared/policy';
 import { MimoeFleetNode, NodeConfig, RED } from './shared/runtime';
 
@@ -18,8 +18,10 @@ type Ctx = ActionContext<FleetClient>;
 
 function fleetOf(RED: RED, config: NodeConfig): FleetClient {
   const node = RED.nodes.getNode(config.fleet as string) as MimoeFleetNode | null;
-  if (!node) throw new MimoeNodeError(RED._('mimoe-rollout.errors.no-fleet'), 'MCM_NO_CONFIG');
-  if (!node.fleet) throw new MimoeNodeError(RED._('mimoe-rollout.errors.fleet-invalid', { reason: node.problem ?? '' }), 'MCM_CONFIG');
+  const status = shared(RED, 'status.config');
+  if (!node) throw new MimoeNodeError(RED._('mimoe-rollout.errors.no-fleet'), 'MCM_NO_CONFIG', { status });
+  if (!node.fleet)
+    throw new MimoeNodeError(RED._('mimoe-rollout.errors.fleet-invalid', { reason: node.problem ?? '' }), 'MCM_CONFIG', { status });
   return node.fleet;
 }
 
@@ -42,8 +44,8 @@ async function planFrom(ctx: Ctx): Promise<RolloutPlan> {
       return { operation: 'upload', source: source as string, filename };
     }
     default: {
-      const name = await ctx.input('mimName', fromPayload('name'));
-      const image = await ctx.input('image', fromPayload('image'));
+      const name = await ctx.input('mimName', fromPayload('name', DEPLOY_PAYLOAD));
+      const image = await ctx.input('image', fromPayload('image', DEPLOY_PAYLOAD));
       const env = envFromNode(config) ?? fromPayload('env')(msg);
       const policy = { ...policyFrom(ctx, 'deployMim'), onWaiting: undefined };
       return { operation: 'deploy', spec: { name, image, env } as never, policy };
@@ -65,8 +67,8 @@ function progressText(RED: RED, progress: RolloutProgress): string {
   return RED._(progress.failed ? 'mimoe-rollout.status.failed' : 'mimoe-rollout.status.progress', params);
 }
 
-/** The error of a rollout that stopped, with its result for Catch nodes. */
-function stoppedError(RED: RED, result: RolloutResult, maxFailures: number): MimoeNodeError {
+/** The error of a rollout that stopped, with its result for Catch nodes; `firstFailure` is the earliest in time. */
+function stoppedError(RED: RED, result: RolloutResult, maxFailures: number, firstFailure: string | undefined): MimoeNodeError {
   const failed = result.devices.filter((d) => !d.ok && d.note !== 'skipped');
   const progress = { total: result.total, done: result.total - result.skipped, failed: result.failed };
   let message: string;
@@ -79,7 +81,7 @@ function stoppedError(RED: RED, result: RolloutResult, maxFailures: number): Mim
       total: result.total,
       max: maxFailures,
       devices: names.length > 10 ? `${names.slice(0, 10).join(', ')}, …` : names.join(', '),
-      first: failed[0]?.error ?? '',
+      first: firstFailure ?? failed[0]?.error ?? '',
     });
     if (result.rolledBack) message += RED._('mimoe-rollout.errors.rolled-back', { count: result.rolledBack });
     const notRestored = result.devices.filter((d) => d.note === 'rollback-failed').map((d) => d.device);
@@ -98,6 +100,8 @@ export = function (RED: RED) {
       const plan = await planFrom(ctx);
       const devices = await devicesFrom(ctx);
       const healthTimeout = Number(config.healthTimeout);
+      // Devices finish in their own time: the first failure named is the first to happen, not the first listed.
+      let firstFailure: string | undefined;
       const options: RolloutOptions = {
         devices,
         canary: config.canary as number,
@@ -114,6 +118,7 @@ export = function (RED: RED) {
           return { error: failure.error.message, code: failure.error.code, statusCode: failure.statusCode };
         },
         onDevice: (device, progress) => {
+          if (!device.ok && device.note !== 'skipped') firstFailure ??= device.error;
           ctx.progress(progressText(RED, progress));
           if (config.deviceOutput)
             ctx.send([null, { _msgid: msg._msgid, topic: msg.topic, device: device.device, payload: device } as never]);
@@ -121,7 +126,7 @@ export = function (RED: RED) {
       };
       ctx.progress(ctx.t(options.refresh ? 'status.discovering' : 'status.working'));
       const result = await ctx.client.rollout(plan, options);
-      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || 0);
+      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || 0, firstFailure);
       return result;
     },
     summary: (result, ctx) => {

@@ -9,7 +9,7 @@
 import type { Node, NodeStatus } from 'node-red';
 import { McmClient } from '../mcm/client';
 import { McmError } from '../mcm/errors';
-import { describeFailure, shared } from './shared/errors';
+import { configError, describeFailure, MimoeNodeError, shared } from './shared/errors';
 import { MimoeConfigNode, Msg, NodeConfig, RED } from './shared/runtime';
 
 type Resource = 'mim' | 'image';
@@ -77,8 +77,12 @@ export = function (RED: RED) {
     async function poll(): Promise<void> {
       const client = server?.client;
       if (!client) {
-        status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.error') });
-        node.error(shared(RED, server ? 'errors.config-invalid' : 'errors.no-config', { reason: server?.problem ?? '' }));
+        // Nothing to poll until the config is fixed (and redeployed): said once, to Catch or the log.
+        const problem = server
+          ? configError(RED, server.problem ?? '')
+          : new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
+        status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.config') });
+        node.error(problem, { topic: 'error' } as Msg);
         return;
       }
       try {
@@ -117,7 +121,9 @@ export = function (RED: RED) {
               : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
         });
         // Once per kind of failure, not on every retry: to the log and to Catch nodes.
-        if (kind !== failing) node.error(failure.error, { topic: 'error', payload: { statusCode: failure.statusCode } } as Msg);
+        // msg.statusCode for HTTP failures, as the other nodes set it.
+        const msg = failure.statusCode === undefined ? { topic: 'error' } : { topic: 'error', statusCode: failure.statusCode };
+        if (kind !== failing) node.error(failure.error, msg as Msg);
         failing = kind;
         schedule(wait);
       }

@@ -13,12 +13,13 @@ import { EXIT_CODES, Probe, ProbeOptions, checkPrefix, defaultPrefix } from './p
 
 export const USAGE = `Usage: mimoe-probe --url <base URL> (--key-file <path> | --key-env <VAR>) [options]
 
-Checks a mimOE runtime against the MCM wire contract (docs/mcm-api.md). It lists images and
-mims, uploads a tiny generated test image, deploys a test mim, waits for it to start, backs up
-and restores its data store, removes the mim and deletes the image, and makes a few harmless
-observations (a wrong key, no key, a path where nothing is mounted, a duplicate deploy of its
-own mim, uploads of its own tiny images framed in other ways). Then it prints a conformance
-table and writes an exchange log with the key redacted.
+Checks a mimOE runtime against the MCM wire contract (docs/mcm-api.md in this package, which
+says for each point of the table what the nodes do about it). It lists images and mims, uploads
+a tiny generated test image, deploys a test mim, waits for it to start, backs up and restores
+its data store, removes the mim and deletes the image, and makes a few harmless observations (a
+wrong key, no key, a path where nothing is mounted, a duplicate deploy of its own mim, uploads
+of its own tiny images framed in other ways). Then it prints a conformance table and writes an
+exchange log with the key redacted.
 
 Everything it creates is named <prefix>-... and removed again, also when a step fails or you
 press Ctrl-C (a second Ctrl-C exits at once and says what may be left). It starts only when
@@ -133,7 +134,7 @@ export function parseArgs(argv: string[]): ProbeArgs {
 }
 
 /** The key from the file (MCM_API_KEY, or the file's only line) or the environment variable. */
-export function readKey(args: ProbeArgs, env: NodeJS.ProcessEnv = process.env): string {
+function readKey(args: ProbeArgs, env: NodeJS.ProcessEnv = process.env): string {
   if (args.keyEnv) {
     const key = env[args.keyEnv]?.trim();
     if (!key) throw new UsageError(`the environment variable ${args.keyEnv} is not set or empty`);

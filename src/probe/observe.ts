@@ -8,33 +8,50 @@ import { serverMessage } from '../mcm/client';
 import { isPlainObject } from '../mcm/validate';
 import type { LogExchange } from './exchange-log';
 
+/** A runtime's words in a table cell; the log keeps the whole answer. */
 const MESSAGE_CHARS = 80;
 
-function clip(text: string): string {
+/** One line; past `limit` characters cut after a whole word, with "…". */
+function clip(text: string, limit: number): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > MESSAGE_CHARS ? `${oneLine.slice(0, MESSAGE_CHARS)}…` : oneLine;
+  if (oneLine.length <= limit) return oneLine;
+  const space = oneLine.lastIndexOf(' ', limit);
+  const cut = space > limit / 2 ? oneLine.slice(0, space) : oneLine.slice(0, limit);
+  return `${cut.replace(/[\s,;:(]+$/, '')}…`;
 }
 
-/** "HTTP 409 mim "x" already exists", "HTTP 503 with an empty body", "no answer (timeout)". */
-export function answerText(entry: Pick<LogExchange, 'status' | 'responseBody' | 'error'>): string {
+/**
+ * "HTTP 409 mim "x" already exists", "HTTP 503 with an empty body", "no answer (timeout)". The
+ * runtime's message is cut at a word past `limit` characters (Infinity: whole).
+ */
+export function answerText(entry: Pick<LogExchange, 'status' | 'responseBody' | 'error'>, limit = MESSAGE_CHARS): string {
   if (entry.status === 0) return `no answer (${entry.error ?? 'no reason given'})`;
   if (typeof entry.responseBody !== 'string') return `HTTP ${entry.status} with a binary body (${entry.responseBody.bytes} bytes)`;
   if (entry.responseBody.trim() === '') return `HTTP ${entry.status} with an empty body`;
-  return `HTTP ${entry.status} ${clip(serverMessage(entry.responseBody).text)}`;
+  return `HTTP ${entry.status} ${clip(serverMessage(entry.responseBody).text, limit)}`;
 }
 
 /** A client failure in the same words; `entry` is the exchange that failed, when there was one. */
-export function failureText(err: unknown, entry?: LogExchange): string {
-  if (entry && entry.status >= 300) return answerText(entry);
+export function failureText(err: unknown, entry?: LogExchange, limit = MESSAGE_CHARS): string {
+  if (entry && entry.status >= 300) return answerText(entry, limit);
   if (err instanceof McmError) {
-    if (err.code === 'operation-failed') return `status "failed": ${clip(err.serverMessage ?? '')}`;
-    if (err.statusCode) return `HTTP ${err.statusCode} ${clip(err.serverMessage ?? '')}`.trimEnd();
-    return `${err.code}: ${clip(err.message)}`;
+    if (err.code === 'operation-failed') return `status "failed": ${clip(err.serverMessage ?? '', limit)}`;
+    if (err.statusCode) return `HTTP ${err.statusCode} ${clip(err.serverMessage ?? '', limit)}`.trimEnd();
+    return `${err.code}: ${clip(err.message, limit)}`;
   }
-  return clip(err instanceof Error ? err.message : String(err));
+  return clip(err instanceof Error ? err.message : String(err), limit);
 }
 
-export function json(entry: LogExchange | undefined): unknown {
+/** What to do when the runtime refused the key: a 401 or 403 to a call made with it. */
+export function refusedKeyHint(err: unknown, entry?: LogExchange): string {
+  const status = entry?.status ?? (err instanceof McmError && err.code === 'http' ? err.statusCode : undefined);
+  return status === 401 || status === 403
+    ? '; the runtime refused the key (401: missing or expired, 403: wrong): check the key that --key-file or --key-env gives'
+    : '';
+}
+
+/** The answer's body parsed as JSON; undefined when there is none or it is not JSON. */
+export function jsonBody(entry: LogExchange | undefined): unknown {
   if (!entry || typeof entry.responseBody !== 'string') return undefined;
   try {
     return JSON.parse(entry.responseBody) as unknown;
@@ -59,14 +76,14 @@ export function listShape(body: unknown): 'wrapped' | 'a bare array' | 'not a li
 
 /** The item named `name` in a list answer, as the runtime sent it. */
 export function rawItem(entry: LogExchange | undefined, name: string): Record<string, unknown> | undefined {
-  const item = listItems(json(entry))?.find((candidate) => isPlainObject(candidate) && candidate.name === name);
+  const item = listItems(jsonBody(entry))?.find((candidate) => isPlainObject(candidate) && candidate.name === name);
   return isPlainObject(item) ? item : undefined;
 }
 
 /** How a body answers a create: with the object (`name` set), or otherwise. */
 export function createAnswer(entry: LogExchange): { object: boolean; text: string } {
   if (!isSuccess(entry)) return { object: false, text: answerText(entry) };
-  const body = json(entry);
+  const body = jsonBody(entry);
   const object = isPlainObject(body) ? (isPlainObject(body.data) ? body.data : body) : undefined;
   if (object && typeof object.name === 'string') return { object: true, text: `HTTP ${entry.status} with the object` };
   if (typeof entry.responseBody === 'string' && entry.responseBody.trim() === '')
@@ -104,7 +121,7 @@ export function createdType(created: unknown): { documented: boolean; text: stri
 
 /** Whether an error body has the contract's shape; `kind` says what it was instead. */
 export function errorShape(entry: LogExchange): { documented: boolean; kind: string } {
-  const body = json(entry);
+  const body = jsonBody(entry);
   if (body === undefined) return { documented: false, kind: 'plain text' };
   const error = isPlainObject(body) ? body.error : undefined;
   if (isPlainObject(error) && typeof error.message === 'string' && typeof error.code === 'number')

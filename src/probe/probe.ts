@@ -25,15 +25,16 @@ import {
   errorShape,
   failureText,
   isSuccess,
-  json,
+  jsonBody,
   listItems,
   listShape,
   rawItem,
+  refusedKeyHint,
   waitBucket,
 } from './observe';
 import { Findings, TableRow } from './points';
 import { rawRequest } from './raw';
-import { MIN_KEY_LENGTH } from './redact';
+import { KEY_PLACEHOLDER, MIN_KEY_LENGTH } from './redact';
 
 export interface ProbeOptions {
   /** The runtime's base URL (the probe adds /mcm/v1). */
@@ -187,7 +188,9 @@ export class Probe {
     }
     const leftovers = this.claimed ? await this.cleanup() : [];
     this.judgeAcrossExchanges();
-    const why = outcome === 'interrupted' ? 'interrupted before this point' : problem ? `not reached: ${problem}` : 'not reached';
+    // Why a run could not go on is printed once, after the table (and kept in the log's result).
+    const why =
+      outcome === 'interrupted' ? 'interrupted before this point' : problem ? 'not reached (the probe could not run)' : 'not reached';
     const rows = this.findings.rows(why);
     const exitCode =
       outcome === 'interrupted' ? EXIT_CODES.interrupted : leftovers.length ? EXIT_CODES.leftovers : outcome === 'ran' ? 0 : 1;
@@ -235,7 +238,7 @@ export class Probe {
     });
     await this.step('path.containers', ['path.containers'], false, async () => {
       const entry = await this.raw('GET', '/mcm/v1/containers', 'key');
-      const listed = isSuccess(entry) && listItems(json(entry)) !== undefined;
+      const listed = isSuccess(entry) && listItems(jsonBody(entry)) !== undefined;
       this.findings.judge('path.containers', listed, listed ? `HTTP ${entry.status} with a list` : answerText(entry));
     });
     await this.step('upload', ['create.body', 'upload.answer-delay'], true, () => this.uploadTestImage());
@@ -269,7 +272,7 @@ export class Probe {
     });
     await this.step('follow-up', ['datastore.follow-up'], false, async () => {
       const entry = await this.raw('GET', `/mcm/v1/mims/${encodeURIComponent(this.mimId())}/dataStore`, 'key');
-      const body = json(entry);
+      const body = jsonBody(entry);
       const status = isPlainObject(body) ? body.status : undefined;
       const result = isSuccess(entry) && ['completed', 'failed', 'inProgress'].includes(status as string);
       this.findings.judge('datastore.follow-up', result, result ? `HTTP ${entry.status} status "${String(status)}"` : answerText(entry));
@@ -292,7 +295,7 @@ export class Probe {
       this.pending.add(n.composition);
       await this.client.deployComposition([{ name: n.composition, image: n.image }], this.call());
       const entry = this.lastOfStep('POST');
-      const listed = listItems(json(entry))?.some((item) => isPlainObject(item) && item.name === n.composition);
+      const listed = listItems(jsonBody(entry))?.some((item) => isPlainObject(item) && item.name === n.composition);
       this.findings.judge('composition.answer', !!listed, listed ? `HTTP ${entry?.status} with the list` : createAnswer(entry!).text);
     });
     await this.step('upload-chunked', ['upload.chunked'], false, async () => {
@@ -532,10 +535,13 @@ export class Probe {
     } catch (err) {
       if (this.options.signal?.aborted || (err instanceof McmError && err.code === 'aborted')) throw new Interrupted();
       if (err instanceof CouldNotRun) throw err;
-      const text = failureText(err, this.log.ofStep(name).at(-1));
+      const entry = this.log.ofStep(name).at(-1);
+      const text = failureText(err, entry);
       for (const point of points) if (!this.findings.has(point)) this.findings.differs(point, `${name}: ${text}`);
-      this.options.onProgress?.(`  failed: ${text}`);
-      if (essential) throw new CouldNotRun(`${name} failed: ${text}`);
+      // Said whole where a person reads why: the progress line and the problem (printed once, and in the log).
+      const whole = failureText(err, entry, Infinity);
+      this.options.onProgress?.(`  failed: ${whole}`);
+      if (essential) throw new CouldNotRun(`${name} failed: ${whole}${refusedKeyHint(err, entry)}`);
     }
   }
 
@@ -611,7 +617,7 @@ export class Probe {
       timeoutMs: this.timeoutMs,
       signal: this.options.signal,
     });
-    const sent = { ...headers, ...(auth === 'key' ? { authorization: 'Bearer [key]' } : {}) };
+    const sent = { ...headers, ...(auth === 'key' ? { authorization: `Bearer ${KEY_PLACEHOLDER}` } : {}) };
     const entry = this.log.add(this.current, {
       method,
       path,
@@ -656,7 +662,7 @@ export class Probe {
     if (lists.length) {
       const shapes = new Map<string, string>();
       for (const entry of lists) {
-        const shape = listShape(json(entry));
+        const shape = listShape(jsonBody(entry));
         if (shape !== 'wrapped') shapes.set(entry.path, shape);
       }
       this.findings.judge(

@@ -28,6 +28,8 @@ Options:
   --port N             port to listen on (default 8083; 0 picks a free one)
   --fleet N            run N devices (device-01..) on consecutive ports from --port (default:
                        a free run); each lists the others through Insight; one key for all
+                       (per-device keys and modes, e.g. one device offline: the library's
+                       McmFleet, see the README)
   --insight-token T    the Insight API's Bearer token (default 1234, mimOE's default)
   --host HOST          address to listen on (default 127.0.0.1)
   --key-file PATH      mimoe-api-key.env file: MCM_API_KEY is read from it, or written to it
@@ -41,8 +43,9 @@ Options:
   --tls-cert PATH      serve https with this certificate (PEM) ...
   --tls-key PATH       ... and this private key (PEM)
   --quiet              do not print a line per request
-  --replay FILE        serve a mimoe-probe exchange log as the recorded runtime answered
-                       (with --port, --host, --quiet only; see src/simulator/replay.ts)
+  --replay FILE        serve a mimoe-probe exchange log as the recorded runtime answered, each
+                       recorded answer once (with --port, --host, --quiet only; the README's
+                       "Turning a log into a regression test" says how to run the probe on it)
   --help               show this help
 
 Environment:

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_ACCOUNT_ID } from './insight';
-import { McmSimulator, SimulatorOptions, randomKey, readKeyFile, writeKeyFile } from './server';
+import { chooseKey } from './key-file';
+import { McmSimulator, SimulatorOptions } from './server';
 
 export const MAX_FLEET_SIZE = 1000;
 
@@ -153,8 +154,7 @@ export class McmFleet {
     if (basePort !== undefined && (!Number.isInteger(basePort) || basePort < 1 || basePort + size - 1 > 65535)) {
       throw new RangeError(`basePort must leave room for ${size} ports below 65536 (got ${basePort})`);
     }
-    const key = options.key ?? (keyFile ? readKeyFile(keyFile) : undefined) ?? randomKey();
-    if (keyFile && readKeyFile(keyFile) !== key) writeKeyFile(keyFile, key);
+    const key = chooseKey(options.key, keyFile);
     const width = Math.max(2, String(size).length);
     const names = Array.from({ length: size }, (_, i) => `${namePrefix}${String(i + 1).padStart(width, '0')}`);
     const keyOf = (i: number): string => (Array.isArray(keys) ? keys[i] : keys?.[names[i]]) || key;

@@ -1,6 +1,9 @@
 /** The MCM simulator, for tests, benchmarks and the `mcm-simulator` command. */
-export { McmSimulator, startSimulator, readKeyFile, writeKeyFile, LOG_BODY_BYTES, LOG_PARTS } from './server';
-export type { SimulatorOptions, RequestLogEntry, UploadPartLog } from './server';
+export { McmSimulator, startSimulator } from './server';
+export { LOG_BODY_BYTES, LOG_PARTS } from './request-log';
+export { readKeyFile, writeKeyFile } from './key-file';
+export type { SimulatorOptions } from './server';
+export type { RequestLogEntry, UploadPartLog } from './request-log';
 export { McmFleet, McmFleetDevice, MAX_FLEET_SIZE } from './fleet';
 export type { McmFleetOptions, McmFleetMode } from './fleet';
 export { DEFAULT_INSIGHT_TOKEN, INSIGHT_TYPES } from './insight';

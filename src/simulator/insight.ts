@@ -76,8 +76,9 @@ function isInsightType(value: string | null): value is SimInsightType {
 /**
  * The body of the 200 answer to an authorised Insight request (SimError 400 for a bad type).
  * Every simulated device shares one host, so all peers are on the same link and close by:
- * linkLocal and proximity list them all, account those with this device's accountId. (A real runtime wants a JWT stored with PUT /token before it
- * answers account or proximity; the simulator does not ask for one.)
+ * linkLocal and proximity list them all, account those with this device's accountId. (A real
+ * runtime wants a JWT stored with PUT /token before it answers account or proximity; the
+ * simulator does not ask for one.)
  */
 export function insightAnswer(route: InsightRoute, query: URLSearchParams, self: SimInsightNode, peers: SimInsightNode[]): unknown {
   if (route === 'insightInfo') return self;

@@ -39,7 +39,7 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
 }
 
 /** `form-data; name="image"; filename="a.tar"` -> {name: 'image', filename: 'a.tar'} */
-export function dispositionParams(value: string): Record<string, string> {
+function dispositionParams(value: string): Record<string, string> {
   const params: Record<string, string> = {};
   const re = /;\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g;
   for (let m = re.exec(value); m; m = re.exec(value)) {

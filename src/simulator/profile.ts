@@ -1,6 +1,6 @@
 /**
  * The simulator's two profiles, side by side. `contract` answers as the written contract
- * (mcm-api.md) says; `field` as real runtimes were recorded or seen answering (its "Field
+ * (docs/mcm-api.md) says; `field` as real runtimes were recorded or seen answering (its "Field
  * evidence" section, issue 11). The handlers consult these rules and never test a profile's name.
  */
 

@@ -20,7 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import { Listener, baseUrl } from './listener';
 
 export interface ReplayOptions {
   /** Default 0 (an ephemeral port). */
@@ -54,7 +54,7 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'k
 export class ReplayError extends Error {}
 
 /** The exchanges of a log text, in order; throws ReplayError naming a line it cannot use. */
-export function recordedExchanges(text: string): Recorded[] {
+function recordedExchanges(text: string): Recorded[] {
   const exchanges: Recorded[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
@@ -86,9 +86,8 @@ export function recordedExchanges(text: string): Recorded[] {
 export class ReplayServer {
   readonly unmatched: UnmatchedRequest[] = [];
   private readonly used: boolean[];
-  private server?: http.Server;
+  private listener?: Listener;
   private listeningPort = 0;
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(
@@ -109,8 +108,7 @@ export class ReplayServer {
   }
 
   get url(): string {
-    const host = this.options.host ?? '127.0.0.1';
-    return `http://${host.includes(':') ? `[${host}]` : host}:${this.listeningPort}`;
+    return baseUrl('http', this.options.host ?? '127.0.0.1', this.listeningPort);
   }
 
   get recorded(): number {
@@ -123,14 +121,12 @@ export class ReplayServer {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
+    await listener.close();
   }
 
   private async listen(port: number): Promise<void> {
@@ -139,19 +135,8 @@ export class ReplayServer {
     server.on('request', (req, res) => this.answer(req, res, false));
     // Node would send 100 Continue by itself: the recorded runtime decides instead.
     server.on('checkContinue', (req, res) => this.answer(req, res, true));
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.listeningPort = (server.address() as { port: number }).port;
+    this.listener = await Listener.start(server, this.options.host ?? '127.0.0.1', port);
+    this.listeningPort = this.listener.port;
   }
 
   private take(method: string, path: string): Recorded | undefined {

@@ -1,19 +1,16 @@
 /**
- * The MCM simulator: an HTTP(S) server that speaks the MCM wire contract (mcm-api.md)
- * from in-memory state, with a fault table for failure tests, a request log, in-flight
- * counters, and the same controls over HTTP under /_simulator/ for out-of-process users.
+ * The MCM simulator: an HTTP(S) server that speaks the MCM wire contract (docs/mcm-api.md) as
+ * one of its profiles says (profile.ts), from in-memory state, with a fault table for failure
+ * tests, a request log, in-flight counters, and the same controls over HTTP under /_simulator/
+ * for out-of-process users. Beside MCM it serves Insight (insight.ts) and the started mims' own
+ * APIs (mim-api.ts).
  */
-import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
-import { dirname } from 'node:path';
-import { McmError } from '../mcm/errors';
-import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
-import { DataStoreAction, Env, Mim, MimImage, MimSpec } from '../mcm/models';
-import { checkImageName, checkName, checkPath, isPlainObject } from '../mcm/validate';
+import { ImageTarInfo } from '../mcm/image-tar';
+import { Mim, MimImage } from '../mcm/models';
+import { isPlainObject } from '../mcm/validate';
 import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
 import {
   DEFAULT_INSIGHT_TOKEN,
@@ -25,9 +22,13 @@ import {
   insightAnswer,
   insightRefusal,
 } from './insight';
+import { chooseKey, randomKey, sameToken, writeKeyFile } from './key-file';
+import { Listener, baseUrl } from './listener';
 import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
-import { MultipartError, MultipartParser, boundaryOf } from './multipart';
+import { boundaryOf } from './multipart';
 import { PROFILES, ProfileName, ProfileRules, Refusal, isProfileName, profileFromEnvironment } from './profile';
+import { BodyContext, consumeBody, readJson, receiveImage, toDataStoreRequest, toSpec, toSpecs } from './request-body';
+import { RequestLogEntry, redactHeaders } from './request-log';
 import { SimError, SimState } from './state';
 
 export interface SimulatorOptions {
@@ -86,52 +87,18 @@ export interface SimulatorOptions {
   logSecrets?: boolean;
 }
 
-export interface UploadPartLog {
-  name?: string;
-  filename?: string;
-  contentType?: string;
-  bytes: number;
-}
-
-export interface RequestLogEntry {
-  method: string;
-  /** The raw request url, encoding included. */
-  url: string;
-  route: SimRoute | 'unknown' | 'control';
-  /** As received (lowercase names), Authorization redacted unless `logSecrets`. */
-  headers: Record<string, string | string[] | undefined>;
-  /** '' when the request was not authorised. */
-  clientId: string;
-  /** 0 while unanswered, and for requests that never got an answer (hang, reset). */
-  status: number;
-  /** The parsed JSON body of JSON requests, left out when it is over LOG_BODY_BYTES (then see bodyBytes). */
-  body?: unknown;
-  /** The size of a JSON body that was read. */
-  bodyBytes?: number;
-  /** The first LOG_PARTS parts of a multipart upload ... */
-  parts?: UploadPartLog[];
-  /** ... and how many more there were. */
-  partsOmitted?: number;
-  startedAt: number;
-  endedAt?: number;
-}
-
 /** Matches the runtime's one-level paths; `:mims` is `mims` or its older alias `containers`. */
 interface RouteDef {
   method: string;
   path: string[];
 }
 
-interface Ctx {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  entry: RequestLogEntry;
+/** A request on its way to its handler, authorised (or a route that needs no key). */
+interface Ctx extends BodyContext {
   clientId: string;
   /** The decoded {id} path parameter ('' when the route has none). */
   id: string;
   query: URLSearchParams;
-  /** How long the request body may send nothing (0: forever). */
-  bodyTimeoutMs: number;
 }
 
 type Handler = (ctx: Ctx) => Promise<void>;
@@ -166,14 +133,8 @@ const CONTROL_ROUTES: Array<RouteDef & { name: ControlName }> = [
   { method: 'POST', path: ['rotate-key'], name: 'rotateKey' },
 ];
 
-/** JSON bodies are small specs; anything bigger is a mistake. */
-const MAX_JSON_BYTES = 1024 * 1024;
 const DEFAULT_ASYNC_STEPS = 4;
 const DEFAULT_BODY_TIMEOUT_MS = 30_000;
-/** The request log keeps summaries of a bounded size, so a long run or a hostile client cannot grow it much. */
-export const LOG_BODY_BYTES = 16 * 1024;
-export const LOG_PARTS = 16;
-const LOG_TEXT_CHARS = 200;
 
 // ---------------------------------------------------------------- routing
 
@@ -239,224 +200,6 @@ function refuseAndClose(res: http.ServerResponse, status: number, message: strin
   sendError(res, status, message);
 }
 
-// ---------------------------------------------------------------- request bodies
-
-/**
- * Hands a request body on chunk by chunk and resolves at its end. A body that sends nothing
- * for `ctx.bodyTimeoutMs` is given up: the promise rejects with a 408 (sent with
- * Connection: close, the body being unfinished).
- */
-function consumeBody(ctx: Ctx, onData: (chunk: Buffer) => void): Promise<void> {
-  const { req, res, bodyTimeoutMs } = ctx;
-  return new Promise((resolve, reject) => {
-    const timer =
-      bodyTimeoutMs > 0
-        ? setTimeout(() => {
-            res.setHeader('Connection', 'close');
-            reject(new SimError(408, `the request body stalled: nothing arrived for ${bodyTimeoutMs} ms`));
-          }, bodyTimeoutMs)
-        : undefined;
-    req.on('data', (chunk: Buffer) => {
-      timer?.refresh();
-      onData(chunk);
-    });
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.on('close', () => {
-      clearTimeout(timer);
-      if (!req.complete) reject(new SimError(400, 'the client went away before the body ended'));
-    });
-    req.on('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-/** Collects a JSON body (bounded); 400 when it is missing or not JSON. Logs it when it is small. */
-async function readJson(ctx: Ctx): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  await consumeBody(ctx, (chunk) => {
-    size += chunk.length;
-    if (size <= MAX_JSON_BYTES) chunks.push(chunk);
-  });
-  ctx.entry.bodyBytes = size;
-  if (size > MAX_JSON_BYTES) throw new SimError(413, `the request body is too large (over ${MAX_JSON_BYTES} bytes)`);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new SimError(400, 'the request body must be JSON (it is empty)');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new SimError(400, `the request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (size <= LOG_BODY_BYTES) ctx.entry.body = body;
-  return body;
-}
-
-const clip = (text: string | undefined): string | undefined =>
-  text !== undefined && text.length > LOG_TEXT_CHARS ? `${text.slice(0, LOG_TEXT_CHARS)}...` : text;
-
-/**
- * Streams a multipart upload through the parser into an ImageTarScanner, part `image` only.
- * On a malformed body it stops parsing but keeps reading, so the client can finish sending
- * and then read a clean 400.
- */
-async function receiveImage(ctx: Ctx, boundary: string): Promise<ImageTarInfo> {
-  const { entry } = ctx;
-  let scanner: ImageTarScanner | undefined;
-  let current: UploadPartLog | undefined;
-  let toScanner = false;
-  let problem: string | undefined;
-  const parts: UploadPartLog[] = (entry.parts = []);
-  const parser = new MultipartParser(boundary, {
-    partStart(part) {
-      current = { name: clip(part.name), filename: clip(part.filename), contentType: clip(part.contentType), bytes: 0 };
-      if (parts.length < LOG_PARTS) parts.push(current);
-      else entry.partsOmitted = (entry.partsOmitted ?? 0) + 1;
-      // The first part named `image` is the tar; other fields are ignored, as the runtime does.
-      toScanner = part.name === 'image' && !scanner;
-      if (toScanner) scanner = new ImageTarScanner();
-    },
-    partData(chunk) {
-      if (current) current.bytes += chunk.length;
-      if (toScanner) scanner?.write(chunk);
-    },
-    partEnd() {
-      toScanner = false;
-    },
-  });
-  await consumeBody(ctx, (chunk) => {
-    if (problem) return;
-    try {
-      parser.write(chunk);
-    } catch (err) {
-      problem = err instanceof MultipartError ? err.message : String(err);
-    }
-  });
-  try {
-    if (problem) throw new SimError(400, problem);
-    parser.end();
-    if (!scanner) throw new SimError(400, 'no image received');
-    return scanner.finish();
-  } catch (err) {
-    const badInput = err instanceof MultipartError || err instanceof ImageTarError;
-    throw badInput ? new SimError(400, (err as Error).message) : err;
-  }
-}
-
-// ---------------------------------------------------------------- validation
-
-/** Runs a validate.ts check; its McmError becomes a 400 with the rule's text. */
-function check<T>(fn: () => T, label = ''): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof McmError)) throw err;
-    const text = err.rule ? McmError.ruleText(err.rule, err.params) : err.message;
-    throw new SimError(400, label + text);
-  }
-}
-
-function typeName(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-}
-
-/** Server side, env values must be strings already (the client converts numbers, the runtime does not). */
-function strictEnv(env: unknown, label: string): Env {
-  if (env === undefined || env === null) return {};
-  if (!isPlainObject(env)) throw new SimError(400, label + McmError.ruleText('env-not-object', {}));
-  for (const [key, value] of Object.entries(env)) {
-    if (typeof value !== 'string') throw new SimError(400, label + McmError.ruleText('env-value', { key, type: typeName(value) }));
-  }
-  return { ...(env as Env) };
-}
-
-function toSpec(raw: unknown, label = ''): MimSpec {
-  if (!isPlainObject(raw)) throw new SimError(400, `${label}a mim spec must be a JSON object {name, image, env}`);
-  return {
-    name: check(() => checkName('deployMim', raw.name), label),
-    image: check(() => checkImageName('deployMim', raw.image), label),
-    env: strictEnv(raw.env, label),
-  };
-}
-
-/** Composition bodies: {"mims": [...]}, {"data": [...]} or a bare array. */
-function toSpecs(body: unknown): MimSpec[] {
-  const list = Array.isArray(body) ? body : isPlainObject(body) ? (body.mims ?? body.data) : undefined;
-  if (!Array.isArray(list))
-    throw new SimError(400, 'a composition must be {"mims": [mim specs]}, {"data": [...]} or an array of mim specs');
-  if (list.length === 0) throw new SimError(400, McmError.ruleText('specs-empty', {}));
-  return list.map((raw, index) => toSpec(raw, `mim spec ${index}: `));
-}
-
-function toDataStoreRequest(body: unknown): { action: DataStoreAction; path: string } {
-  if (!isPlainObject(body)) throw new SimError(400, 'the body must be a JSON object {action, path}');
-  const action = body.action;
-  if (action !== 'backup' && action !== 'restore') {
-    throw new SimError(400, `action must be "backup" or "restore" (got ${JSON.stringify(action) ?? 'nothing'})`);
-  }
-  return { action, path: check(() => checkPath('backupDataStore', body.path)) };
-}
-
-/** Authorization values become `<scheme> ***`: the log is read by tests, printed and served over HTTP. */
-function redactHeaders(headers: http.IncomingHttpHeaders): RequestLogEntry['headers'] {
-  const copy: RequestLogEntry['headers'] = { ...headers };
-  for (const name of ['authorization', 'proxy-authorization']) {
-    const value = copy[name];
-    if (typeof value !== 'string') continue;
-    const scheme = /^\S+(?=\s)/.exec(value.trim())?.[0];
-    copy[name] = scheme ? `${scheme} ***` : '***';
-  }
-  return copy;
-}
-
-// ---------------------------------------------------------------- key file
-
-const KEY_LINE = /^\s*(?:export\s+)?MCM_API_KEY\s*=\s*(.*?)\s*$/;
-
-export function readKeyFile(file: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return parseEnvFile(text)[KEY_FILE_VARIABLE] || undefined;
-}
-
-/** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */
-export function writeKeyFile(file: string, key: string): void {
-  let lines: string[];
-  try {
-    lines = readFileSync(file, 'utf8')
-      .replace(/\r?\n$/, '')
-      .split(/\r?\n/);
-  } catch {
-    lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
-  }
-  const at = lines.findIndex((line) => KEY_LINE.test(line) && !line.trimStart().startsWith('#'));
-  if (at >= 0) lines[at] = `MCM_API_KEY=${key}`;
-  else lines.push(`MCM_API_KEY=${key}`);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
-  renameSync(tmp, file);
-}
-
-export const randomKey = (): string => randomBytes(24).toString('base64url');
-
-/** Compares tokens without leaking how much of them matched. */
-function sameToken(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
-
 // ---------------------------------------------------------------- the simulator
 
 export class McmSimulator {
@@ -466,15 +209,18 @@ export class McmSimulator {
   private readonly state = new SimState();
   private readonly faults = new FaultTable();
 
-  private server?: http.Server;
+  /** Undefined while stopped. */
+  private listener?: Listener;
+  /** Kept while stopped: restart() and resume() listen on it again. */
   private listeningPort = 0;
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private active = 0;
   private maxActive = 0;
   private accepted = 0;
   /** Counts stop() calls, so a restart that is waiting can tell it was stopped meanwhile. */
   private stops = 0;
+  /** Insight's id for this device: one per instance, so it stays the same across restarts. */
+  private readonly insightId = randomUUID();
 
   private readonly handlers: Record<SimRoute, Handler> = {
     listImages: async (ctx) => sendJson(ctx.res, 200, { data: this.state.listImages(ctx.clientId).map((i) => this.wireImage(i)) }),
@@ -558,8 +304,7 @@ export class McmSimulator {
       throw new Error(`unknown simulator profile ${JSON.stringify(options.profile)} (known: contract, field)`);
     }
     this.options = options;
-    this.key = options.key ?? (options.keyFile ? readKeyFile(options.keyFile) : undefined) ?? randomKey();
-    if (options.keyFile && readKeyFile(options.keyFile) !== this.key) writeKeyFile(options.keyFile, this.key);
+    this.key = chooseKey(options.key, options.keyFile);
   }
 
   static async start(options: SimulatorOptions = {}): Promise<McmSimulator> {
@@ -573,8 +318,7 @@ export class McmSimulator {
   }
 
   get url(): string {
-    const host = this.options.host ?? '127.0.0.1';
-    return `${this.options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.listeningPort}`;
+    return baseUrl(this.options.tls ? 'https' : 'http', this.options.host ?? '127.0.0.1', this.listeningPort);
   }
 
   /** The rules of the current profile (options.profile may be changed while running). */
@@ -637,15 +381,12 @@ export class McmSimulator {
   /** Closes the server and destroys every socket (keep-alive, hung, mid-upload); state stays. */
   async stop(): Promise<void> {
     this.stops += 1;
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await closed;
+    await listener.close();
   }
 
   /** Stops, stays down `downMs`, and listens again on the same port with the same state. */
@@ -655,6 +396,11 @@ export class McmSimulator {
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
     if (this.stops !== stops) return; // stop() was called while down: stay down
     await this.listen(this.listeningPort);
+  }
+
+  /** Listens again on the port it had, with the same state (after stop(); nothing to do while listening). */
+  async resume(): Promise<void> {
+    if (!this.listener) await this.listen(this.listeningPort);
   }
 
   private stats(): { inFlight: number; maxInFlight: number; connections: number; requests: number; byRoute: Record<string, number> } {
@@ -673,20 +419,9 @@ export class McmSimulator {
     // The runtime never answers 100 Continue, so neither does the simulator (the profile says what it answers).
     server.on('checkContinue', (req, res) => void this.onRequest(req, res, true));
     server.on('checkExpectation', (req, res) => void this.onRequest(req, res, true));
-    server.on('connection', (socket: Socket) => {
-      this.accepted += 1;
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    this.listeningPort = (server.address() as { port: number }).port;
+    server.on('connection', () => (this.accepted += 1));
+    this.listener = await Listener.start(server, this.options.host ?? '127.0.0.1', port);
+    this.listeningPort = this.listener.port;
   }
 
   // ------------------------------------------------------------ request pipeline
@@ -860,9 +595,6 @@ export class McmSimulator {
 
   // ------------------------------------------------------------ beyond MCM: Insight, the mims' own APIs, device modes
 
-  /** Insight's id for this device: one per instance, so it stays the same across restarts. */
-  private readonly insightId = randomUUID();
-
   /** This device as Insight describes it. */
   insightNode(): SimInsightNode {
     return describeNode({ ...this.options.insightNode, id: this.options.insightNode?.id ?? this.insightId }, this.url);
@@ -870,11 +602,6 @@ export class McmSimulator {
 
   private insightPeers(): SimInsightNode[] {
     return this.options.insightPeers?.() ?? [];
-  }
-
-  /** Listens again on the port it had, with the same state (after stop(); nothing to do while listening). */
-  async resume(): Promise<void> {
-    if (!this.server) await this.listen(this.listeningPort);
   }
 
   /** Insight (its own token) and the mims' APIs (no token: mims serve their own) share the port with MCM. */

@@ -171,8 +171,7 @@ export class SimState {
 
   removeMim(clientId: string, id: string): Mim {
     const c = this.client(clientId);
-    const stored = c.mims.get(id);
-    if (!stored) throw new SimError(404, `mim "${id}" not found`);
+    const stored = this.findMim(c, id);
     c.mims.delete(id);
     c.ops.delete(id);
     return clone(this.current(stored));

@@ -7,18 +7,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { McmClient } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
+import { rejects } from '../support/client';
 
 const MiB = 1024 * 1024;
-
-async function failure(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('the answer cap', function () {
   this.timeout(30_000);
@@ -68,7 +59,7 @@ describe('the answer cap', function () {
     const client = new McmClient({ url, token: 'k', retries: 0, timeoutMs: 10_000 });
     let error: McmError;
     try {
-      error = await failure(client.listMims());
+      error = await rejects(client.listMims());
     } finally {
       clearInterval(sampler);
       client.close();
@@ -87,7 +78,7 @@ describe('the answer cap', function () {
     mode = 'endless';
     const client = new McmClient({ url, token: 'k', retries: 0, maxResponseBytes: 2 * MiB });
     try {
-      const error = await failure(client.listMims());
+      const error = await rejects(client.listMims());
       assert.match(error.message, /\(over 2 MiB, the limit for one answer\)$/);
       assert.ok(written < 32 * MiB, `${(written / MiB).toFixed(0)} MiB written before the end`);
     } finally {
@@ -100,7 +91,7 @@ describe('the answer cap', function () {
     const seen: number[] = [];
     const client = new McmClient({ url, token: 'k', retries: 0, onExchange: (e) => seen.push(e.bytesReceived) });
     try {
-      const error = await failure(client.listMims());
+      const error = await rejects(client.listMims());
       assert.equal(error.code, 'too-large');
       assert.deepEqual(seen, [0], 'nothing of the body was read');
       await new Promise((resolve) => setTimeout(resolve, 100));

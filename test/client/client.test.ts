@@ -9,28 +9,17 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
-import { McmError } from '../../src/mcm/errors';
 import { DataStoreResult, Mim, MimImage } from '../../src/mcm/models';
 import { McmSimulator } from '../../src/simulator';
 import { byProfile, simulatorProfile } from '../support/simulator-helpers';
+import { rejects, simulatorClient } from '../support/client';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcm-client-'));
-
-async function rejects(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('McmClient against the simulator', function () {
   let sim: McmSimulator;
   let client: McmClient;
-  const make = (options: Partial<McmClientOptions> = {}) =>
-    new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
 
   before(async () => {
     sim = await McmSimulator.start({ quiet: true, logSecrets: true });

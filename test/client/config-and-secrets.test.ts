@@ -5,20 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
-import { McmError } from '../../src/mcm/errors';
 import { Redactor } from '../../src/mcm/redact';
 import { McmSimulator } from '../../src/simulator';
 import { makeCertificate } from '../support/tls';
-
-async function rejects(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
+import { rejects, simulatorClient } from '../support/client';
 
 /** A key with the characters every encoding treats specially (all sendable in a header). */
 const KEY = 'k3y/With+Sp=cial&"Ch\\rs%é~0123456789abcdef';
@@ -75,8 +65,7 @@ function leaks(text: string, key: string): string[] {
 describe('McmClient configuration and secrets', function () {
   let sim: McmSimulator;
   let client: McmClient | undefined;
-  const make = (options: Partial<McmClientOptions> = {}) =>
-    new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
 
   before(async () => {
     sim = await McmSimulator.start({ quiet: true, key: KEY });

@@ -13,22 +13,12 @@ import { DataStoreResult } from '../../src/mcm/models';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
 import { McmSimulator } from '../../src/simulator';
 import { byProfile, simulatorProfile, waitFor } from '../support/simulator-helpers';
-
-async function rejects(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
+import { rejects, simulatorClient } from '../support/client';
 
 describe('McmClient with answers seen in the field', function () {
   let sim: McmSimulator;
   let client: McmClient;
-  const make = (options: Partial<McmClientOptions> = {}) =>
-    new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
 
   before(async () => {
     sim = await McmSimulator.start({ quiet: true });

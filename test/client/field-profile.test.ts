@@ -11,22 +11,12 @@ import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
 import { McmSimulator } from '../../src/simulator';
-
-async function rejects(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
+import { rejects, simulatorClient } from '../support/client';
 
 describe('McmClient against the field profile', function () {
   let sim: McmSimulator;
   let client: McmClient;
-  const make = (options: Partial<McmClientOptions> = {}) =>
-    new McmClient({ url: sim.url, token: sim.key, timeoutMs: 3000, retryBaseMs: 20, ...options });
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
 
   before(async () => {
     sim = await McmSimulator.start({ quiet: true, profile: 'field', tokens: { 'renewed-key': 'api' } });
@@ -53,10 +43,16 @@ describe('McmClient against the field profile', function () {
       assert.equal(error.structured, true);
     });
 
-    it('no key: HTTP 401 Unauthorized', async () => {
-      client = make({ token: '' });
-      const error = await rejects(client.listMims());
-      assert.equal(error.message, 'listMims failed: HTTP 401 Unauthorized');
+    it('no key (which the runtime answers 401 Unauthorized): refused before any request, a blank key as a blank file key', async () => {
+      for (const token of ['', '  ', () => '']) {
+        client = make({ token });
+        const error = await rejects(client.listMims());
+        assert.equal(error.code, 'invalid-input');
+        assert.equal(error.rule, 'token-missing');
+        assert.match(error.message, /^listMims: no API key or token is set .*: mimOE refuses every call without one/);
+        client.close();
+      }
+      assert.equal(sim.log.length, 0, 'no request was sent');
     });
 
     it('an expired key (401): reloaded once, and the call repeated with the new one', async () => {

@@ -89,10 +89,10 @@ describe('FleetClient discovery through Insight', function () {
       onDiscoveryError: (err) => failures.push(err),
     });
     const nodes = () => fleet.devices[0].sim.requests().filter((r) => r.route === ('insightNodes' as never)).length;
-    await waitFor(() => nodes() >= 3, 3000);
+    await waitFor(() => nodes() >= 3, 'three discoveries', 3000);
     assert.equal(periodic.known.length, 5);
     await fleet.setMode('device-01', { offline: true });
-    await waitFor(() => failures.length >= 2, 3000);
+    await waitFor(() => failures.length >= 2, 'two failed discoveries', 3000);
     assert.match(String(failures[0]), /discoverMembers failed: cannot reach/);
     assert.equal(periodic.known.length, 5, 'the members known before stay');
     assert.deepEqual(await periodic.members(), periodic.known, 'a discovery once done is not repeated for members()');

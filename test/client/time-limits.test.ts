@@ -10,24 +10,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
-import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { ThrottlingRelay } from '../support/relay';
+import { rejects } from '../support/client';
 
 const MiB = 1024 * 1024;
 /** A failure may come this much later than its limit says (timer ticks, a loaded machine). */
 const BOUND_MS = 1500;
-
-async function failure(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('time limits over slow links', function () {
   this.timeout(30_000);
@@ -78,7 +68,7 @@ describe('time limits over slow links', function () {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     relay.rates.up = 0;
     const frozeAt = Date.now();
-    const error = await failure(upload);
+    const error = await rejects(upload);
     const took = Date.now() - started;
     assert.equal(error.code, 'timeout');
     assert.match(error.message, /^uploadImage failed: timed out \(the upload stalled: fewer than 1024 bytes sent in 1\.6 s\)$/);
@@ -112,7 +102,7 @@ describe('time limits over slow links', function () {
     await new Promise((resolve) => setTimeout(resolve, 1200));
     relay.rates.down = 0;
     const frozeAt = Date.now();
-    const error = await failure(listing);
+    const error = await rejects(listing);
     assert.equal(error.code, 'timeout');
     assert.match(error.message, /^listMims failed: timed out \(nothing from the runtime for 500 ms\)$/);
     assert.ok(frozeAt - started >= 1200 && Date.now() - frozeAt >= 400, 'the moving answer was not cut off');
@@ -154,7 +144,7 @@ describe('time limits over slow links', function () {
       answerDelayMs = 5000;
       const started = Date.now();
       client = new McmClient({ url, token: 'k', timeoutMs: 300, answerTimeoutMs: 800 });
-      const error = await failure(client.uploadImage(buildImageTar({ name: 'late' })));
+      const error = await rejects(client.uploadImage(buildImageTar({ name: 'late' })));
       assert.equal(error.code, 'timeout');
       assert.match(error.message, /\(no answer 800 ms after the upload's last byte\)$/);
       assert.ok(Date.now() - started >= 800 && Date.now() - started < 800 + BOUND_MS, `took ${Date.now() - started} ms`);

@@ -14,26 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Exchange, McmClient, McmClientOptions } from '../../src/mcm/client';
-import { McmError } from '../../src/mcm/errors';
 import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
+import { rejects } from '../support/client';
 import { ThrottlingRelay } from '../support/relay';
-import { byProfile } from '../support/simulator-helpers';
+import { byProfile, sleep } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'mimoe-sources-'));
-
-async function failure(promise: Promise<unknown>): Promise<McmError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof McmError, `expected an McmError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('upload sources', function () {
   this.timeout(20_000);
@@ -98,7 +86,7 @@ describe('upload sources', function () {
       const upload = client.uploadImage(streamOf(buildImageTar({ name: 'refused' })));
       await sleep(100);
       assert.equal(copies().length, 1, 'a copy is kept while sending');
-      const error = await failure(upload);
+      const error = await rejects(upload);
       assert.equal(error.statusCode, 400);
       assert.deepEqual(copies(), []);
     });
@@ -110,7 +98,7 @@ describe('upload sources', function () {
       await sleep(100);
       assert.equal(copies().length, 1, 'copying has begun');
       controller.abort();
-      assert.equal((await failure(upload)).code, 'aborted');
+      assert.equal((await rejects(upload)).code, 'aborted');
       assert.ok(stream.destroyed);
       assert.deepEqual(copies(), []);
       assert.equal(sim.requests().length, 0, 'nothing was sent');
@@ -123,7 +111,7 @@ describe('upload sources', function () {
       assert.equal(sim.inFlight, 1);
       assert.equal(copies().length, 1, 'a copy is kept while sending');
       client.close();
-      assert.equal((await failure(upload)).code, 'aborted');
+      assert.equal((await rejects(upload)).code, 'aborted');
       assert.deepEqual(copies(), []);
     });
 
@@ -140,7 +128,7 @@ describe('upload sources', function () {
     });
 
     it('copies a /proc file (reported size 0) to learn its real length instead of calling it empty', async () => {
-      const error = await failure(client.uploadImage('/proc/self/status'));
+      const error = await rejects(client.uploadImage('/proc/self/status'));
       // Its bytes went out with their real length; the runtime found no tar in them.
       assert.equal(error.statusCode, 400);
       const [sent] = sim.requests('uploadImage');
@@ -155,7 +143,7 @@ describe('upload sources', function () {
       const content = readFileSync(file);
       assert.notEqual(statSync(file).size, content.length, 'the file system reports another size');
       const started = Date.now();
-      const error = await failure(client.uploadImage(file));
+      const error = await rejects(client.uploadImage(file));
       assert.equal(error.statusCode, 400);
       assert.equal(sim.requests('uploadImage')[0].parts?.[0].bytes, content.length);
       assert.ok(Date.now() - started < 2000);
@@ -181,7 +169,7 @@ describe('upload sources', function () {
         await sleep(300);
         change(file);
         const changedAt = Date.now();
-        const error = await failure(upload);
+        const error = await rejects(upload);
         assert.equal(error.code, 'invalid-input');
         assert.equal(error.rule, 'source-changed');
         assert.equal(
@@ -195,7 +183,7 @@ describe('upload sources', function () {
 
     it('fails at once when a stream gives more bytes than the size it was given', async () => {
       const tar = buildImageTar({ name: 'sized' });
-      const error = await failure(client.uploadImage(new PassThrough().end(tar), { size: tar.length - 512 }));
+      const error = await rejects(client.uploadImage(new PassThrough().end(tar), { size: tar.length - 512 }));
       assert.equal(error.rule, 'source-size-mismatch');
       assert.match(error.message, /does not have the size given for it/);
     });
@@ -205,7 +193,7 @@ describe('upload sources', function () {
     it('refuses a FIFO at once, sending nothing (reading it would wait for a writer)', async () => {
       const fifo = join(work, 'image.fifo');
       execFileSync('mkfifo', [fifo]);
-      const error = await failure(client.uploadImage(fifo));
+      const error = await rejects(client.uploadImage(fifo));
       assert.equal(error.rule, 'source-not-file');
       assert.equal(
         error.message,
@@ -215,7 +203,7 @@ describe('upload sources', function () {
     });
 
     it('refuses a character device (it may never end), sending nothing', async () => {
-      const error = await failure(client.uploadImage('/dev/zero'));
+      const error = await rejects(client.uploadImage('/dev/zero'));
       assert.equal(error.rule, 'source-not-file');
       assert.match(error.message, /is a character device, not a file/);
       assert.equal(sim.requests().length, 0);
@@ -272,7 +260,7 @@ describe('upload sources', function () {
       answer = { status: 201, body: '' };
       client = new McmClient({ url: frontUrl, token: 'project-token', retries: 0 });
       sim.setFault('listImages', { status: 200, body: { data: [] } });
-      const error = await failure(client.uploadImage(buildImageTar({ name: 'vanished' })));
+      const error = await rejects(client.uploadImage(buildImageTar({ name: 'vanished' })));
       assert.equal(error.code, 'bad-response');
       assert.match(error.message, /answered without the image, and "vanished" is not listed/);
     });

@@ -440,4 +440,32 @@ describe('the editor in a real browser (chromium)', function () {
     await closeDialog('cancel');
     assertNoProblems();
   });
+
+  it('the remove node suggests mims by id, and images by id too (runtimes delete images by id only)', async () => {
+    await paletteCategory('mimOE', true);
+    const removeId = await dragFromPalette('mimoe-remove', 360, 380);
+    await openDialog(removeId);
+    // A click opens the list (focus, or a click into the focused field); a list just closed stays
+    // closed for a moment, so click until it shows.
+    const openSuggestions = async (text: string): Promise<Locator> => {
+      const item = suggestions().locator('li', { hasText: text });
+      for (let tries = 0; tries < 20 && !(await item.isVisible()); tries++) {
+        await typedInput('target').click();
+        await item.waitFor({ timeout: 500 }).catch(() => undefined);
+      }
+      await item.waitFor();
+      return item;
+    };
+    await openSuggestions('api-hello');
+    await page.keyboard.press('Escape');
+    await suggestions().waitFor({ state: 'hidden' });
+    await page.locator('#node-input-resource').selectOption('image');
+    await typedInput('target').fill('');
+    const item = await openSuggestions('api-hello-v1');
+    assert.match(await suggestions().innerText(), /api-hello-v1\s+hello-v1/, 'the id, with the image name as detail');
+    await item.click();
+    assert.equal(await typedInput('target').inputValue(), 'api-hello-v1');
+    await closeDialog('cancel');
+    assertNoProblems();
+  });
 });

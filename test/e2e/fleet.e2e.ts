@@ -177,8 +177,41 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     await row.locator('input.mimoe-member-url').fill(fleet.urls[0]);
     await row.locator('input.mimoe-member-url').dispatchEvent('change');
     assert.ok(!(await row.locator('input.mimoe-member-url').evaluate((el) => el.classList.contains('mimoe-invalid'))));
+
+    // The connection settings, as on mimoe-config: TLS only while a member or the seed may be
+    // https (an https:// URL or an ${ENV}), the warning only with accept self-signed, the proxy
+    // always, the slow-link settings folded.
+    const tlsRow = page.locator('.form-row:has(#node-config-input-tls)');
+    const warning = page.locator('.mimoe-insecure-warning');
+    assert.ok(!(await tlsRow.isVisible()), 'no TLS settings for http members');
+    assert.ok(await page.locator('.form-row:has(#node-config-input-proxy)').isVisible());
+    await row.locator('input.mimoe-member-url').fill('https://127.0.0.1:8443');
+    assert.ok(await tlsRow.isVisible(), 'TLS settings for an https member');
+    assert.ok(!(await warning.isVisible()));
+    await page.locator('#node-config-input-insecure').check();
+    assert.ok(await warning.isVisible(), 'the warning with accept self-signed');
+    await page.locator('#node-config-input-insecure').uncheck();
+    await row.locator('input.mimoe-member-url').fill(fleet.urls[0]);
+    assert.ok(!(await tlsRow.isVisible()));
     await page.locator('#node-config-input-discover').check();
+    await page.locator('#node-config-input-seedUrl').fill('${FLEET_SEED}');
+    assert.ok(await tlsRow.isVisible(), 'TLS settings for a seed from an environment variable');
+    await page.locator('#node-config-input-discover').uncheck();
+    assert.ok(!(await tlsRow.isVisible()), 'the seed counts only with discovery on');
+    await page.locator('#node-config-input-discover').check();
+    const answerTimeout = page.locator('#node-config-input-answerTimeout');
+    assert.ok(!(await answerTimeout.isVisible()), 'the slow-link settings start folded');
+    await page.locator('#node-config-mimoe-slow-links').click();
+    assert.equal(await answerTimeout.inputValue(), '300');
+    await answerTimeout.fill('soon');
+    await answerTimeout.dispatchEvent('change');
+    assert.ok(await answerTimeout.evaluate((el) => el.classList.contains('input-error')), 'a wrong answer wait is refused');
+    await answerTimeout.fill('300');
+    await answerTimeout.dispatchEvent('change');
+    assert.ok(!(await answerTimeout.evaluate((el) => el.classList.contains('input-error'))));
+
     await page.locator('#node-config-input-seedUrl').fill(fleet.urls[0]);
+    assert.ok(!(await tlsRow.isVisible()));
     await page.locator('#node-config-input-filter').fill('device-0[12]');
     await page.locator('#node-config-input-filter').dispatchEvent('change');
     assert.ok(
@@ -208,12 +241,14 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
         members: found.members,
         discover: found.discover,
         filter: found.filter,
+        connection: [found.tls, found.insecure, found.proxy, found.answerTimeout, found.lowSpeedBytes, found.lowSpeedWindow],
         valid: found.valid,
         errors: found.validationErrors,
       };
     });
     assert.deepEqual(fleetNode.members, [{ name: 'listed-one', url: fleet.urls[0] }]);
     assert.equal(fleetNode.discover, true);
+    assert.deepEqual(fleetNode.connection, ['', false, '', 300, 1024, 60]);
     assert.equal(fleetNode.valid, true, JSON.stringify(fleetNode.errors));
     assert.equal(await page.locator('#node-input-fleet').inputValue(), fleetNode.id);
 

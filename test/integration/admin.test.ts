@@ -393,9 +393,16 @@ describe('the editor admin routes in a real Node-RED', function () {
       const wrong = await api('/mimoe/check', { settings: { url: sim.url }, token: 'wrong-key' });
       assert.equal(wrong.json.ok, false);
       assert.equal(wrong.json.status, 403);
-      assert.match(wrong.json.message, /^checkConnection failed: HTTP 403/);
+      assert.match(
+        wrong.json.message,
+        /^checkConnection failed: HTTP 403 .*; the runtime refused the API key \(401: missing or expired, 403: wrong\)/,
+      );
       const unreachable = await api('/mimoe/check', { settings: { url: 'http://127.0.0.1:1' }, token: 'x' });
       assert.match(unreachable.json.message, /cannot reach the mimOE runtime \(ECONNREFUSED/);
+      const withPassword = await api('/mimoe/check', { settings: { url: 'http://alice:s3cret-word@127.0.0.1:1' }, token: 'x' });
+      assert.equal(withPassword.json.code, 'MCM_CONFIG', withPassword.text);
+      assert.match(withPassword.json.message, /^the mimOE server config cannot be used: /);
+      assert.ok(!withPassword.text.includes('s3cret-word'), 'the password in the URL is not echoed');
       assertNoSecretLeft();
     });
 
@@ -453,9 +460,9 @@ describe('the editor admin routes in a real Node-RED', function () {
       ]) {
         const res = await api('/mimoe/check', body);
         assert.equal(res.json.ok, false, res.text);
+        assert.match(res.json.message, /^checkConnection: no API key or token is set/, 'it has no key to send');
       }
-      assert.ok(trap.requests.length > 0, 'the requests went out, without a key');
-      for (const r of trap.requests) assert.equal(r.headers.authorization, undefined, `a key was sent: ${r.headers.authorization}`);
+      assert.deepEqual(trap.requests, [], 'nothing went out: a call without a key is refused before it leaves');
       assertNoSecretLeft();
     });
 

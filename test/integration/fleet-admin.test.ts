@@ -2,13 +2,15 @@
  * A real Node-RED with admin authentication and a deployed mimoe-fleet: its keys and Insight token
  * are stored encrypted and never exported, and the dialog's Show members route follows the rules of
  * the other editor routes: permission and JSON only, the stored Insight token only to the deployed
- * seed, `${VAR}` only as deployed.
+ * seed with the deployed TLS, accept self-signed and proxy settings, `${VAR}` only as deployed.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McmFleet, McmSimulator } from '../../src/simulator';
+import { RecordingProxy } from '../support/proxy';
+import { makeCertificate } from '../support/tls';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
@@ -24,6 +26,11 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
   let fleet: McmFleet;
   /** A runtime the stored token must never reach. */
   let elsewhere: McmSimulator;
+  /** https runtimes with a certificate of their own, trusted through a deployed tls-config node. */
+  let httpsFleet: McmFleet;
+  /** Knows the first device of `fleet` by a made-up host name; the deployed proxy node points here. */
+  let proxy: RecordingProxy;
+  let proxiedSeed: string;
   let red: import('../../scripts/node-red-launcher').RunningNodeRed;
   let userDir: string;
   let bearer: string;
@@ -42,6 +49,10 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
   before(async () => {
     fleet = await McmFleet.start({ size: 3, quiet: true, insightToken: INSIGHT_TOKEN });
     elsewhere = await McmSimulator.start({ quiet: true, insightToken: INSIGHT_TOKEN });
+    const cert = makeCertificate();
+    httpsFleet = await McmFleet.start({ size: 2, quiet: true, insightToken: INSIGHT_TOKEN, tls: { key: cert.key, cert: cert.cert } });
+    proxiedSeed = `http://seed.fleet.test:${fleet.devices[0].port}`;
+    proxy = await RecordingProxy.start({ [`seed.fleet.test:${fleet.devices[0].port}`]: fleet.devices[0].port });
     userDir = mkdtempSync(join(tmpdir(), 'mimoe-fleet-admin-'));
     launcher.linkPackage(userDir);
     const hash = bcrypt.hashSync('test-password', 8);
@@ -73,6 +84,28 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
         includeSeed: true,
         credentials: { token: fleet.key, keys: `device-02=${OWN_KEY}`, insightToken: INSIGHT_TOKEN },
       },
+      { id: 'ca1', type: 'tls-config', cert: '', key: '', ca: cert.certFile, verifyservercert: true },
+      { id: 'proxy1', type: 'http proxy', url: proxy.url, noproxy: [] },
+      {
+        id: 'fleetTls',
+        type: 'mimoe-fleet',
+        members: [],
+        discover: true,
+        seedUrl: httpsFleet.urls[0],
+        includeSeed: true,
+        tls: 'ca1',
+        credentials: { insightToken: INSIGHT_TOKEN },
+      },
+      {
+        id: 'fleetProxy',
+        type: 'mimoe-fleet',
+        members: [],
+        discover: true,
+        seedUrl: proxiedSeed,
+        includeSeed: true,
+        proxy: 'proxy1',
+        credentials: { insightToken: INSIGHT_TOKEN },
+      },
     ];
     const deployed = await fetch(`${red.url}/flows`, {
       method: 'POST',
@@ -85,6 +118,8 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
     await red?.stop();
     await fleet?.stop();
     await elsewhere?.stop();
+    await httpsFleet?.stop();
+    await proxy?.stop();
   });
 
   it('stores every key and the Insight token encrypted, and never exports them', async () => {
@@ -134,5 +169,61 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
     assert.equal(wrong.json.ok, false);
     assert.equal(wrong.json.status, 403);
     assert.match(wrong.json.message, /^discoverMembers failed: HTTP 403/);
+  });
+
+  it('uses the stored Insight token only with the deployed TLS, accept self-signed and proxy settings', async () => {
+    const seedSaw = () => [...fleet.devices, ...httpsFleet.devices].flatMap((d) => d.sim.requests().filter((r) => r.route !== 'control'));
+    const tlsSettings = { discover: true, seedUrl: httpsFleet.urls[0], includeSeed: true, tls: 'ca1' };
+    const deployed = await post({ id: 'fleetTls', settings: tlsSettings, insightToken: PLACEHOLDER });
+    assert.deepEqual(deployed.json, {
+      ok: true,
+      members: httpsFleet.devices.map((d, i) => ({ name: d.name, url: d.url, source: i === 0 ? 'seed' : 'discovered' })),
+    });
+    const proxied = await post({
+      id: 'fleetProxy',
+      settings: { discover: true, seedUrl: proxiedSeed, includeSeed: true, proxy: 'proxy1' },
+      insightToken: PLACEHOLDER,
+    });
+    assert.equal(proxied.json.ok, true, proxied.json.message);
+    assert.deepEqual(proxied.json.members[0], { name: 'device-01', url: proxiedSeed, source: 'seed' });
+    assert.deepEqual(
+      proxy.seen.map((r) => `${r.method} ${r.target}`),
+      [`GET ${proxiedSeed}/mimik-mesh/insight/v1/nodes?type=linkLocal`, `GET ${proxiedSeed}/mimik-mesh/insight/v1/info`],
+    );
+
+    for (const device of [...fleet.devices, ...httpsFleet.devices]) device.sim.resetStats();
+    proxy.seen.length = 0;
+    const changed: Array<[string, Record<string, unknown>]> = [
+      ['fleetTls', { ...tlsSettings, tls: '' }],
+      ['fleetTls', { ...tlsSettings, insecure: true }],
+      ['fleetTls', { ...tlsSettings, proxy: 'proxy1' }],
+      ['fleet1', { discover: true, seedUrl: fleet.urls[0], tls: 'ca1' }],
+      ['fleet1', { discover: true, seedUrl: fleet.urls[0], insecure: true }],
+      ['fleet1', { discover: true, seedUrl: fleet.urls[0], proxy: 'proxy1' }],
+      ['fleetProxy', { discover: true, seedUrl: proxiedSeed, includeSeed: true }],
+    ];
+    for (const [id, settings] of changed) {
+      const refused = await post({ id, settings, insightToken: PLACEHOLDER });
+      assert.equal(refused.json.code, 'MCM_EDITOR_REFUSED', `${id} ${JSON.stringify(settings)}: ${JSON.stringify(refused.json)}`);
+      assert.match(
+        refused.json.message,
+        /the stored Insight token is sent only to the deployed seed URL, with the deployed TLS and proxy settings/,
+      );
+    }
+    assert.deepEqual(seedSaw(), [], 'nothing reached a seed');
+    assert.deepEqual(proxy.seen, [], 'nothing reached the proxy');
+  });
+
+  it('with the token typed again, the TLS settings in the dialog decide how the seed is reached', async () => {
+    const settings = { discover: true, seedUrl: httpsFleet.urls[0], includeSeed: false };
+    const unverified = await post({ id: 'fleetTls', settings, insightToken: INSIGHT_TOKEN });
+    assert.equal(unverified.json.ok, false);
+    assert.equal(unverified.json.code, 'MCM_TLS');
+    assert.match(
+      unverified.json.message,
+      /^discoverMembers failed: TLS problem with the mimOE runtime \(DEPTH_ZERO_SELF_SIGNED_CERT 127\.0\.0\.1:\d+\)/,
+    );
+    const insecure = await post({ id: 'fleetTls', settings: { ...settings, insecure: true }, insightToken: INSIGHT_TOKEN });
+    assert.deepEqual(insecure.json, { ok: true, members: [{ name: 'device-02', url: httpsFleet.urls[1], source: 'discovered' }] });
   });
 });

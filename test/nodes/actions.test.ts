@@ -98,6 +98,23 @@ describe('action nodes', function () {
       assert.deepEqual(msg.payload.env, { 'MCM.API_ALIAS': 'true' });
     });
 
+    it('with name and image set in the node, any msg.payload will do (an inject timestamp, a string)', async () => {
+      await seedImage();
+      await loadActionFlow(sim, {
+        type: 'mimoe-deploy',
+        mimName: 'fixed',
+        mimNameType: 'str',
+        image: 'hello-v1',
+        imageType: 'str',
+        ifExists: 'replace',
+      });
+      for (const payload of [Date.now(), 'go']) {
+        const { kind, msg } = await run({ payload });
+        assert.equal(kind, 'sent', JSON.stringify(msg.error));
+        assert.deepEqual(msg.payload.env, {});
+      }
+    });
+
     it('evaluates TypedInputs (msg and env types)', async () => {
       await seedImage();
       process.env.MIMOE_TEST_IMAGE = 'hello-v1';
@@ -407,11 +424,13 @@ describe('action nodes', function () {
     assert.equal(msg.statusCode, undefined);
   });
 
-  it('fails with a clear message when the node has no server', async () => {
+  it('fails with a clear message when the node has no server, the status saying it is the config', async () => {
     await loadActionFlow(sim, { type: 'mimoe-list', server: '' });
+    const seen = statuses('n1');
     const { kind, msg } = await run({});
     assert.equal(kind, 'caught');
     assert.match(msg.error.message, /no mimOE server is set/);
+    assert.deepEqual(seen[seen.length - 1], { fill: 'red', shape: 'ring', text: 'config problem' });
   });
 
   it('ends an in-flight request cleanly when the flow stops', async () => {

@@ -25,8 +25,26 @@ interface Case {
 const deploy = { type: 'mimoe-deploy' };
 const hugeEnv = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`KEY_${i}`, 'x'.repeat(40)]));
 const cases: Case[] = [
-  { label: 'deploy: no payload', node: deploy, msg: () => ({}), error: /deployMim: a mim name is required/ },
-  { label: 'deploy: payload is a string', node: deploy, msg: () => ({ payload: 'hello' }), error: /a mim name is required/ },
+  {
+    label: 'deploy: no payload',
+    node: deploy,
+    msg: () => ({}),
+    error: /^deployMim: msg.payload must be an object \{name, image, env\} when the node leaves those fields blank \(got nothing\)$/,
+  },
+  {
+    label: 'deploy: payload is a string',
+    node: deploy,
+    msg: () => ({ payload: 'hello' }),
+    error: /^deployMim: msg.payload must be an object \{name, image, env\} .*\(got a string\)$/,
+  },
+  { label: 'deploy: payload is an inject timestamp', node: deploy, msg: () => ({ payload: Date.now() }), error: /\(got a number\)$/ },
+  {
+    label: 'deploy: name in the node, payload an array',
+    node: { ...deploy, mimName: 'a', mimNameType: 'str' },
+    msg: () => ({ payload: ['i'] }),
+    error: /msg.payload must be an object \{name, image, env\} .*\(got an array\)$/,
+  },
+  { label: 'deploy: payload without a name', node: deploy, msg: () => ({ payload: { image: 'i' } }), error: /a mim name is required/ },
   { label: 'deploy: blank name', node: deploy, msg: () => ({ payload: { name: '  ', image: 'i' } }), error: /a mim name is required/ },
   { label: 'deploy: name is a number', node: deploy, msg: () => ({ payload: { name: 42, image: 'i' } }), error: /a mim name is required/ },
   {
@@ -173,13 +191,13 @@ const cases: Case[] = [
     label: 'composition: no payload',
     node: { type: 'mimoe-composition' },
     msg: () => ({}),
-    error: /deployComposition: a composition must be an array/,
+    error: /^deployComposition: a composition must be an array of mim specs \{name, image, env\} \(got nothing\)$/,
   },
   {
     label: 'composition: object payload',
     node: { type: 'mimoe-composition' },
     msg: () => ({ payload: { name: 'a', image: 'i' } }),
-    error: /must be an array of mim specs/,
+    error: /must be an array of mim specs \{name, image, env\} \(got an object\)$/,
   },
   {
     label: 'composition: empty array',
@@ -222,7 +240,24 @@ const cases: Case[] = [
     }),
     error: /appears twice/,
   },
-  { label: 'backup: no payload', node: { type: 'mimoe-backup' }, msg: () => ({}), error: /backupDataStore: an id is required/ },
+  {
+    label: 'backup: no payload',
+    node: { type: 'mimoe-backup' },
+    msg: () => ({}),
+    error: /^backupDataStore: msg.payload must be an object \{mimId, path\} .*\(got nothing\)$/,
+  },
+  {
+    label: 'restore: payload is the id as a string',
+    node: { type: 'mimoe-restore' },
+    msg: () => ({ payload: 'api-a' }),
+    error: /^restoreDataStore: msg.payload must be an object \{mimId, path\} .*\(got a string\)$/,
+  },
+  {
+    label: 'backup: payload without mimId',
+    node: { type: 'mimoe-backup' },
+    msg: () => ({ payload: { path: '/p' } }),
+    error: /an id is required/,
+  },
   {
     label: 'backup: no path',
     node: { type: 'mimoe-backup' },

@@ -10,18 +10,7 @@ import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, nextMessage, run, statuses } from '../support/nodes';
-import { byProfile } from '../support/simulator-helpers';
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls a condition until it holds or the time is up. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await wait(20);
-  }
-}
+import { byProfile, sleep, waitFor } from '../support/simulator-helpers';
 
 describe('beyond the SDK', function () {
   let sim: McmSimulator;
@@ -47,6 +36,16 @@ describe('beyond the SDK', function () {
   });
 
   describe('ifExists', () => {
+    it('a failure to list the running mims is named as the deploy the msg asked for', async () => {
+      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
+      sim.setFault('listMims', { status: 500, body: { error: { code: 500, message: 'registry busy' } } });
+      const { kind, msg } = await run({ payload: { name: 'svc', image: 'v1' } });
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.message, 'deployMim failed: HTTP 500 registry busy');
+      assert.equal(msg.statusCode, 500);
+      assert.equal(sim.requests('deployMim').length, 0, 'nothing deployed without knowing what runs');
+    });
+
     it('keep: a repeated event deploys once and returns the running mim', async () => {
       await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
       const event = () => ({ payload: { name: 'svc', image: 'v1', env: { A: '1' } } });
@@ -198,7 +197,7 @@ describe('beyond the SDK', function () {
       });
       helper.getNode('n1').receive(specs());
       helper.getNode('n1').receive(specs());
-      await until(() => outputs.length + caught.length === 2, 'both msgs');
+      await waitFor(() => outputs.length + caught.length === 2, 'both msgs', 5000);
       assert.equal(caught.length, 0, JSON.stringify(caught.map((m) => m.error?.message)));
       assert.deepEqual(
         outputs[1].payload.map((m: { id: string }) => m.id),
@@ -265,7 +264,7 @@ describe('beyond the SDK', function () {
     it('reports an add, a state change and a removal made behind its back', async () => {
       sim.options.startDelayMs = 400;
       await loadWatch();
-      await wait(250);
+      await sleep(250);
       const added = nextMessage('out', 3000);
       await client.deployMim('bg', 'v1');
       const a = await added;
@@ -286,14 +285,15 @@ describe('beyond the SDK', function () {
 
     it('survives a simulator restart, says so in its status, and reports what changed meanwhile', async () => {
       await loadWatch();
-      await wait(250);
+      await sleep(250);
       const seen = statuses('w');
       const caught = collect('caught');
       await sim.stop();
       try {
-        await until(
+        await waitFor(
           () => seen.some((s) => s.fill === 'red' && /unreachable, retrying in \d+ s/.test(s.text ?? '')),
           'the unreachable status',
+          5000,
         );
       } finally {
         await sim.restart();
@@ -303,18 +303,18 @@ describe('beyond the SDK', function () {
       const msg = await next;
       assert.equal(msg.topic, 'mim/added');
       assert.equal(msg.payload.id, 'api-after');
-      await until(() => seen.some((s) => s.fill === 'green'), 'the green status after recovery');
+      await waitFor(() => seen.some((s) => s.fill === 'green'), 'the green status after recovery', 5000);
       assert.equal(caught.length, 1, 'the outage reached Catch once');
       assert.match(caught[0].error.message, /^listMims failed: (cannot reach|the connection to) the mimOE runtime/);
     });
 
     it('stops polling on close', async () => {
       await loadWatch();
-      await wait(350);
+      await sleep(350);
       await helper.unload();
       const count = sim.requests('listMims').length;
       assert.ok(count >= 2, `polled ${count} times`);
-      await wait(400);
+      await sleep(400);
       assert.equal(sim.requests('listMims').length, count);
     });
   });

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { McmClientOptions } from '../../src/mcm/client';
-import { clientOptions, ConfigSettings } from '../../src/nodes/shared/config-client';
-import type { RED } from '../../src/nodes/shared/runtime';
-import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
+import { clientOptions, ConfigSettings, connectionOptions } from '../../src/nodes/shared/config-client';
+import { SHARED_CATALOG, type RED } from '../../src/nodes/shared/runtime';
+import { configNode, CORE, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
+import { makeCertificate } from '../support/tls';
 import { McmSimulator } from '../../src/simulator';
 
 const HTTP_PROXY = 'network/06-httpproxy.js';
@@ -70,8 +71,25 @@ describe('mimoe-config settings', () => {
       [HTTP_PROXY],
     );
     for (const proxy of ['missing', 'other', 'p1']) {
-      assert.throws(() => options({ url: 'http://127.0.0.1:8083', proxy }), /^Error: mimoe-config\.errors\.proxy$/, proxy);
+      assert.throws(
+        () => options({ url: 'http://127.0.0.1:8083', proxy }),
+        { message: `${SHARED_CATALOG}:mimoe-config.errors.proxy` },
+        proxy,
+      );
     }
+  });
+
+  it('takes the CA of a tls-config node; accept self-signed turns verification off, and is warned of for https only', async () => {
+    const cert = makeCertificate();
+    await loadFlow([{ id: 'ca', type: 'tls-config', cert: '', key: '', ca: cert.certFile, verifyservercert: true }], {}, [CORE.tls]);
+    const verified = connectionOptions(red, { tls: 'ca' }).tls;
+    assert.deepEqual([verified?.ca, verified?.rejectUnauthorized], [cert.cert, true]);
+    assert.equal(connectionOptions(red, { tls: 'ca', insecure: true }).tls?.rejectUnauthorized, false);
+    assert.equal(connectionOptions(red, {}).tls?.rejectUnauthorized, true, 'verified by default');
+    const warnings: string[] = [];
+    clientOptions(red, { url: 'https://127.0.0.1:8443', insecure: true }, {}, (text) => warnings.push(text));
+    clientOptions(red, { url: 'http://127.0.0.1:8083', insecure: true }, {}, (text) => warnings.push(text));
+    assert.deepEqual(warnings, [`${SHARED_CATALOG}:mimoe-config.warn.insecure`]);
   });
 
   it('a config whose proxy is gone fails every msg with the reason, and sends nothing', async () => {
@@ -81,6 +99,39 @@ describe('mimoe-config settings', () => {
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
       assert.equal(msg.error.message, 'the mimOE server config cannot be used: the proxy chosen under Proxy is missing or has no URL');
+      assert.equal(sim.log.length, 0);
+    } finally {
+      await helper.unload();
+      await sim.stop();
+    }
+  });
+
+  it('a URL or key that reads an environment variable which is not set fails naming it, and sends nothing', async () => {
+    const sim = await McmSimulator.start({ quiet: true });
+    delete process.env.MIMOE_TEST_UNSET_URL;
+    delete process.env.MIMOE_TEST_UNSET_KEY;
+    try {
+      await loadActionFlow(sim, { type: 'mimoe-list' }, { url: '${MIMOE_TEST_UNSET_URL}' });
+      const url = await run({});
+      assert.equal(url.kind, 'caught');
+      assert.equal(
+        url.msg.error.message,
+        "the mimOE server config cannot be used: the environment variable MIMOE_TEST_UNSET_URL is not set in Node-RED's environment (this setting reads ${MIMOE_TEST_UNSET_URL})",
+      );
+      await helper.unload();
+      await loadFlow(
+        [
+          configNode(sim),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        { cfg: { token: '${MIMOE_TEST_UNSET_KEY}' } },
+      );
+      const key = await run({});
+      assert.equal(key.kind, 'caught');
+      assert.match(key.msg.error.message, /MIMOE_TEST_UNSET_KEY is not set/);
       assert.equal(sim.log.length, 0);
     } finally {
       await helper.unload();

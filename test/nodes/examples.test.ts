@@ -11,41 +11,102 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
+import { CONFIG_DEFAULTS } from '../../src/nodes/shared/config-client';
 import { McmFleet, McmSimulator } from '../../src/simulator';
 import { CORE, helper, loadFlow } from '../support/nodes';
+import { sleep } from '../support/simulator-helpers';
 
 const examplesDir = join(__dirname, '..', '..', '..', 'examples');
 const FLEET_SIZE = 5;
 type FlowNode = Record<string, any>;
 
+/** What pressing an inject must lead to: results on debug nodes, or failures at Catch. */
+interface Expected {
+  results: number;
+  errors: number;
+}
+
+/** The mim the deploy example deploys (its inject's payload); the data store examples deploy the same. */
+const HELLO = JSON.parse(
+  (JSON.parse(readFileSync(join(examplesDir, 'deploy.json'), 'utf8')) as FlowNode[]).find((n) => n.type === 'inject')!.payload,
+) as { name: string; image: string; env: Record<string, string> };
+
 /** What the examples' comments ask to do first: remove needs a mim, restore needs a backup. */
 const SETUP: Record<string, (client: McmClient) => Promise<unknown>> = {
   'remove.json': (client) => client.deployMim('hello', 'hello-v1'),
   'restore.json': async (client) => {
-    await client.deployMim('hello', 'hello-v1');
+    await client.deployMim(HELLO.name, HELLO.image, HELLO.env);
     await client.backupDataStore('api-hello', '/tmp/hello-datastore.bak');
   },
 };
 
-/** What each inject (by name) must lead to: results on debug nodes, or failures at Catch. */
-const EXPECTED: Record<string, Record<string, { results: number; errors: number }>> = {
+/** What each inject (by name) must lead to. */
+const EXPECTED: Record<string, Record<string, Expected>> = {
   'deploy.json': { 'hello, from msg.payload': { results: 1, errors: 0 } },
   'remove.json': { 'api-hello': { results: 1, errors: 0 }, 'image api-hello-v1': { results: 1, errors: 0 } },
   'list.json': { 'list mims': { results: 1, errors: 0 }, 'list images': { results: 1, errors: 0 } },
   'upload.json': { 'upload demo tar': { results: 2, errors: 0 }, 'read file': { results: 1, errors: 0 } },
   'composition.json': { 'two mims': { results: 1, errors: 0 }, 'one unknown image': { results: 0, errors: 1 } },
-  'backup.json': { 'deploy hello': { results: 1, errors: 0 }, 'backup api-hello': { results: 1, errors: 0 } },
-  'restore.json': { 'deploy hello': { results: 1, errors: 0 }, 'restore api-hello': { results: 1, errors: 0 } },
+  'backup.json': { 'back up hello': { results: 2, errors: 0 } },
+  'restore.json': { 'restore hello': { results: 2, errors: 0 } },
   'round-trip.json': { start: { results: 6, errors: 0 } },
   'watch.json': {},
 };
 
 /** The fleet examples, against a simulated fleet: one rollout result per inject (two for upload, then deploy). */
-const FLEET_EXPECTED: Record<string, Record<string, { results: number; errors: number }>> = {
+const FLEET_EXPECTED: Record<string, Record<string, Expected>> = {
   'fleet-rollout.json': { 'discover and roll out': { results: 2, errors: 0 } },
   'fleet-canary.json': { 'greeting v2, canary first': { results: 1 + FLEET_SIZE, errors: 0 } },
   'fleet-upload.json': { 'every member': { results: 1, errors: 0 }, 'device-01 and device-02': { results: 1, errors: 0 } },
 };
+
+interface Example {
+  file: string;
+  flow: FlowNode[];
+  /** Msgs that reached the debug nodes. */
+  results: FlowNode[];
+  /** Msgs that reached the debug nodes behind Catch nodes. */
+  errors: FlowNode[];
+}
+
+/**
+ * Loads an example as shipped, its debug nodes turned into helper nodes that collect what reaches
+ * them; `config` changes settings of its mimoe-config node.
+ */
+async function loadExample(file: string, config: FlowNode = {}): Promise<Example> {
+  const flow = (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[])
+    .filter((n) => n.type !== 'tab' && n.type !== 'comment')
+    .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n))
+    .map((n) => (n.type === 'mimoe-config' ? { ...n, ...config } : n));
+  await loadFlow(flow, {}, [CORE.inject, CORE.change, CORE.file]);
+  const results: FlowNode[] = [];
+  const errors: FlowNode[] = [];
+  const errorDebugs = new Set(flow.filter((n) => n.type === 'catch').flatMap((n) => n.wires.flat()));
+  for (const n of flow.filter((node) => node.type === 'helper')) {
+    helper.getNode(n.id).on('input', (msg: FlowNode) => (errorDebugs.has(n.id) ? errors : results).push(msg));
+  }
+  return { file, flow, results, errors };
+}
+
+async function settle(count: () => number, expected: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (count() < expected && Date.now() < deadline) await sleep(25);
+  // A little longer, to catch anything unexpected that follows.
+  await sleep(150);
+}
+
+/** Presses the inject named `name` and checks what reached the debug nodes after it. */
+async function press(example: Example, name: string, expected: Expected, timeoutMs?: number): Promise<void> {
+  const { flow, results, errors } = example;
+  const inject = flow.find((n) => n.type === 'inject' && n.name === name);
+  assert.ok(inject, `${example.file} has the inject "${name}"`);
+  results.length = 0;
+  errors.length = 0;
+  helper.getNode(inject!.id).receive({});
+  await settle(() => results.length + errors.length, expected.results + expected.errors, timeoutMs);
+  assert.equal(errors.length, expected.errors, `${name}: errors ${JSON.stringify(errors.map((e) => e.error?.message))}`);
+  assert.equal(results.length, expected.results, `${name}: results`);
+}
 
 describe('examples', function () {
   this.timeout(30_000);
@@ -101,47 +162,47 @@ describe('examples', function () {
     }
   });
 
-  async function load(file: string): Promise<{ flow: FlowNode[]; results: FlowNode[]; errors: FlowNode[] }> {
-    const flow = (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[])
-      .filter((n) => n.type !== 'tab' && n.type !== 'comment')
-      .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n));
-    await loadFlow(flow, {}, [CORE.inject, CORE.change, CORE.file]);
-    const results: FlowNode[] = [];
-    const errors: FlowNode[] = [];
-    const errorDebugs = new Set(flow.filter((n) => n.type === 'catch').flatMap((n) => n.wires.flat()));
-    for (const n of flow.filter((node) => node.type === 'helper')) {
-      helper.getNode(n.id).on('input', (msg: FlowNode) => (errorDebugs.has(n.id) ? errors : results).push(msg));
+  it("every example's config node carries every setting, at its default (the editor applies no defaults on import)", () => {
+    for (const file of [...Object.keys(EXPECTED), ...Object.keys(FLEET_EXPECTED)]) {
+      const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
+      const config = flow.find((n) => n.type === (file in FLEET_EXPECTED ? 'mimoe-fleet' : 'mimoe-config'));
+      assert.ok(config, `${file} has its config node`);
+      for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) assert.equal(Number(config[key]), value, `${file}: ${key}`);
+      assert.equal(config.proxy, '', `${file}: proxy (none: the environment's)`);
     }
-    return { flow, results, errors };
-  }
-
-  async function settle(count: () => number, expected: number): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (count() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    // A little longer, to catch anything unexpected that follows.
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  });
 
   for (const [file, injects] of Object.entries(EXPECTED)) {
     if (file === 'watch.json') continue;
     it(`${file} runs as shipped`, async () => {
       await SETUP[file]?.(client);
-      const { flow, results, errors } = await load(file);
-      for (const [name, expected] of Object.entries(injects)) {
-        const inject = flow.find((n) => n.type === 'inject' && n.name === name);
-        assert.ok(inject, `${file} has the inject "${name}"`);
-        results.length = 0;
-        errors.length = 0;
-        helper.getNode(inject!.id).receive({});
-        await settle(() => results.length + errors.length, expected.results + expected.errors);
-        assert.equal(errors.length, expected.errors, `${name}: errors ${JSON.stringify(errors.map((e) => e.error?.message))}`);
-        assert.equal(results.length, expected.results, `${name}: results`);
-      }
+      const example = await loadExample(file);
+      for (const [name, expected] of Object.entries(injects)) await press(example, name, expected);
     });
   }
 
+  it('backup.json and restore.json back up and restore the hello of the deploy example without replacing it', async () => {
+    const results = async (file: string, name: string, expected: Expected) => {
+      const example = await loadExample(file);
+      await press(example, name, expected);
+      await helper.unload();
+      return example.results;
+    };
+    await results('deploy.json', 'hello, from msg.payload', { results: 1, errors: 0 });
+    const deployed = sim.mims();
+    const backup = await results('backup.json', 'back up hello', { results: 2, errors: 0 });
+    const restore = await results('restore.json', 'restore hello', { results: 2, errors: 0 });
+    assert.equal(sim.requests('deployMim').length, 1, 'deployed once, by the deploy example');
+    assert.equal(sim.requests('removeMim').length, 0, 'nothing replaced');
+    assert.deepEqual(sim.mims(), deployed);
+    assert.deepEqual(
+      [backup, restore].map((msgs) => msgs.find((m) => m.payload?.action)?.payload.status),
+      ['completed', 'completed'],
+    );
+  });
+
   it('round-trip.json leaves a backup behind and the mim removed', async () => {
-    const { flow, results } = await load('round-trip.json');
+    const { flow, results } = await loadExample('round-trip.json');
     helper.getNode(flow.find((n) => n.type === 'inject')!.id).receive({});
     await settle(() => results.length, 6);
     const payloads = results.map((m) => m.payload);
@@ -153,9 +214,19 @@ describe('examples', function () {
     assert.deepEqual(sim.mims(), []);
   });
 
+  it('round-trip.json works with a Client id set in its config node (the mim is <client id>-hello)', async () => {
+    const example = await loadExample('round-trip.json', { clientId: 'demo' });
+    await press(example, 'start', { results: 6, errors: 0 });
+    const payloads = example.results.map((m) => m.payload);
+    assert.equal(payloads[1].id, 'demo-hello');
+    assert.deepEqual([payloads[3].action, payloads[4].action], ['backup', 'restore']);
+    assert.deepEqual(payloads[5], { id: 'demo-hello', resource: 'mim', removed: true });
+    assert.deepEqual(sim.mims(), []);
+  });
+
   it('watch.json reports a mim deployed behind its back', async () => {
-    const { results } = await load('watch.json');
-    await new Promise((r) => setTimeout(r, 300));
+    const { results } = await loadExample('watch.json');
+    await sleep(300);
     await client.deployMim('watched', 'hello-v1');
     await settle(() => results.length, 1);
     assert.ok(results.length >= 1, 'a change was reported');
@@ -197,29 +268,10 @@ describe('fleet examples', function () {
   for (const [file, injects] of Object.entries(FLEET_EXPECTED)) {
     it(`${file} runs as shipped`, async () => {
       if (file === 'fleet-canary.json') await uploadEverywhere();
-      const flow = (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[])
-        .filter((n) => n.type !== 'tab' && n.type !== 'comment')
-        .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z, name: n.name } : n));
-      await loadFlow(flow, {}, [CORE.inject]);
-      const results: FlowNode[] = [];
-      const errors: FlowNode[] = [];
-      const errorDebugs = new Set(flow.filter((n) => n.type === 'catch').flatMap((n) => n.wires.flat()));
-      for (const n of flow.filter((node) => node.type === 'helper')) {
-        helper.getNode(n.id).on('input', (msg: FlowNode) => (errorDebugs.has(n.id) ? errors : results).push(msg));
-      }
+      const example = await loadExample(file);
+      const { results } = example;
       for (const [name, expected] of Object.entries(injects)) {
-        const inject = flow.find((n) => n.type === 'inject' && n.name === name);
-        assert.ok(inject, `${file} has the inject "${name}"`);
-        results.length = 0;
-        errors.length = 0;
-        helper.getNode(inject!.id).receive({});
-        const deadline = Date.now() + 20_000;
-        while (results.length + errors.length < expected.results + expected.errors && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 25));
-        }
-        await new Promise((r) => setTimeout(r, 150));
-        assert.equal(errors.length, expected.errors, `${name}: errors ${JSON.stringify(errors.map((e) => e.error?.message))}`);
-        assert.equal(results.length, expected.results, `${name}: results`);
+        await press(example, name, expected, 20_000);
         const rollouts = results.filter((m) => m.payload?.devices);
         assert.ok(rollouts.length > 0);
         for (const msg of rollouts) assert.equal(msg.payload.failed, 0, `${name}: ${JSON.stringify(msg.payload.devices)}`);

@@ -11,16 +11,7 @@ import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, run, StatusCall, statuses } from '../support/nodes';
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await wait(20);
-  }
-}
+import { waitFor } from '../support/simulator-helpers';
 
 const last = (seen: StatusCall[]) => seen[seen.length - 1];
 
@@ -57,7 +48,7 @@ describe('field answers in flows', function () {
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.status, 'inProgress');
       assert.equal(msg.payload.action, 'backup');
-      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      await waitFor(() => last(seen)?.fill === 'yellow', 'the yellow status', 3000);
       assert.deepEqual(last(seen), { fill: 'yellow', shape: 'ring', text: 'backup 0%, cannot follow' });
     });
 
@@ -71,7 +62,7 @@ describe('field answers in flows', function () {
         { status: msg.payload.status, action: msg.payload.action, path: msg.payload.path },
         { status: 'accepted', action: 'restore', path: '/data/db.bak' },
       );
-      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      await waitFor(() => last(seen)?.fill === 'yellow', 'the yellow status', 3000);
       assert.deepEqual(last(seen), { fill: 'yellow', shape: 'ring', text: 'restore accepted, not confirmed' });
     });
 
@@ -80,7 +71,7 @@ describe('field answers in flows', function () {
       const seen = statuses('n1');
       const { msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
       assert.equal(msg.payload.status, 'completed');
-      await until(() => last(seen)?.fill === 'green', 'the green status');
+      await waitFor(() => last(seen)?.fill === 'green', 'the green status', 3000);
       assert.equal(last(seen).shape, 'dot');
     });
   });
@@ -138,6 +129,72 @@ describe('field answers in flows', function () {
         await helper.unload();
         await keyed.stop();
       }
+    });
+
+    /** A list node whose config node has these settings and credentials; `n1` under test. */
+    async function listWith(config: Record<string, unknown>, token?: string): Promise<void> {
+      await loadFlow(
+        [
+          configNode(sim, config),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        token === undefined ? {} : { cfg: { token } },
+      );
+    }
+
+    it('a blank key, or an ${ENV_VAR} key that is empty, is refused before any request, the status saying where to look', async () => {
+      process.env.MIMOE_TEST_EMPTY_KEY = '';
+      try {
+        for (const token of ['', '  ', '${MIMOE_TEST_EMPTY_KEY}']) {
+          await listWith({}, token);
+          const seen = statuses('n1');
+          const { kind, msg } = await run({});
+          assert.equal(kind, 'caught');
+          assert.equal(msg.error.code, 'MCM_INVALID_INPUT');
+          assert.match(msg.error.message, /^listMims: no API key or token is set \(a blank key, or an \$\{ENV_VAR\} that is empty\)/);
+          assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+          await helper.unload();
+        }
+      } finally {
+        delete process.env.MIMOE_TEST_EMPTY_KEY;
+      }
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('an ${ENV_VAR} key that is not set: the config error names it, the status says it is the config', async () => {
+      delete process.env.MIMOE_TEST_UNSET_KEY;
+      await listWith({}, '${MIMOE_TEST_UNSET_KEY}');
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_CONFIG');
+      assert.match(msg.error.message, /the environment variable MIMOE_TEST_UNSET_KEY is not set/);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('a missing key file: Catch names the file, the status says it is the config', async () => {
+      await listWith({ tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.match(msg.error.message, /cannot read the key file \/nonexistent\/mimoe-api-key.env \(ENOENT\)/);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
+      assert.equal(sim.log.length, 0, 'no request was sent');
+    });
+
+    it('a config URL that cannot be used: Catch says why, the status says it is the config', async () => {
+      await listWith({ url: 'http://user:secret@127.0.0.1:1' }, sim.key);
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.code, 'MCM_CONFIG');
+      assert.match(msg.error.message, /^the mimOE server config cannot be used: the runtime URL must not hold a user name or password/);
+      assert.ok(!msg.error.message.includes('secret'));
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'config problem' });
     });
 
     it('an odd key in the credentials is a config error shown before any request', async () => {
@@ -223,7 +280,7 @@ describe('field answers in flows', function () {
       const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/data/db.bak' } });
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.status, 'inProgress');
-      await until(() => last(seen)?.fill === 'yellow', 'the yellow status');
+      await waitFor(() => last(seen)?.fill === 'yellow', 'the yellow status', 3000);
       assert.equal(last(seen).text, 'backup 0%, cannot follow');
     });
 
@@ -241,7 +298,7 @@ describe('field answers in flows', function () {
       const outputs = collect('out');
       const caught = collect('caught');
       for (let i = 0; i < 2; i++) helper.getNode('n1').receive({ payload: { name: 'svc', image: 'db', env: { A: '1' } } });
-      await until(() => outputs.length + caught.length === 2, 'both msgs');
+      await waitFor(() => outputs.length + caught.length === 2, 'both msgs', 3000);
       assert.deepEqual(
         caught.map((m) => m.error.message),
         [],
@@ -250,6 +307,43 @@ describe('field answers in flows', function () {
         outputs.map((m) => m.payload.id),
         ['api-svc', 'api-svc'],
       );
+    });
+
+    it('a wrong key (403 Forbidden) reaches Catch saying the key was refused and what to check; so does the status', async () => {
+      await loadFlow(
+        [
+          configNode(field),
+          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+          { id: 'out', type: 'helper' },
+          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+          { id: 'caught', type: 'helper' },
+        ],
+        { cfg: { token: 'a-wrong-key' } },
+      );
+      const seen = statuses('n1');
+      const { kind, msg } = await run({});
+      assert.equal(kind, 'caught');
+      assert.equal(
+        msg.error.message,
+        'listMims failed: HTTP 403 Forbidden; the runtime refused the API key (401: missing or expired, 403: wrong): ' +
+          "check the config node's key or key file",
+      );
+      assert.equal(msg.error.code, 'MCM_HTTP');
+      assert.equal(msg.statusCode, 403);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'key refused (HTTP 403)' });
+    });
+
+    it('an expired key (401) that the key file does not renew reaches Catch saying the key was refused', async () => {
+      await loadActionFlow(field, { type: 'mimoe-deploy' }, { tokenSource: 'file', keyFile });
+      field.options.expiredTokens = [field.key];
+      const seen = statuses('n1');
+      const { kind, msg } = await run({ payload: { name: 'svc', image: 'db' } });
+      assert.equal(kind, 'caught');
+      assert.match(
+        msg.error.message,
+        /^deployMim failed: HTTP 401 Unauthorized; the runtime refused the API key \(401: missing or expired/,
+      );
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'key refused (HTTP 401)' });
     });
 
     it('an expired key (401) is read again from the key file and the call repeated', async () => {

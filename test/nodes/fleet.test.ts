@@ -229,7 +229,7 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(msg.error.source.id, 'n1');
     assert.match(
       msg.error.message,
-      /^rollout stopped: 1 of 20 device failed, more than the 0 allowed \(device-01\); first failure: deployMim failed: HTTP 500 image does not run here/,
+      /^rollout stopped: 1 device of 20 failed, more than the 0 allowed \(device-01\); first failure: deployMim failed: HTTP 500 image does not run here/,
     );
     const result = msg.payload as Result;
     assert.equal(result.stopped, 'failures');
@@ -261,6 +261,10 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     for (const device of result.devices) {
       assert.ok(['rolled-back', 'skipped'].includes(device.note ?? ''), `${device.device}: ${device.note} ${device.rollbackError ?? ''}`);
     }
+    assert.match(
+      msg.error.message,
+      /^rollout stopped: 2 devices of 20 failed, more than the 1 allowed \(device-05, device-09\); first failure: checkHealth failed: HTTP 503 /,
+    );
     assert.match(msg.error.message, /; rolled back on \d+ devices$/);
     assert.deepEqual(fleet.devices.map(stateOf), before, 'every device is as it was before');
   });
@@ -357,6 +361,9 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     const missing = await run({ payload: { image: 'hello-v2' } }, 30_000);
     assert.equal(missing.kind, 'caught');
     assert.match(missing.msg.error.message, /^deployMim: a mim name is required/);
+    const notObject = await run({ payload: 'hello' }, 30_000);
+    assert.equal(notObject.kind, 'caught');
+    assert.match(notObject.msg.error.message, /^deployMim: msg\.payload must be an object \{name, image, env\}.*\(got a string\)/);
     for (const device of fleet.devices.slice(1)) assert.deepEqual(touched(device), []);
     assert.ok(
       touched(seed()).every((r) => String(r.route).startsWith('insight')),
@@ -369,6 +376,45 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     assert.equal(refused.kind, 'caught');
     assert.match(refused.msg.error.message, /^discoverMembers failed: HTTP 403/);
     assert.equal(refused.msg.statusCode, 403);
+  });
+
+  it('names the first failure to happen, not the first listed; a wrong device glob says so', async () => {
+    await fleet.setMode('device-01', { slowMs: 800, refuseDeploys: { status: 500, message: 'slow refusal' } });
+    await fleet.setMode('device-02', { refuseDeploys: { status: 500, message: 'quick refusal' } });
+    await load(deployNode({ canary: 0, parallel: 2, maxFailures: 0, devices: 'device-01, device-02', devicesType: 'str' }));
+    const stopped = await run({}, 30_000);
+    assert.equal(stopped.kind, 'caught');
+    assert.match(
+      stopped.msg.error.message,
+      /^rollout stopped: 2 devices of 2 failed, more than the 0 allowed \(device-01, device-02\); first failure: deployMim failed: HTTP 500 quick refusal/,
+    );
+    await helper.unload();
+
+    await load(deployNode());
+    const bad = await run({ devices: ['dev*-0[12]'] }, 30_000);
+    assert.equal(bad.kind, 'caught');
+    assert.equal(
+      bad.msg.error.message,
+      'the target device "dev*-0[12]" is not a member name or glob: only * and ? are wildcards ("dev*-0[12]")',
+    );
+  });
+
+  it('takes a seed URL that ends in /mcm/v1, as mimoe-config takes a runtime URL', async () => {
+    await load(deployNode({ devices: 'device-02', devicesType: 'str' }), { seedUrl: `${seed().url}/mcm/v1/` });
+    const { kind, msg } = await run({}, 30_000);
+    assert.equal(kind, 'sent');
+    assert.deepEqual(
+      (msg.payload as Result).devices.map((d) => [d.device, d.ok]),
+      [['device-02', true]],
+    );
+  });
+
+  it('names an environment variable that is not set in the seed URL', async () => {
+    delete process.env.MIMOE_TEST_UNSET_SEED;
+    await load(deployNode(), { seedUrl: '${MIMOE_TEST_UNSET_SEED}' });
+    const { kind, msg } = await run({}, 30_000);
+    assert.equal(kind, 'caught');
+    assert.match(msg.error.message, /MIMOE_TEST_UNSET_SEED is not set in Node-RED's environment/);
   });
 
   it('msg.refresh asks the seed again', async () => {

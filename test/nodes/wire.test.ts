@@ -11,10 +11,8 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { RecordingProxy } from '../support/proxy';
-import { byProfile } from '../support/simulator-helpers';
+import { byProfile, sleep } from '../support/simulator-helpers';
 import { ThrottlingRelay } from '../support/relay';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the wire in flows', function () {
   this.timeout(30_000);

@@ -70,13 +70,27 @@ describe('the packed package', function () {
         f.endsWith('.map'),
     );
     assert.deepEqual(strays, []);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('docs/')),
+      ['docs/mcm-api.md'],
+      'of docs/, the contract the probe checks (no screenshots)',
+    );
+  });
+
+  it('the commands name in their --help only files the package holds', () => {
+    for (const cli of ['build/src/probe/cli.js', 'build/src/simulator/cli.js']) {
+      const help = execFileSync(process.execPath, [join(root, cli), '--help'], { encoding: 'utf8' });
+      const named = [...help.matchAll(/\b(?:docs|src|test|build|examples)\/[\w./-]*\w/g)].map((m) => m[0]);
+      for (const file of named) assert.ok(files.includes(file), `${cli} --help names ${file}, which the package does not hold`);
+    }
   });
 
   it('installs into a fresh Node-RED, every node loaded and enabled, catalogs served', async () => {
     const userDir = join(work, 'user');
     execFileSync('mkdir', ['-p', userDir]);
     writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
-    npm(['install', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
+    // From npm's cache only (npm ci filled it): a test reaches no registry.
+    npm(['install', '--offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
     const settings = launcher.writeSettings(userDir, { port: 0 });
     const red = await launcher.startNodeRed({ userDir, settings });
     try {

@@ -2,29 +2,19 @@
  * Helpers for the probe's tests: run the `mimoe-probe` command as a child process, read the table
  * it prints, and list what a run left on a simulator.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { McmSimulator } from '../../src/simulator';
 import { TableRow, Verdict } from '../../src/probe/points';
+import { CliRun, PROBE_CLI, runCli } from '../support/cli';
 
-export const PROBE_CLI = resolve(__dirname, '../../src/probe/cli.js');
-
-export interface CliRun {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
+export interface ProbeRun extends Omit<CliRun, 'exit'> {
+  /** The exit code. */
   exit: Promise<number | null>;
 }
 
 /** Starts the probe command; the key goes through the environment, as a user would pass it. */
-export function probeCli(args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, [PROBE_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk) => (out += chunk));
-  child.stderr?.on('data', (chunk) => (err += chunk));
-  const exit = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
+export function probeCli(args: string[], env: Record<string, string> = {}): ProbeRun {
+  const run = runCli(PROBE_CLI, args, { ...process.env, ...env });
+  return { ...run, exit: run.exit.then(({ code }) => code) };
 }
 
 /** The conformance table as the command printed it. */
@@ -53,12 +43,4 @@ export function leftOn(sim: McmSimulator, prefix: string): string[] {
       .filter((image) => image.id.includes(prefix) || image.name.includes(prefix))
       .map((image) => `image ${image.id}`),
   ];
-}
-
-export async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((done) => setTimeout(done, 20));
-  }
 }

@@ -7,8 +7,8 @@ import { POINTS, Verdict } from '../../src/probe/points';
 import { Probe } from '../../src/probe/probe';
 import { KEY_PLACEHOLDER, KeyRedactor } from '../../src/probe/redact';
 import { McmSimulator, SIM_ROUTES } from '../../src/simulator';
-import { startTestSimulator, tempDir, uploadTar } from '../support/simulator-helpers';
-import { leftOn, printedTable, probeCli, until, verdicts } from './helpers';
+import { startTestSimulator, tempDir, uploadTar, waitFor } from '../support/simulator-helpers';
+import { leftOn, printedTable, probeCli, verdicts } from './helpers';
 
 /** A key with characters that every encoding writes differently. */
 const ODD_KEY = 'pr0be/key+with=odd&chars"\\~x';
@@ -153,9 +153,29 @@ describe('mimoe-probe against the simulator', function () {
     assert.equal(table['create.body'].verdict, 'differs');
     assert.equal(table['upload.answer-delay'].verdict, 'as documented');
     assert.equal(table['datastore.backup'].verdict, 'not observed');
-    assert.match(table['datastore.backup'].seen, /not reached: deploy failed/);
+    assert.equal(table['datastore.backup'].seen, 'not reached (the probe could not run)');
     assert.equal(sim.requests('deleteImage').length > 0, true);
     assert.deepEqual(leftOn(sim, prefix), []);
+  });
+
+  it('a refused key: could not run, said once after the table, with what to check', async () => {
+    sim = await startTestSimulator();
+    const { code, stdout, stderr, log } = await probeRun('probe-wrong-key', [], 'not-the-simulator-key');
+    assert.equal(code, 1, stdout);
+    const problem =
+      /^mimoe-probe: could not run: preflight failed: HTTP 403 .*; the runtime refused the key \(401: missing or expired, 403: wrong\): check the key that --key-file or --key-env gives$/m;
+    assert.match(stderr, problem);
+    const table = printedTable(stdout);
+    assert.equal(table.length, POINTS.length);
+    const notReached = table.filter((row) => row.verdict === 'not observed');
+    assert.ok(notReached.length >= POINTS.length - 1, stdout);
+    assert.ok(
+      notReached.every((row) => row.seen === 'not reached (the probe could not run)'),
+      stdout,
+    );
+    assert.equal(`${stdout}${stderr}`.split('preflight failed').length - 1, 1, 'the reason is said once');
+    const result = logLines(log).find((line) => line.type === 'result') as { problem?: string } | undefined;
+    assert.match(`mimoe-probe: could not run: ${result?.problem}`, problem, 'the log keeps the whole problem');
   });
 
   it('an upload refused as some builds refuse them: could not run, the refusal in the table, nothing left', async () => {
@@ -219,7 +239,7 @@ describe('mimoe-probe against the simulator', function () {
 
     sim.setFault('dataStore', { hang: true });
     const once = probeCli([...base, '--prefix', 'probe-sigint'], env);
-    await until(() => sim!.requests('dataStore').length === 1);
+    await waitFor(() => sim!.requests('dataStore').length === 1, 'the backup request', 10_000);
     once.child.kill('SIGINT');
     assert.equal(await once.exit, 130);
     assert.match(once.stderr(), /stopping; removing what the probe created/);
@@ -230,9 +250,9 @@ describe('mimoe-probe against the simulator', function () {
     sim.setFault('removeMim', { hang: true });
     const [backups, removals] = [sim.requests('dataStore').length, sim.requests('removeMim').length];
     const twice = probeCli([...base, '--prefix', 'probe-twice'], env);
-    await until(() => sim!.requests('dataStore').length > backups);
+    await waitFor(() => sim!.requests('dataStore').length > backups, 'the backup request', 10_000);
     twice.child.kill('SIGINT');
-    await until(() => sim!.requests('removeMim').length > removals);
+    await waitFor(() => sim!.requests('removeMim').length > removals, 'the removal request', 10_000);
     twice.child.kill('SIGINT');
     assert.equal(await twice.exit, 130);
     assert.match(twice.stderr(), /exited at once; these may be left on the runtime: .*probe-twice-img/);

@@ -7,11 +7,11 @@ import { LogConformance, LogHeader, LogResult, parseLog } from '../../src/probe/
 import { Probe } from '../../src/probe/probe';
 import { rawRequest } from '../../src/probe/raw';
 import { ReplayServer } from '../../src/simulator/replay';
+import { SIMULATOR_CLI, listeningUrl, runCli } from '../support/cli';
 import { tempDir } from '../support/simulator-helpers';
 import { probeCli } from './helpers';
 
 const FIXTURES = resolve(__dirname, '../../../test/fixtures/field');
-const SIMULATOR_CLI = resolve(__dirname, '../../src/simulator/cli.js');
 
 function exchange(method: string, path: string, status: number, body: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
@@ -64,6 +64,28 @@ describe('replay of recorded runtimes (test/fixtures/field)', function () {
       }
     });
   }
+});
+
+describe('the probe against a replay with another prefix than the recording', function () {
+  this.timeout(30_000);
+
+  it('could not run, and says why whole in the result and the log; the table cuts after a whole word', async () => {
+    const replay = await ReplayServer.fromFile(join(FIXTURES, 'simulator-field-profile.jsonl'));
+    try {
+      const result = await new Probe({ url: replay.url, key: 'replay-key-not-checked', prefix: 'not-the-recorded-one' }).run();
+      assert.equal(result.outcome, 'could not run');
+      assert.match(
+        result.problem ?? '',
+        /^upload failed: bad-response: uploadImage failed: the runtime sent an answer that cannot be read \(answered without the image, and "not-the-recorded-one-img" is not listed\)$/,
+      );
+      assert.equal(result.log.result?.problem, result.problem);
+      // In the table, a long text is cut after a whole word.
+      const createBody = result.rows.find((row) => row.id === 'create.body');
+      assert.equal(createBody?.seen, 'upload: bad-response: uploadImage failed: the runtime sent an answer that cannot be read (answered…');
+    } finally {
+      await replay.stop();
+    }
+  });
 });
 
 describe('replay server', () => {
@@ -157,25 +179,17 @@ describe('replay server', () => {
   it('mcm-simulator --replay serves a log, then says how much of it was used', async () => {
     const file = join(tempDir(), 'one.jsonl');
     writeFileSync(file, exchange('GET', '/mcm/v1/images', 200, '{"data":[{"id":"api-x","name":"x"}]}') + '\n');
-    const child = spawn(process.execPath, [SIMULATOR_CLI, '--replay', file, '--port', '0', '--quiet'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    const exit = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const served = runCli(SIMULATOR_CLI, ['--replay', file, '--port', '0', '--quiet']);
     try {
-      const until = Date.now() + 5000;
-      while (!/listening on (\S+)\/mcm\/v1/.test(out) && Date.now() < until) await new Promise((ok) => setTimeout(ok, 20));
-      const url = /listening on (\S+)\/mcm\/v1/.exec(out)?.[1];
-      assert.ok(url, out);
+      const url = await listeningUrl(served);
       const images = await fetch(`${url}/mcm/v1/images`);
       assert.deepEqual(await images.json(), { data: [{ id: 'api-x', name: 'x' }] });
       assert.equal((await fetch(`${url}/mcm/v1/mims`)).status, 501);
-      child.kill('SIGTERM');
-      assert.equal(await exit, 0);
-      assert.match(out, /replay: 1 of 1 exchanges used, 1 requests unmatched/);
+      served.child.kill('SIGTERM');
+      assert.equal((await served.exit).code, 0);
+      assert.match(served.stdout(), /replay: 1 of 1 exchanges used, 1 requests unmatched/);
     } finally {
-      child.kill('SIGKILL');
+      served.child.kill('SIGKILL');
     }
     const combined = spawn(process.execPath, [SIMULATOR_CLI, '--replay', file, '--key', 'k'], { stdio: 'ignore' });
     assert.equal(await new Promise((done) => combined.on('exit', done)), 2);

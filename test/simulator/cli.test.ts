@@ -1,44 +1,17 @@
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../../src/simulator/cli';
-import { tempDir } from '../support/simulator-helpers';
+import { CliRun, SIMULATOR_CLI, listeningUrl, runCli } from '../support/cli';
+import { tempDir, waitFor } from '../support/simulator-helpers';
 
-const CLI = resolve(__dirname, '../../src/simulator/cli.js');
 const FIELD_FIXTURE = resolve(__dirname, '../../../test/fixtures/field/simulator-field-profile.jsonl');
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 /** Runs the CLI with MCM_SIMULATOR_PROFILE as given (by default unset: the contract profile these tests expect). */
-function run(args: string[], profileVariable?: string): Run {
+function run(args: string[], profileVariable?: string): CliRun {
   const env: NodeJS.ProcessEnv = { ...process.env, MCM_SIMULATOR_PROFILE: profileVariable };
   if (profileVariable === undefined) delete env.MCM_SIMULATOR_PROFILE;
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c) => (out += c));
-  child.stderr?.on('data', (c) => (err += c));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.on('exit', (code, signal) => done({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-/** Waits for the "listening on" line and returns the base URL (without /mcm/v1). */
-async function listeningUrl(r: Run): Promise<string> {
-  const until = Date.now() + 5000;
-  for (;;) {
-    const m = /listening on (\S+)\/mcm\/v1/.exec(r.stdout());
-    if (m) return m[1];
-    if (Date.now() > until || r.child.exitCode !== null) throw new Error(`no listening line: ${r.stdout()} ${r.stderr()}`);
-    await new Promise((ok) => setTimeout(ok, 20));
-  }
+  return runCli(SIMULATOR_CLI, args, env);
 }
 
 describe('simulator CLI', () => {
@@ -69,8 +42,7 @@ describe('simulator CLI', () => {
       const key = /generated API key: (\S+)/.exec(r.stdout())?.[1];
       assert.ok(key, r.stdout());
       assert.equal((await fetch(`${url}/mcm/v1/images`, { headers: { authorization: `Bearer ${key}` } })).status, 200);
-      const until = Date.now() + 2000;
-      while (!/GET \/mcm\/v1\/images -> 200/.test(r.stdout()) && Date.now() < until) await new Promise((ok) => setTimeout(ok, 10));
+      await waitFor(() => /GET \/mcm\/v1\/images -> 200/.test(r.stdout()), 'the access line');
       assert.match(r.stdout(), /GET \/mcm\/v1\/images -> 200/);
       r.child.kill('SIGINT');
       assert.equal((await r.exit).code, 0);
@@ -82,9 +54,7 @@ describe('simulator CLI', () => {
   it('--fleet N: one line per device, one key for all, each device listing the others; access lines name the device', async () => {
     const r = run(['--fleet', '3', '--key', 'fleet-key', '--insight-token', 'mesh']);
     try {
-      const until = Date.now() + 5000;
-      while (!/device-03 \S+\n/.test(r.stdout()) && Date.now() < until && r.child.exitCode === null)
-        await new Promise((ok) => setTimeout(ok, 20));
+      await waitFor(() => /device-03 \S+\n/.test(r.stdout()) || r.child.exitCode !== null, 'the device lines', 5000);
       assert.match(r.stdout(), /^MCM simulator fleet of 3 devices, MCM under \/mcm\/v1 \(API key from --key\):\n/);
       const devices = [...r.stdout().matchAll(/^(device-\d+) (http:\/\/127\.0\.0\.1:(\d+))$/gm)].map((m) => ({
         name: m[1],
@@ -112,10 +82,7 @@ describe('simulator CLI', () => {
           ['device-03', devices[2].url],
         ],
       );
-      const until2 = Date.now() + 2000;
-      while (!/device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/.test(r.stdout()) && Date.now() < until2) {
-        await new Promise((ok) => setTimeout(ok, 10));
-      }
+      await waitFor(() => /device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/.test(r.stdout()), 'the access line');
       assert.match(r.stdout(), /device-02 GET \/mimik-mesh\/insight\/v1\/nodes\?type=linkLocal -> 200/);
       r.child.kill('SIGTERM');
       assert.deepEqual(await r.exit, { code: 0, signal: null });

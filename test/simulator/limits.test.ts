@@ -62,7 +62,7 @@ describe('simulator body silence timeout', () => {
       exchange.socket.write(body.subarray(at, at + 4));
       await sleep(BODY_TIMEOUT_MS / 3);
     }
-    await waitFor(() => exchange.text().includes('\r\n\r\n'), 2000);
+    await waitFor(() => exchange.text().includes('\r\n\r\n'), 'the answer', 2000);
     assert.ok(Date.now() - t0 > BODY_TIMEOUT_MS * 2, 'the body took longer than the timeout');
     assert.match(exchange.text(), /^HTTP\/1\.1 404 /, 'answered on its merits (an unknown image)');
     exchange.socket.destroy();
@@ -73,7 +73,7 @@ describe('simulator body silence timeout', () => {
       sim,
       head(sim, '/mcm/v1/images', 'multipart/form-data; boundary=x', 100_000, 'wrong') + 'x'.repeat(1000),
     );
-    await waitFor(() => exchange.text().includes('\r\n\r\n'), 2000);
+    await waitFor(() => exchange.text().includes('\r\n\r\n'), 'the answer', 2000);
     assert.match(exchange.text(), /^HTTP\/1\.1 403 /);
     assert.ok(await closedWithin(exchange.closed, BODY_TIMEOUT_MS + 2000), 'the stalled socket was destroyed');
   });

@@ -193,11 +193,11 @@ export function tempDir(): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls until `check` returns true (or fails after `timeoutMs`). */
-export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+/** Polls until `check` holds; fails naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean, what = 'the condition', timeoutMs = 2000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(5);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Node } from 'node-red';
 import { CallOptions, McmClient } from '../../mcm/client';
-import { describeFailure, MimoeNodeError, shared } from './errors';
+import { configError, describeFailure, MimoeNodeError, shared } from './errors';
 import { FromMsg, readInput } from './inputs';
 import { Done, MimoeConfigNode, Msg, NodeConfig, RED, Send } from './runtime';
 import { StatusLight } from './status';
@@ -45,8 +45,8 @@ export interface ActionSpec<C = McmClient> {
 /** The McmClient of the mimoe-config node a node names in `server`. */
 function serverClient(RED: RED, config: NodeConfig): McmClient {
   const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
-  if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
-  if (!server.client) throw new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason: server.problem ?? '' }), 'MCM_CONFIG');
+  if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG', { status: shared(RED, 'status.config') });
+  if (!server.client) throw configError(RED, server.problem ?? '');
   return server.client;
 }
 

@@ -9,11 +9,12 @@ import { fromPayload } from './inputs';
 import { RED } from './runtime';
 
 export function registerDataStoreNode(RED: RED, type: string, action: DataStoreAction): void {
+  const expected = { operation: action === 'backup' ? 'backupDataStore' : 'restoreDataStore', shape: '{mimId, path}' } as const;
   registerAction(RED, {
     type,
     async run(ctx) {
-      const mimId = await ctx.input('mimId', fromPayload('mimId'));
-      const path = await ctx.input('path', fromPayload('path'));
+      const mimId = await ctx.input('mimId', fromPayload('mimId', expected));
+      const path = await ctx.input('path', fromPayload('path', expected));
       const options = {
         ...ctx.call,
         onProgress: (result: DataStoreResult) => ctx.progress(ctx.t('status.progress', { percentage: result.percentage })),

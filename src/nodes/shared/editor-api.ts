@@ -13,8 +13,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Exchange, McmClient, McmClientOptions } from '../../mcm/client';
 import { McmError } from '../../mcm/errors';
-import { clientOptions, ConfigCredentials, ConfigSettings } from './config-client';
-import { describeFailure } from './errors';
+import { clientOptions, ConfigCredentials, ConfigSettings, ConnectionSettings } from './config-client';
+import { configError, describeFailure } from './errors';
 import { NodeConfig, RED } from './runtime';
 
 /** What the editor posts: the dialog's current values, deployed or not, and the key field. */
@@ -46,8 +46,10 @@ const SETTINGS: Array<keyof ConfigSettings> = [
   'lowSpeedWindow',
   'proxy',
 ];
+/** Besides the URL, the settings that decide where a key goes (for every config node that has them). */
+export const CONNECTION_DESTINATION: Array<keyof ConnectionSettings> = ['tls', 'insecure', 'proxy'];
 /** The settings that decide where a key goes. The client id, timeouts and resource may vary freely. */
-const DESTINATION: Array<keyof ConfigSettings> = ['url', 'tls', 'insecure', 'proxy'];
+const DESTINATION: Array<keyof ConfigSettings> = ['url', ...CONNECTION_DESTINATION];
 /** An environment reference in any of Node-RED's spellings; a posted one is never read. */
 export const ENV_REFERENCE = /\$\{[^}]*\}/;
 
@@ -82,8 +84,13 @@ function postedSettings(raw: unknown): ConfigSettings {
 }
 
 /** A setting as compared with the deployed one: the dialog trims text and may omit a false box. */
-function comparable(key: keyof ConfigSettings, value: unknown): string {
+function comparable(key: string, value: unknown): string {
   return key === 'insecure' ? String(value === true || value === 'true') : String(value ?? '').trim();
+}
+
+/** Whether a posted setting is the deployed one (never, when nothing is deployed). */
+export function sameAsDeployed<S extends object>(key: keyof S & string, posted: S, saved: S | undefined): boolean {
+  return saved !== undefined && comparable(key, posted[key]) === comparable(key, saved[key]);
 }
 
 /**
@@ -94,7 +101,7 @@ function comparable(key: keyof ConfigSettings, value: unknown): string {
 function editorClientOptions(RED: RED, query: EditorQuery): McmClientOptions {
   const settings = postedSettings(query.settings);
   const saved = deployedConfig(RED, query.id);
-  const asDeployed = (key: keyof ConfigSettings) => saved !== undefined && comparable(key, settings[key]) === comparable(key, saved[key]);
+  const asDeployed = (key: keyof ConfigSettings) => sameAsDeployed(key, settings, saved);
   const toDeployedDestination = DESTINATION.every(asDeployed);
   const envRefused = (key: string) =>
     new Refusal(RED._('mimoe-config.admin.envNotDeployed', { setting: RED._(`mimoe-config.label.${key}`) }));
@@ -169,7 +176,16 @@ export function registerEditorRoutes(RED: RED): void {
     let client: McmClient | undefined;
     let last: Exchange | undefined;
     try {
-      client = new McmClient({ ...editorClientOptions(RED, (req.body ?? {}) as EditorQuery), onExchange: (exchange) => (last = exchange) });
+      try {
+        const options = editorClientOptions(RED, (req.body ?? {}) as EditorQuery);
+        client = new McmClient({ ...options, onExchange: (exchange) => (last = exchange) });
+      } catch (err) {
+        if (err instanceof Refusal) throw err;
+        // Settings that make no client (a URL with a password in it, a key with a line break, a proxy node gone) are config problems.
+        const refused = configError(RED, err);
+        res.json({ ok: false, code: refused.code, message: refused.message });
+        return;
+      }
       res.json({ ok: true, ...(await work(client)) });
     } catch (err) {
       res.json(failureAnswer(RED, err, last));

@@ -36,6 +36,32 @@ export function shared(RED: RED, key: string, params?: Record<string, unknown>):
   return RED._(`${SHARED_CATALOG}:mimoe.${key}`, params as Record<string, string>);
 }
 
+/**
+ * Settings of a mimoe-config that the client refused (a URL it cannot use, an odd key, a missing
+ * proxy node): `problem` is the client's reason. For nodes that use the config, and for the
+ * editor's Test connection.
+ */
+export function configError(RED: RED, problem: unknown): MimoeNodeError {
+  const reason = problem instanceof Error ? problem.message : String(problem);
+  return new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason }), 'MCM_CONFIG', { status: shared(RED, 'status.config') });
+}
+
+/** Input rules about the config node's key, not about the msg. */
+const KEY_RULES = new Set(['token-unavailable', 'token-invalid', 'token-missing']);
+
+/**
+ * A 401 or 403 to a call that carries the MCM key: the runtime refused the key. (Insight's own
+ * token and a mim's health check, which sends no key, mean something else.)
+ */
+function keyRefused(err: McmError): boolean {
+  return (
+    err.code === 'http' &&
+    (err.statusCode === 401 || err.statusCode === 403) &&
+    err.operation !== 'discoverMembers' &&
+    err.operation !== 'checkHealth'
+  );
+}
+
 export function describeFailure(RED: RED, err: unknown): NodeFailure {
   if (err instanceof McmError) {
     const reason = err.rule ? shared(RED, `invalid.${err.rule}`, err.params) : '';
@@ -47,9 +73,17 @@ export function describeFailure(RED: RED, err: unknown): NodeFailure {
       detail: err.detail ?? '',
       reason,
     }).trimEnd();
+    // The runtime's own words ("Forbidden") do not say what to do.
+    if (keyRefused(err)) message += shared(RED, 'errors.key-refused');
     if (err.rolledBack.length) message += shared(RED, 'errors.rolled-back', { ids: err.rolledBack.join(', ') });
     if (err.rollbackFailed.length) message += shared(RED, 'errors.rollback-failed', { ids: err.rollbackFailed.join(', ') });
-    const status = err.code === 'http' ? `HTTP ${err.statusCode}` : shared(RED, `status.${err.code}`);
+    const status = keyRefused(err)
+      ? shared(RED, 'status.key-refused', { status: err.statusCode })
+      : KEY_RULES.has(err.rule ?? '')
+        ? shared(RED, 'status.config')
+        : err.code === 'http'
+          ? `HTTP ${err.statusCode}`
+          : shared(RED, `status.${err.code}`);
     return { error: new MimoeNodeError(message, `MCM_${err.code.toUpperCase().replace(/-/g, '_')}`), status, statusCode: err.statusCode };
   }
   if (err instanceof FleetError) {

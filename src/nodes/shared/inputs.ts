@@ -3,8 +3,8 @@
  * says (str, msg, flow, global, env, json...); a blank field takes its value from the msg.
  */
 import type { Node } from 'node-red';
-import { McmError } from '../../mcm/errors';
-import { isBlank, isPlainObject, isReadable } from '../../mcm/validate';
+import { McmError, McmOperation } from '../../mcm/errors';
+import { describeType, isBlank, isPlainObject, isReadable } from '../../mcm/validate';
 import { Msg, NodeConfig, RED } from './runtime';
 
 export type FromMsg = (msg: Msg) => unknown;
@@ -21,9 +21,27 @@ export function readInput(RED: RED, node: Node, config: NodeConfig, key: string,
   });
 }
 
-/** Reads `msg.payload.<key>` when the payload is an object. */
-export function fromPayload(key: string): FromMsg {
-  return (msg) => (isPlainObject(msg.payload) ? msg.payload[key] : undefined);
+/** An object msg.payload a node reads its blank fields from: for the error when it is something else. */
+export interface PayloadShape {
+  operation: McmOperation;
+  /** How the object looks, e.g. `{name, image, env}`. */
+  shape: string;
+}
+
+export const DEPLOY_PAYLOAD: PayloadShape = { operation: 'deployMim', shape: '{name, image, env}' };
+
+/**
+ * Reads `msg.payload.<key>` when the payload is an object. With `expected`, a payload that is not
+ * an object fails saying what it should be (a field the node leaves blank must come from it);
+ * without, it reads as undefined (an optional field).
+ */
+export function fromPayload(key: string, expected?: PayloadShape): FromMsg {
+  return (msg) => {
+    if (isPlainObject(msg.payload) && !isReadable(msg.payload)) return msg.payload[key];
+    if (expected)
+      throw McmError.invalid(expected.operation, 'payload-not-object', { shape: expected.shape, type: describeType(msg.payload) });
+    return undefined;
+  };
 }
 
 /** An id given as `msg.payload = "<id>"` or `msg.payload = {id}`. */

@@ -1,0 +1,56 @@
+/**
+ * The simulator's API key: kept in a mimoe-api-key.env file as the runtime keeps its own (read
+ * from the file when it holds one, written to it otherwise), and compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
+
+const KEY_LINE = /^\s*(?:export\s+)?MCM_API_KEY\s*=\s*(.*?)\s*$/;
+
+export function readKeyFile(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return parseEnvFile(text)[KEY_FILE_VARIABLE] || undefined;
+}
+
+/** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */
+export function writeKeyFile(file: string, key: string): void {
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8')
+      .replace(/\r?\n$/, '')
+      .split(/\r?\n/);
+  } catch {
+    lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
+  }
+  const at = lines.findIndex((line) => KEY_LINE.test(line) && !line.trimStart().startsWith('#'));
+  if (at >= 0) lines[at] = `MCM_API_KEY=${key}`;
+  else lines.push(`MCM_API_KEY=${key}`);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+export const randomKey = (): string => randomBytes(24).toString('base64url');
+
+/** The key given, else the key file's, else a new one; a key file is left holding the key chosen. */
+export function chooseKey(key: string | undefined, keyFile: string | undefined): string {
+  const chosen = key ?? (keyFile ? readKeyFile(keyFile) : undefined) ?? randomKey();
+  if (keyFile && readKeyFile(keyFile) !== chosen) writeKeyFile(keyFile, chosen);
+  return chosen;
+}
+
+/** Compares tokens without leaking how much of them matched. */
+export function sameToken(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
