@@ -151,6 +151,10 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('#node-config-input-name').fill('simulator');
     await page.locator('#node-config-input-url').fill(sim.url);
     await page.locator('#node-config-input-token').fill(sim.key);
+    // The rows both config dialogs share (resources/mimoe-editor.js) show this dialog's own texts.
+    const hintAfter = (field: string) => page.locator(`.form-row:has(#node-config-input-${field}) + .mimoe-hint`);
+    assert.equal((await hintAfter('concurrency').innerText()).trim(), text('mimoe-config', 'hint.concurrency'));
+    assert.equal((await hintAfter('proxy').innerText()).trim(), text('mimoe-config', 'hint.proxy'));
     await page.locator('#node-config-mimoe-test').click();
     const result = page.locator('#node-config-mimoe-test-result');
     await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();

@@ -96,6 +96,10 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     const warning = page.locator('.mimoe-insecure-warning');
     assert.ok(!(await tlsRow.isVisible()), 'no TLS settings for http members');
     assert.ok(await page.locator('.form-row:has(#node-config-input-proxy)').isVisible());
+    // The rows both config dialogs share (resources/mimoe-editor.js) show this dialog's own texts.
+    const hintAfter = (field: string) => page.locator(`.form-row:has(#node-config-input-${field}) + .mimoe-hint`);
+    assert.equal((await hintAfter('concurrency').innerText()).trim(), text('mimoe-fleet', 'hint.concurrency'));
+    assert.equal((await hintAfter('proxy').innerText()).trim(), text('mimoe-fleet', 'hint.proxy'));
     await row.locator('input.mimoe-member-url').fill('https://127.0.0.1:8443');
     assert.ok(await tlsRow.isVisible(), 'TLS settings for an https member');
     assert.ok(!(await warning.isVisible()));
