@@ -1,5 +1,6 @@
 /**
- * The command-line reading shared by the package's two commands, mcm-simulator and mimoe-probe.
+ * What the package's two commands, mcm-simulator and mimoe-probe, share: reading the command line
+ * and running their main.
  */
 
 /** A command line that cannot be used: the command prints the message with its usage. */
@@ -20,4 +21,18 @@ export function readFlags(argv: string[], take: (flag: string, value: () => stri
     };
     if (!take(flag, value)) throw new UsageError(`unknown argument "${argv[i]}"`);
   }
+}
+
+/**
+ * Runs a command's `main` on the process's arguments and exits with the code it returns; an
+ * error it did not expect is printed after the command's name, with exit code 1.
+ */
+export function runCommand(name: string, main: (argv: string[]) => Promise<number>): void {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, readFlags } from '../command-line';
+import { UsageError, readFlags, runCommand } from '../command-line';
 import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
 import { LogRefused } from './exchange-log';
 import { renderTable } from './points';
@@ -229,12 +229,4 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      process.stderr.write(`mimoe-probe: ${e.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('mimoe-probe', main);

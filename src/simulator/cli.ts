@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, readFlags } from '../command-line';
+import { UsageError, readFlags, runCommand } from '../command-line';
 import { MAX_FLEET_SIZE, McmFleet } from './fleet';
 import { PROFILE_NAMES, ProfileName, isProfileName, profileFromEnvironment } from './profile';
 import { ReplayServer } from './replay';
@@ -242,12 +242,4 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
   });
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`mcm-simulator: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('mcm-simulator', main);
