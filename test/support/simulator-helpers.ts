@@ -191,6 +191,25 @@ export function tempDir(): string {
   return dir;
 }
 
+/**
+ * Gives each test of the calling describe block its own empty TMPDIR (os.tmpdir() follows it), to
+ * see temporary files come and go; returns the current test's directory.
+ */
+export function tmpdirPerTest(): () => string {
+  let dir = '';
+  let saved: string | undefined;
+  beforeEach(() => {
+    saved = process.env.TMPDIR;
+    dir = tempDir();
+    process.env.TMPDIR = dir;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  });
+  return () => dir;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` holds; fails naming `what` after `timeoutMs`. */
