@@ -177,6 +177,13 @@ export function socketExchange(sim: McmSimulator, data: string | Buffer): Socket
   return { text: () => text, closed, socket };
 }
 
+/** The ids of the simulator's mims, sorted: what is left on it, whatever order calls ran in. */
+export const sortedMimIds = (sim: McmSimulator): string[] =>
+  sim
+    .mims()
+    .map((m) => m.id)
+    .sort();
+
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 const tempDirs: string[] = [];
