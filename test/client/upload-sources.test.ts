@@ -16,6 +16,7 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
 import { rejects } from '../support/client';
+import { closeServer, listenOnLoopback } from '../support/loopback-server';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'mimoe-sources-'));
@@ -217,15 +218,11 @@ describe('upload sources', function () {
         );
         req.pipe(upstream);
       });
-      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-      frontUrl = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+      frontUrl = await listenOnLoopback(front);
       // A JWT-like token whose client id (a project UUID) holds hyphens, as image ids then do.
       sim.options.tokens = { 'project-token': uuid };
     });
-    after(async () => {
-      front.closeAllConnections();
-      await new Promise((resolve) => front.close(resolve));
-    });
+    after(() => closeServer(front));
 
     for (const [label, reply] of [
       ['an empty 201', { status: 201, body: '' }],
