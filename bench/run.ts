@@ -4,7 +4,9 @@
  * is per process), the simulator too; each is repeated BENCH_REPEAT times and the median kept.
  *
  *   1. Upload of an image tar (BENCH_UPLOAD_MIB, default 1024): curl -F (reference), the
- *      mimoe-upload node, and core `file in` + `function` + `http request` (multipart).
+ *      mimoe-upload node, and core `file in` + `function` + `http request` (multipart), each to
+ *      the simulator and to a counting receiver (bench/receiver.ts: it answers like the upload
+ *      route but only counts the bytes, so the uploader, not the simulator's parsing, sets the pace).
  *   2. BENCH_LIST_REQUESTS (5000) list requests, BENCH_CONCURRENCY (8) in flight: a plain axios
  *      loop (reference), the mimoe-list node, the core `http request` node.
  *   3. One mimoe-composition msg of BENCH_COMPOSITION_MIMS (100) mims, and BENCH_DEPLOY_MSGS
@@ -12,7 +14,9 @@
  *   4. Fleets (BENCH_ONLY=fleet, not run by default): a BENCH_FLEET_MIB (64) MiB image uploaded to
  *      every device of a simulated fleet, then deployed on every device: two mimoe-rollout nodes,
  *      BENCH_FLEET_PARALLEL (16) devices at a time, at each size of BENCH_FLEET_SIZES (25,100), and
- *      the same work on the largest fleet one device after another by mimoe-upload and mimoe-deploy.
+ *      the same work one device after another by mimoe-upload and mimoe-deploy, on the largest
+ *      fleet or on BENCH_FLEET_SERIAL devices (one device's time is what the targets use: with a
+ *      long answer delay, a few devices tell it as well as 100).
  *      BENCH_FLEET_DEVICE_MS (0) makes each device wait that long after an upload's last byte (a
  *      runtime unpacking the image), BENCH_FLEET_REPEAT (BENCH_REPEAT) the number of runs.
  *
@@ -29,11 +33,13 @@ import { curlUpload } from './lib/curl';
 import { FleetProcess } from './lib/fleet';
 import { cleanupNow, registerTempDir, removeTempDir, ROOT, runWorker } from './lib/processes';
 import { machine, median, mib, ratio, secs, table, verdict } from './lib/report';
+import { ReceiverProcess } from './lib/receiver';
 import { SimulatorProcess } from './lib/simulator';
 import { failedResult, type WorkerResult } from './workers/meter';
 
 const WORKERS = join(__dirname, 'workers');
 const SMALL_IMAGE = 'bench-small';
+const UPLOAD_IMAGE = 'bench-upload';
 const FLEET_IMAGE = 'bench-fleet';
 
 function envInt(name: string, fallback: number, min = 1): number {
@@ -62,6 +68,7 @@ const settings = {
   }),
   fleetParallel: envInt('BENCH_FLEET_PARALLEL', 16),
   fleetDeviceMs: envInt('BENCH_FLEET_DEVICE_MS', 0, 0),
+  fleetSerial: process.env.BENCH_FLEET_SERIAL ? envInt('BENCH_FLEET_SERIAL', 1) : undefined,
   fleetRepeat: envInt('BENCH_FLEET_REPEAT', envInt('BENCH_REPEAT', 3)),
 };
 
@@ -120,12 +127,13 @@ function summarize(results: WorkerResult[]): Summary {
 const progress = (text: string): boolean => process.stderr.write(text);
 
 /**
- * Runs every contender `repeat` times, interleaved, the order rotating each round. Without a
- * simulator, a contender measures its own simulator's CPU (result.extra.simCpuMs).
+ * Runs every contender `repeat` times, interleaved, the order rotating each round, and measures
+ * the CPU the server used meanwhile (result.extra.simCpuMs). Without a server, a contender
+ * measures its own server's CPU.
  */
 async function rounds(
   title: string,
-  sim: SimulatorProcess | undefined,
+  sim: { cpuMs(): number | undefined } | undefined,
   contenders: Contender[],
   before?: (c: Contender) => Promise<void>,
   after?: (c: Contender, r: WorkerResult) => Promise<void>,
@@ -170,73 +178,148 @@ interface Verdict {
   target: string;
   figure: string;
   pass?: boolean;
+  /** A figure to report, not a target with a bound. */
+  reported?: boolean;
+}
+
+/** An upload target: the simulator, or the counting receiver that only counts the bytes. */
+interface UploadTarget {
+  name: string;
+  url: string;
+  key: string;
+  cpuMs(): number | undefined;
+  /** A text when the last upload did not arrive whole. */
+  checkLastUpload(expectedBytes: number): Promise<string | undefined>;
+  /** Forgets earlier requests, so the check after a run sees that run's upload only. */
+  resetStats(): Promise<void>;
 }
 
 async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict[], out: string[]): Promise<Contender[]> {
   const file = join(tmp, 'image.tar');
   progress(`writing a ${settings.uploadMiB} MiB image tar to ${file} ... `);
-  const size = await writeImageTar(file, { name: 'bench-upload', paddingBytes: Math.max(0, settings.uploadMiB * 2 ** 20 - 8192) });
+  const size = await writeImageTar(file, { name: UPLOAD_IMAGE, paddingBytes: Math.max(0, settings.uploadMiB * 2 ** 20 - 8192) });
   progress('done\n');
   const timeoutMs = Math.max(60_000, settings.uploadMiB * 200);
-  const worker = (mode: string) => () =>
-    runWorker(join(WORKERS, 'upload.js'), { mode, url: sim.url, key: sim.key, file, size, timeoutMs }, timeoutMs + 60_000);
-  const contenders: Contender[] = [
-    { key: 'curl', label: 'curl -F (reference)', run: () => curlUpload(sim.url, sim.key, file, timeoutMs), results: [] },
-    { key: 'node', label: 'mimoe-upload node', run: worker('node'), results: [] },
-    { key: 'diy', label: 'file in + http request (DIY)', run: worker('diy'), results: [] },
-  ];
-  await rounds(
-    'upload',
-    sim,
-    contenders,
-    () => sim.resetStats(),
-    async (_c, result) => {
-      const problem = await sim.checkLastUpload(size);
-      if (problem) Object.assign(result, { ok: false, error: problem });
+  const receiver = await ReceiverProcess.start(ROOT, UPLOAD_IMAGE);
+  progress(`counting receiver ${receiver.url} (pid ${receiver.pid})\n`);
+  const targets: UploadTarget[] = [
+    {
+      name: 'simulator',
+      url: sim.url,
+      key: sim.key,
+      cpuMs: () => sim.cpuMs(),
+      checkLastUpload: (n) => sim.checkLastUpload(n),
+      resetStats: () => sim.resetStats(),
     },
-  );
-  removeTempDir(tmp); // the tar is not needed any more
-  const ref = summarize(contenders[0].results);
-  const rows = contenders.map((c) => {
-    const s = summarize(c.results);
-    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', '', '', ''];
-    return [
-      c.label,
-      secs(s.wallMs),
-      `${secs(s.minMs)}-${secs(s.maxMs)}`,
-      (size / 2 ** 20 / (s.wallMs / 1000)).toFixed(0),
-      c.key === 'curl' ? '1.00x' : ratio(s.wallMs / ref.wallMs),
-      secs(s.cpuMs),
-      secs(s.simCpuMs),
-      mib(s.peakRss),
-      mib(s.rssGrowth),
-      mib(s.baselineRss),
-    ];
+    {
+      name: 'counting receiver',
+      url: receiver.url,
+      key: receiver.key,
+      cpuMs: () => receiver.cpuMs(),
+      checkLastUpload: (n) => receiver.checkLastUpload(n),
+      resetStats: () => receiver.resetStats(),
+    },
+  ];
+  const byTarget = new Map<UploadTarget, Contender[]>();
+  try {
+    for (const target of targets) {
+      const worker = (mode: string) => () =>
+        runWorker(join(WORKERS, 'upload.js'), { mode, url: target.url, key: target.key, file, size, timeoutMs }, timeoutMs + 60_000);
+      const contenders: Contender[] = [
+        { key: 'curl', label: 'curl -F (reference)', run: () => curlUpload(target.url, target.key, file, timeoutMs), results: [] },
+        { key: 'node', label: 'mimoe-upload node', run: worker('node'), results: [] },
+        { key: 'diy', label: 'file in + http request (DIY)', run: worker('diy'), results: [] },
+      ];
+      await rounds(
+        `upload to the ${target.name}`,
+        target,
+        contenders,
+        () => target.resetStats(),
+        async (_c, result) => {
+          const problem = await target.checkLastUpload(size);
+          if (problem) Object.assign(result, { ok: false, error: problem });
+        },
+      );
+      byTarget.set(target, contenders);
+    }
+  } finally {
+    await receiver.stop();
+    removeTempDir(tmp); // the tar is not needed any more
+  }
+  const gib = size / 2 ** 30;
+  const rows = targets.flatMap((target) => {
+    const contenders = byTarget.get(target) ?? [];
+    const ref = summarize(contenders[0].results);
+    return contenders.map((c) => {
+      const s = summarize(c.results);
+      if (!s.runs) return [target.name, c.label, 'FAILED', '', '', '', '', '', '', '', '', ''];
+      return [
+        target.name,
+        c.label,
+        secs(s.wallMs),
+        `${secs(s.minMs)}-${secs(s.maxMs)}`,
+        (size / 2 ** 20 / (s.wallMs / 1000)).toFixed(0),
+        c.key === 'curl' ? '1.00x' : ratio(s.wallMs / ref.wallMs),
+        secs(s.cpuMs),
+        secs(s.cpuMs / gib),
+        secs(s.simCpuMs),
+        mib(s.peakRss),
+        mib(s.rssGrowth),
+        mib(s.baselineRss),
+      ];
+    });
   });
   out.push(
-    `### 1. Upload of a ${mib(size)} MiB image tar (median of ${settings.repeat})`,
+    `### 1. Upload of a ${mib(size)} MiB image tar, to the simulator and to a counting receiver (median of ${settings.repeat})`,
     '',
     table(
-      ['contender', 'time s', 'min-max s', 'MiB/s', 'vs curl', 'CPU s', 'sim CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'],
+      [
+        'receiver',
+        'contender',
+        'time s',
+        'min-max s',
+        'MiB/s',
+        'vs curl',
+        'CPU s',
+        'CPU s per GiB',
+        'receiver CPU s',
+        'peak RSS MiB',
+        'RSS growth MiB',
+        'idle RSS MiB',
+      ],
       rows,
     ),
     '',
+    'The counting receiver answers like the upload route but neither parses nor hashes the body: there the uploader sets the pace.',
+    '',
   );
-  const node = summarize(contenders[1].results);
-  const timeRatio = node.wallMs / ref.wallMs;
-  verdicts.push(
-    {
-      target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl`,
-      figure: ratio(timeRatio),
-      pass: Number.isFinite(timeRatio) ? timeRatio <= TARGETS.uploadTimeVsCurl : undefined,
-    },
-    {
-      target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB`,
-      figure: `${mib(node.rssGrowth)} MiB`,
-      pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined,
-    },
-  );
-  return contenders;
+  for (const target of targets) {
+    const contenders = byTarget.get(target) ?? [];
+    const curl = summarize(contenders[0].results);
+    const node = summarize(contenders[1].results);
+    const timeRatio = node.wallMs / curl.wallMs;
+    verdicts.push(
+      {
+        target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl (${target.name})`,
+        figure: ratio(timeRatio),
+        pass: Number.isFinite(timeRatio) ? timeRatio <= TARGETS.uploadTimeVsCurl : undefined,
+      },
+      {
+        target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB (${target.name})`,
+        figure: `${mib(node.rssGrowth)} MiB`,
+        pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined,
+      },
+    );
+    if (target === targets[targets.length - 1]) {
+      verdicts.push({
+        target: `upload client CPU per GiB (${target.name})`,
+        figure: `${secs(node.cpuMs / gib)} s (curl ${secs(curl.cpuMs / gib)} s)`,
+        reported: true,
+      });
+    }
+  }
+  // One list for the failure report and BENCH_JSON: each label names its receiver.
+  return [...byTarget].flatMap(([target, contenders]) => contenders.map((c) => ({ ...c, label: `${c.label}, ${target.name}` })));
 }
 
 async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string[]): Promise<Contender[]> {
@@ -279,13 +362,15 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
   const ref = rate(summarize(contenders[0].results));
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
-    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', ''];
+    if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', '', '', ''];
     return [
       c.label,
       rate(s).toFixed(0),
       c.key === 'axios' ? '1.00x' : ratio(rate(s) / ref),
       secs(s.wallMs),
+      `${secs(s.minMs)}-${secs(s.maxMs)}`,
       secs(s.cpuMs),
+      (s.cpuMs / s.count).toFixed(3),
       mib(s.peakRss),
       mib(s.rssGrowth),
       mib(s.baselineRss),
@@ -294,7 +379,21 @@ async function benchList(sim: SimulatorProcess, verdicts: Verdict[], out: string
   out.push(
     `### 2. ${settings.listRequests} list requests, ${settings.concurrency} in flight, ${settings.seedMims} mims listed (median of ${settings.repeat})`,
     '',
-    table(['contender', 'req/s', 'vs axios', 'time s', 'CPU s', 'peak RSS MiB', 'RSS growth MiB', 'idle RSS MiB'], rows),
+    table(
+      [
+        'contender',
+        'req/s',
+        'vs axios',
+        'time s',
+        'min-max s',
+        'CPU s',
+        'CPU ms per request',
+        'peak RSS MiB',
+        'RSS growth MiB',
+        'idle RSS MiB',
+      ],
+      rows,
+    ),
     '',
     "Diagnostic row, not a target: the same flow with node-red-node-test-helper's Sinon spies removed (they record every",
     'send/status call and keep its msg; a real Node-RED has none). The targets use the helper flow as it is.',
@@ -380,6 +479,7 @@ async function benchFleet(tmp: string, verdicts: Verdict[], out: string[]): Prom
   progress('done\n');
   const sizes = [...new Set(settings.fleetSizes)].sort((a, b) => a - b);
   const largest = sizes[sizes.length - 1];
+  const serial = settings.fleetSerial ?? largest;
   const parallel = settings.fleetParallel;
   const worker = (mode: 'rollout' | 'nodes', size: number) => () =>
     onFleet(tmp, size, (fleet) => {
@@ -397,14 +497,14 @@ async function benchFleet(tmp: string, verdicts: Verdict[], out: string[]): Prom
     })),
     {
       key: 'nodes',
-      label: `mimoe-upload + mimoe-deploy, ${largest} devices one after another`,
-      run: worker('nodes', largest),
+      label: `mimoe-upload + mimoe-deploy, ${serial} devices one after another`,
+      run: worker('nodes', serial),
       results: [],
     },
   ];
   await rounds('fleet', undefined, contenders, undefined, undefined, settings.fleetRepeat);
   removeTempDir(tmp);
-  const devicesOf = (c: Contender) => (c.key === 'nodes' ? largest : Number(c.key.split('-')[1]));
+  const devicesOf = (c: Contender) => (c.key === 'nodes' ? serial : Number(c.key.split('-')[1]));
   const rows = contenders.map((c) => {
     const s = summarize(c.results);
     if (!s.runs) return [c.label, 'FAILED', '', '', '', '', '', '', ''];
@@ -433,7 +533,7 @@ async function benchFleet(tmp: string, verdicts: Verdict[], out: string[]): Prom
   const large = summarize(contenders[sizes.length - 1].results);
   const small = summarize(contenders[0].results);
   const nodes = summarize(contenders[contenders.length - 1].results);
-  const oneDevice = nodes.wallMs / largest;
+  const oneDevice = nodes.wallMs / serial;
   const bound = TARGETS.fleetTimeFactor * (largest / parallel) * oneDevice;
   verdicts.push({
     target: `fleet RSS growth at ${largest} devices < ${TARGETS.fleetGrowthMiB} MiB`,
@@ -481,7 +581,7 @@ async function main(): Promise<number> {
       '',
       table(
         ['target', 'measured', 'result'],
-        verdicts.map((v) => [v.target, v.figure, verdict(v.pass)]),
+        verdicts.map((v) => [v.target, v.figure, v.reported ? 'reported' : verdict(v.pass)]),
       ),
       '',
     );

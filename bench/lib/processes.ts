@@ -67,6 +67,29 @@ export function track(command: string, args: string[], options: SpawnOptions): C
   return child;
 }
 
+/** Waits for a server child to print its URL (the first group of `pattern`) on stdout, then lets its output flow. */
+export function urlPrinted(child: ChildProcess, what: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${what} printed no URL within ${timeoutMs / 1000} s: ${out} ${err}`)), timeoutMs);
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => (err += text));
+    child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+      out += text;
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout?.resume();
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${err.trim()}`));
+    });
+  });
+}
+
 /** Asks a child to stop, then kills it if it has not exited within `graceMs`. */
 export async function stop(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

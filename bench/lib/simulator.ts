@@ -6,7 +6,40 @@ import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { readKeyFile } from '../../src/simulator';
-import { cpuMsOf, stop, track } from './processes';
+import { cpuMsOf, stop, track, urlPrinted } from './processes';
+
+/** A call to a local test server with the key; resolves the parsed JSON answer, rejects on a non-2xx status. */
+export function callJson(base: string, key: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${base}${path}`,
+      {
+        method,
+        agent: false,
+        headers: {
+          Authorization: `Bearer ${key}`,
+          ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 0) >= 300) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+          try {
+            resolve(text ? JSON.parse(text) : undefined);
+          } catch {
+            resolve(text);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
 
 export class SimulatorProcess {
   private constructor(
@@ -18,25 +51,7 @@ export class SimulatorProcess {
   static async start(root: string, keyFile: string): Promise<SimulatorProcess> {
     const cli = join(root, 'build', 'src', 'simulator', 'cli.js');
     const child = track(process.execPath, [cli, '--port', '0', '--quiet', '--key-file', keyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      const timer = setTimeout(() => reject(new Error(`the simulator printed no URL within 15 s: ${out} ${err}`)), 15_000);
-      child.stderr?.setEncoding('utf8').on('data', (text: string) => (err += text));
-      child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-        out += text;
-        const m = /listening on (https?:\/\/\S+?)\/mcm\/v1/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the simulator exited with ${code}: ${err.trim()}`));
-      });
-    });
-    child.stdout?.resume();
+    const url = await urlPrinted(child, 'the simulator', /listening on (https?:\/\/\S+?)\/mcm\/v1/);
     const key = readKeyFile(keyFile);
     if (!key) throw new Error(`no MCM_API_KEY in ${keyFile}`);
     return new SimulatorProcess(child, url, key);
@@ -53,35 +68,7 @@ export class SimulatorProcess {
 
   /** A call to the simulator; resolves the parsed JSON answer, rejects on a non-2xx status. */
   request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        `${this.url}${path}`,
-        {
-          method,
-          agent: false,
-          headers: {
-            Authorization: `Bearer ${this.key}`,
-            ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 0) >= 300) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-            try {
-              resolve(text ? JSON.parse(text) : undefined);
-            } catch {
-              resolve(text);
-            }
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
-    });
+    return callJson(this.url, this.key, method, path, body);
   }
 
   /** Forgets every image and mim, the faults and the log. */

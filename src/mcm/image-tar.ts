@@ -167,7 +167,8 @@ export class ImageTarScanner {
     while (offset < chunk.length && !this.error && !this.ended) {
       if (this.bodyLeft > 0) {
         const take = Math.min(this.bodyLeft, chunk.length - offset);
-        this.current?.keep?.push(chunk.subarray(offset, offset + take));
+        // A copy: an upload reads into its buffers again once they are sent (image-source.ts).
+        this.current?.keep?.push(Buffer.from(chunk.subarray(offset, offset + take)));
         this.bodyLeft -= take;
         offset += take;
         if (this.bodyLeft === 0) this.closeEntry();

@@ -123,7 +123,10 @@ export class HttpTransport {
     this.target = new URL(options.url);
     this.route = proxyFor(this.target, options.proxy);
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent);
-    const pool = { keepAlive: true, maxSockets: options.maxConcurrent, scheduling: 'lifo' as const };
+    // axios sets TCP keep-alive probes to 60 s on every request's socket, and the pool set them back
+    // to its own 1 s default when the socket came back: two system calls per request. Agreeing on
+    // 60 s makes both no-ops on a reused socket.
+    const pool = { keepAlive: true, keepAliveMsecs: 60_000, maxSockets: options.maxConcurrent, scheduling: 'lifo' as const };
     const secureTarget = this.target.protocol === 'https:';
     if (secureTarget && this.route) {
       this.agent = new TunnelAgent(this.route, options.tunnelTimeoutMs, { ...pool, ...options.tls });
@@ -138,17 +141,18 @@ export class HttpTransport {
     // in Host and carrying the proxy's credentials. Everything else goes through the agent alone
     // (https through a proxy in its CONNECT tunnel): axios never picks a proxy of its own.
     const forward = secureTarget ? undefined : this.route;
+    const fixedHeaders = {
+      // Only what the client asks for: no axios User-Agent, no request for compressed answers.
+      'User-Agent': false,
+      'Accept-Encoding': false,
+      ...(forward && { Host: this.target.host, ...(forward.authorization && { 'Proxy-Authorization': forward.authorization }) }),
+    };
     this.http = axios.create({
       baseURL: `${this.target.origin}${this.target.pathname.replace(/\/+$/, '')}`,
       httpAgent: this.agent,
       httpsAgent: this.agent,
       proxy: forward ? proxyConfig(forward.url) : false,
-      headers: {
-        // Only what the client asks for: no axios User-Agent, no request for compressed answers.
-        'User-Agent': false,
-        'Accept-Encoding': false,
-        ...(forward && { Host: this.target.host, ...(forward.authorization && { 'Proxy-Authorization': forward.authorization }) }),
-      },
+      headers: fixedHeaders,
       // No redirects: following them, axios keeps a copy of every request body to send it again
       // (measured: 1,090 MiB RSS for a 1 GiB upload; 94 MiB without).
       maxRedirects: 0,
@@ -158,8 +162,18 @@ export class HttpTransport {
       // decompressed (none was asked for), so the cap and the byte counts are the wire's.
       responseType: 'stream',
       decompress: false,
+      // Bodies go as they are (JSON as bytes, the upload as its form) and answers come as a stream:
+      // axios's JSON transforms have nothing to do.
+      transformRequest: [],
+      transformResponse: [],
+      adapter: 'http',
       // maxBodyLength and maxContentLength stay unset: a limit there puts an extra stream in every body.
     });
+    // axios.create adds its own defaults per method (Accept, a form Content-Type for POST...), cloned
+    // and merged into every request; the client sends its own, so only these stay.
+    this.http.defaults.headers = fixedHeaders as unknown as AxiosInstance['defaults']['headers'];
+    delete this.http.defaults.transitional;
+    delete this.http.defaults.env;
   }
 
   /** One exchange: resolves with whatever status the runtime answered; rejects only when none came. */
@@ -235,6 +249,7 @@ export class HttpTransport {
           req.once('finish', () => (record.bytesSent = json?.length ?? 0));
           return req;
         }
+        recycleWritten(req, upload.recycle);
         const { lowSpeedBytes, answerTimeoutMs } = this.options;
         const windowMs = Math.max(this.options.lowSpeedWindowMs, timeoutMs);
         // Connecting is silence; once connected, the upload moves at the link's pace, measured as
@@ -303,7 +318,9 @@ export class HttpTransport {
         controller.signal.removeEventListener('abort', aborted);
         // An answer that came before the whole body went out leaves a connection that cannot be reused.
         if (!req?.writableFinished) req?.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
+        // A small answer comes in one chunk: read as it is, not copied first.
+        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), text: body.toString('utf8') });
       });
       res.on('error', fail);
     });
@@ -471,6 +488,25 @@ class TunnelAgent extends https.Agent {
   }
 }
 
+/**
+ * Hands each chunk back to the upload body once the request has written it to its socket, so
+ * its read buffer can be reused: form-data pipes into the request without asking when a write
+ * is done, and only the request's own write callback says so.
+ */
+function recycleWritten(req: http.ClientRequest, recycle: (chunk: Buffer) => void): void {
+  type Done = (error?: Error | null) => void;
+  const write = req.write.bind(req) as (chunk: unknown, encoding?: BufferEncoding, done?: Done) => boolean;
+  req.write = ((chunk: unknown, encoding?: BufferEncoding | Done, callback?: Done) => {
+    const done = typeof encoding === 'function' ? encoding : callback;
+    const given = typeof encoding === 'function' ? undefined : encoding;
+    if (!Buffer.isBuffer(chunk)) return write(chunk, given, done);
+    return write(chunk, given, (error) => {
+      if (!error) recycle(chunk);
+      done?.(error);
+    });
+  }) as typeof req.write;
+}
+
 /** [::1] -> ::1 for node:http's host option. */
 function unbracket(hostname: string): string {
   return hostname.replace(/^\[|\]$/g, '');
@@ -494,7 +530,8 @@ function describeBytes(bytes: number): string {
 /** Response headers as lowercase name -> one string (repeated headers joined). */
 function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }

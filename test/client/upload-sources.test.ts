@@ -2,11 +2,13 @@
  * Upload sources over real HTTP: every upload carries Content-Length; streams of unknown length
  * and pseudo files are copied to a private temporary file that is gone afterwards whatever
  * happened; files that change size mid-upload fail at once; devices and FIFOs are refused; an
- * answer without the image is looked up by the name read from the tar; exchanges count bytes.
+ * answer without the image is looked up by the name read from the tar; exchanges count bytes;
+ * files read into reused buffers arrive byte for byte.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { createHash, randomFillSync } from 'node:crypto';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +16,10 @@ import { PassThrough } from 'node:stream';
 import { Exchange, McmClient, McmClientOptions } from '../../src/mcm/client';
 import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
-import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
 import { rejects } from '../support/client';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
+import { ThrottlingRelay } from '../support/relay';
+import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'mimoe-sources-'));
@@ -246,6 +249,31 @@ describe('upload sources', function () {
       const error = await rejects(client.uploadImage(buildImageTar({ name: 'vanished' })));
       assert.equal(error.code, 'bad-response');
       assert.match(error.message, /answered without the image, and "vanished" is not listed/);
+    });
+  });
+
+  describe('files read into reused buffers', () => {
+    it('sends every file byte for byte while many uploads wait on a slow link (read buffers are reused once written)', async function () {
+      this.timeout(30_000);
+      // Random content, so a chunk read into a buffer still waiting to be sent would change the digest.
+      const files = ['reused-a', 'reused-b', 'reused-c', 'reused-d'].map((name) => {
+        const padding = 12 * MiB;
+        const tar = buildImageTar({ name, paddingBytes: padding });
+        randomFillSync(tar, tar.indexOf('assets.bin') + 512, padding);
+        const path = join(work, `${name}.tar`);
+        writeFileSync(path, tar);
+        return { name, path, digest: `sha256:${createHash('sha256').update(tar).digest('hex')}` };
+      });
+      const relay = await ThrottlingRelay.start(sim.port, { up: 16 * MiB });
+      const slow = new McmClient({ url: relay.url, token: sim.key, maxConcurrent: files.length, timeoutMs: 20_000, retries: 0 });
+      try {
+        await Promise.all(files.map((file) => slow.uploadImage(file.path)));
+      } finally {
+        slow.close();
+        await relay.stop();
+      }
+      const stored = new Map(sim.images().map((image) => [image.name, image.digest]));
+      for (const file of files) assert.equal(stored.get(file.name), file.digest, `${file.name} arrived changed`);
     });
   });
 
