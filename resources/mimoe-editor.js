@@ -192,6 +192,89 @@
     // ---------------------------------------------------------------------------------------------
     // Connection settings shared by the mimoe-config and mimoe-fleet dialogs
 
+    /**
+     * Template rows both dialogs have, written once. A template marks where a set of them goes with
+     * `<div data-mimoe-rows="NAME"></div>` (addSharedRows). `{type}` stands for the dialog's node
+     * type: each text comes from the dialog's own catalog, like the rest of its template.
+     */
+    var SHARED_ROWS = {
+        // Accept self-signed certificates and its warning (shown with the TLS row while a URL may
+        // be https: httpsRows), then the proxy.
+        'self-signed-and-proxy': [
+            '<div class="form-row mimoe-checkbox-row mimoe-https-only">',
+            '    <label>&nbsp;</label>',
+            '    <input type="checkbox" id="node-config-input-insecure">',
+            '    <label for="node-config-input-insecure" class="mimoe-checkbox-label" data-i18n="{type}.label.insecure"></label>',
+            '</div>',
+            '<div class="mimoe-hint mimoe-https-only mimoe-insecure-warning">',
+            '    <span class="mimoe-warning"><i class="fa fa-exclamation-triangle"></i> <span data-i18n="{type}.hint.insecure"></span></span>',
+            '</div>',
+            '<div class="form-row">',
+            '    <label for="node-config-input-proxy"><i class="fa fa-exchange"></i> <span data-i18n="{type}.label.proxy"></span></label>',
+            '    <input type="text" id="node-config-input-proxy">',
+            '</div>',
+            '<div class="mimoe-hint" data-i18n="{type}.hint.proxy"></div>'
+        ],
+        // The timeout, the requests at once and the resource name of every request.
+        'requests': [
+            '<div class="form-row">',
+            '    <label for="node-config-input-timeout"><i class="fa fa-clock-o"></i> <span data-i18n="{type}.label.timeout"></span></label>',
+            '    <input type="text" id="node-config-input-timeout" style="width: 80px">',
+            '    <span class="mimoe-inline-hint" data-i18n="{type}.label.seconds"></span>',
+            '</div>',
+            '<div class="mimoe-hint" data-i18n="{type}.hint.timeout"></div>',
+            '<div class="form-row">',
+            '    <label for="node-config-input-concurrency"><i class="fa fa-tasks"></i> <span data-i18n="{type}.label.concurrency"></span></label>',
+            '    <input type="text" id="node-config-input-concurrency" style="width: 80px">',
+            '    <span class="mimoe-inline-hint" data-i18n="{type}.label.requests"></span>',
+            '</div>',
+            '<div class="mimoe-hint" data-i18n="{type}.hint.concurrency"></div>',
+            '<div class="form-row">',
+            '    <label for="node-config-input-resource"><i class="fa fa-cubes"></i> <span data-i18n="{type}.label.resource"></span></label>',
+            '    <select id="node-config-input-resource">',
+            '        <option value="mims" data-i18n="{type}.resource.mims"></option>',
+            '        <option value="containers" data-i18n="{type}.resource.containers"></option>',
+            '    </select>',
+            '</div>'
+        ],
+        // The folded Slow links part: slowLinks.
+        'slow-links': [
+            '<div class="form-row">',
+            '    <label>&nbsp;</label>',
+            '    <a href="#" id="node-config-mimoe-slow-links" role="button"><i class="fa fa-caret-right"></i> <span data-i18n="{type}.label.slowLinks"></span></a>',
+            '</div>',
+            '<div class="mimoe-slow-links">',
+            '    <div class="form-row">',
+            '        <label for="node-config-input-answerTimeout"><i class="fa fa-hourglass-half"></i> <span data-i18n="{type}.label.answerTimeout"></span></label>',
+            '        <input type="text" id="node-config-input-answerTimeout" style="width: 80px">',
+            '        <span class="mimoe-inline-hint" data-i18n="{type}.label.afterUpload"></span>',
+            '    </div>',
+            '    <div class="mimoe-hint" data-i18n="{type}.hint.answerTimeout"></div>',
+            '    <div class="form-row">',
+            '        <label for="node-config-input-lowSpeedBytes"><i class="fa fa-tachometer"></i> <span data-i18n="{type}.label.lowSpeedBytes"></span></label>',
+            '        <input type="text" id="node-config-input-lowSpeedBytes" style="width: 70px">',
+            '        <span class="mimoe-inline-hint" data-i18n="{type}.label.bytesIn"></span>',
+            '        <input type="text" id="node-config-input-lowSpeedWindow" style="width: 60px" data-i18n="[aria-label]{type}.label.lowSpeedWindow">',
+            '        <span class="mimoe-inline-hint" data-i18n="{type}.label.seconds"></span>',
+            '    </div>',
+            '    <div class="mimoe-hint" data-i18n="{type}.hint.lowSpeed"></div>',
+            '</div>'
+        ]
+    };
+
+    /**
+     * Puts the SHARED_ROWS into the template of `type` where it marks them; its .html calls this
+     * right after registering the type. They go into the template, not into the open dialog,
+     * because Node-RED fills in the inputs (and makes the TLS and proxy inputs config node
+     * selects) before oneditprepare runs; it applies data-i18n to them as to the rest.
+     */
+    function addSharedRows(type) {
+        var $template = $('script[data-template-name="' + type + '"]');
+        $template.text($template.text().replace(/<div data-mimoe-rows="([\w-]+)"><\/div>/g, function (marker, name) {
+            return SHARED_ROWS[name].join('\n').replace(/\{type\}/g, type);
+        }));
+    }
+
     /** The value of a config node select (`#node-config-input-<field>`); `_ADD_` is its "add new" entry, not a node. */
     function configChoice(field) {
         var id = $('#node-config-input-' + field).val();
@@ -236,6 +319,18 @@
         $('#node-config-input-answerTimeout').spinner({ min: 1 });
         $('#node-config-input-lowSpeedWindow').spinner({ min: 1 });
         section('#node-config-mimoe-slow-links', form.find('.mimoe-slow-links'), changed);
+    }
+
+    /**
+     * For the oneditprepare of a dialog with the SHARED_ROWS: the TLS rows shown while one of
+     * `urls()` may be https, spinners on the numbers, the Slow links part. Returns the update of
+     * the TLS rows, for the dialog to call when a URL changes.
+     */
+    function prepareSharedRows(node, form, urls) {
+        $('#node-config-input-timeout').spinner({ min: 1 });
+        $('#node-config-input-concurrency').spinner({ min: 1 });
+        slowLinks(node, form);
+        return httpsRows(form, urls);
     }
 
     /** Keeps the text of `target` on the explanation `<type>.<prefix>.<selected value>` of a select. */
@@ -926,8 +1021,8 @@
         typedVisibleInput: typedVisibleInput,
         toggleRows: toggleRows,
         section: section,
-        httpsRows: httpsRows,
-        slowLinks: slowLinks,
+        addSharedRows: addSharedRows,
+        prepareSharedRows: prepareSharedRows,
         optionHelp: optionHelp,
         outputsMap: outputsMap,
         autocomplete: autocomplete,

@@ -19,6 +19,7 @@ import {
 } from './shared/config-client';
 import {
   CONNECTION_DESTINATION,
+  deployedNode,
   EDITOR_TIMEOUT,
   ENV_REFERENCE,
   failureAnswer,
@@ -108,16 +109,6 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
   };
 }
 
-/** The deployed flow's node of this id when it is a mimoe-fleet: only those have an Insight token to lend. */
-function deployedFleet(RED: RED, id: unknown): (NodeConfig & FleetSettings) | undefined {
-  if (typeof id !== 'string' || !id) return undefined;
-  let found: NodeConfig | undefined;
-  RED.nodes.eachNode((node) => {
-    if (node.id === id) found = node as NodeConfig;
-  });
-  return found?.type === 'mimoe-fleet' ? (found as NodeConfig & FleetSettings) : undefined;
-}
-
 /** What the members button posts, as plain values; anything else in the body is ignored. */
 function postedSettings(raw: unknown): FleetSettings {
   const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
@@ -144,7 +135,7 @@ function postedSettings(raw: unknown): FleetSettings {
  */
 function editorFleetOptions(RED: RED, body: { id?: unknown; settings?: unknown; insightToken?: unknown }): FleetClientOptions {
   const settings = postedSettings(body.settings);
-  const saved = deployedFleet(RED, body.id);
+  const saved = deployedNode<FleetSettings>(RED, body.id, 'mimoe-fleet');
   const toDeployedSeed = (['seedUrl', ...CONNECTION_DESTINATION] as const).every((key) => sameAsDeployed(key, settings, saved));
   const sameMembers = saved !== undefined && JSON.stringify(saved.members ?? []) === JSON.stringify(settings.members);
   const envRefused = (setting: string) =>

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { UsageError, readFlags, runCommand } from '../command-line';
 import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
 import { LogRefused } from './exchange-log';
 import { renderTable } from './points';
@@ -48,8 +49,6 @@ failures); 1 it could not run, or the log could not be written; 2 bad arguments;
 may be left on the runtime; 130 interrupted.
 `;
 
-export class UsageError extends Error {}
-
 export interface ProbeArgs {
   help: boolean;
   cleanup: boolean;
@@ -71,16 +70,10 @@ function seconds(flag: string, value: string, max: number): number {
   return Math.round(n * 1000);
 }
 
-/** Parses `--flag value` and `--flag=value`; throws UsageError on anything unknown or missing. */
+/** Reads the command line; throws UsageError on anything unknown or missing. */
 export function parseArgs(argv: string[]): ProbeArgs {
   const args: ProbeArgs = { help: false, cleanup: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  readFlags(argv, (flag, value) => {
     switch (flag) {
       case '--help':
       case '-h':
@@ -122,9 +115,10 @@ export function parseArgs(argv: string[]): ProbeArgs {
           `${flag} is not taken: a key on the command line ends up in shell history and process lists; use --key-file or --key-env`,
         );
       default:
-        throw new UsageError(`unknown argument "${argv[i]}"`);
+        return false;
     }
-  }
+    return true;
+  });
   if (args.help) return args;
   if (!args.url) throw new UsageError('--url is required');
   if (!args.keyFile === !args.keyEnv) throw new UsageError('give the key with exactly one of --key-file and --key-env');
@@ -235,12 +229,4 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      process.stderr.write(`mimoe-probe: ${e.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('mimoe-probe', main);

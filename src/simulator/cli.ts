@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { UsageError, readFlags, runCommand } from '../command-line';
 import { MAX_FLEET_SIZE, McmFleet } from './fleet';
 import { PROFILE_NAMES, ProfileName, isProfileName, profileFromEnvironment } from './profile';
 import { ReplayServer } from './replay';
@@ -60,8 +61,6 @@ POST /_simulator/reset, POST /_simulator/options {profile, expiredTokens, upload
 startDelayMs, asyncDataStore}. The log shows Authorization as "Bearer ***".
 `;
 
-export class UsageError extends Error {}
-
 /** A long-running simulator keeps the latest requests only. */
 const CLI_LOG_LIMIT = 100_000;
 
@@ -85,17 +84,11 @@ function integer(flag: string, value: string, min: number, max: number): number 
   return n;
 }
 
-/** Parses `--flag value` and `--flag=value`; throws UsageError on anything unknown or missing. */
+/** Reads the command line; throws UsageError on anything unknown or missing. */
 export function parseArgs(argv: string[]): CliArgs {
   const args: CliArgs = { help: false, port: 8083, options: { quiet: false, logLimit: CLI_LOG_LIMIT } };
   let port: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  readFlags(argv, (flag, value) => {
     switch (flag) {
       case '--help':
       case '-h':
@@ -153,9 +146,10 @@ export function parseArgs(argv: string[]): CliArgs {
         args.replay = resolve(value());
         break;
       default:
-        throw new UsageError(`unknown argument "${argv[i]}"`);
+        return false;
     }
-  }
+    return true;
+  });
   if (!args.tlsCert !== !args.tlsKey) throw new UsageError('--tls-cert and --tls-key go together');
   args.port = port ?? (args.fleet ? 0 : args.port);
   if (args.fleet && args.port && args.port + args.fleet - 1 > 65535)
@@ -248,12 +242,4 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
   });
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`mcm-simulator: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCommand('mcm-simulator', main);

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { McmClient } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { rejects } from '../support/client';
+import { closeServer, listenOnLoopback } from '../support/loopback-server';
 
 const MiB = 1024 * 1024;
 
@@ -42,13 +43,9 @@ describe('the answer cap', function () {
       };
       pump();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    url = await listenOnLoopback(server);
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => closeServer(server));
 
   it('ends an endless answer at the default 64 MiB with too-large, closes it, and keeps memory bounded', async () => {
     mode = 'endless';

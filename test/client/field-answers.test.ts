@@ -12,7 +12,7 @@ import { McmError } from '../../src/mcm/errors';
 import { DataStoreResult } from '../../src/mcm/models';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
 import { McmSimulator } from '../../src/simulator';
-import { byProfile, simulatorProfile, waitFor } from '../support/simulator-helpers';
+import { byProfile, simulatorProfile, sortedMimIds, waitFor } from '../support/simulator-helpers';
 import { rejects, simulatorClient } from '../support/client';
 
 describe('McmClient with answers seen in the field', function () {
@@ -304,13 +304,7 @@ describe('McmClient with answers seen in the field', function () {
         assert.equal((outcome.error as McmError).statusCode, status);
         assert.deepEqual((outcome.error as McmError).rolledBack, []);
         assert.equal(sim.requests('removeMim').length, 0);
-        assert.deepEqual(
-          sim
-            .mims()
-            .map((m) => m.id)
-            .sort(),
-          ['api-a', 'api-b'],
-        );
+        assert.deepEqual(sortedMimIds(sim), ['api-a', 'api-b']);
       });
     }
 

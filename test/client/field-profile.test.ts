@@ -12,6 +12,7 @@ import { McmError } from '../../src/mcm/errors';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
 import { McmSimulator } from '../../src/simulator';
 import { rejects, simulatorClient } from '../support/client';
+import { sortedMimIds } from '../support/simulator-helpers';
 
 describe('McmClient against the field profile', function () {
   let sim: McmSimulator;
@@ -185,13 +186,7 @@ describe('McmClient against the field profile', function () {
       assert.equal(failed.length, 1);
       assert.equal((failed[0].reason as McmError).statusCode, 400);
       assert.equal(sim.requests('removeMim').length, 0);
-      assert.deepEqual(
-        sim
-          .mims()
-          .map((m) => m.id)
-          .sort(),
-        ['api-a', 'api-b'],
-      );
+      assert.deepEqual(sortedMimIds(sim), ['api-a', 'api-b']);
     });
 
     it('a composition that fails part-way on a partial runtime still removes what it created', async () => {

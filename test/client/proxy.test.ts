@@ -13,6 +13,7 @@ import { McmSimulator } from '../../src/simulator';
 import { RecordingProxy } from '../support/proxy';
 import { byProfile } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
+import { listenOnLoopback } from '../support/loopback-server';
 
 const DEVICE = 'mimoe-device.test';
 const PROXY_VARIABLES = [
@@ -278,9 +279,8 @@ describe('requests through a proxy', function () {
         open.add(socket);
         socket.on('close', () => open.delete(socket));
       });
-      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const proxyUrl = await listenOnLoopback(silent);
       try {
-        const proxyUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
         client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 400, retries: 0, proxy: { url: proxyUrl } });
         const started = Date.now();
         const error = await client.listMims().catch((err: McmError) => err);

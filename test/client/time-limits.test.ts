@@ -14,6 +14,7 @@ import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { ThrottlingRelay } from '../support/relay';
 import { rejects } from '../support/client';
+import { closeServer, listenOnLoopback } from '../support/loopback-server';
 
 const MiB = 1024 * 1024;
 /** A failure may come this much later than its limit says (timer ticks, a loaded machine). */
@@ -124,13 +125,9 @@ describe('time limits over slow links', function () {
           }, answerDelayMs);
         });
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      url = await listenOnLoopback(server);
     });
-    after(async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    });
+    after(() => closeServer(server));
 
     it('is answerTimeoutMs, not the silence timeout', async () => {
       answerDelayMs = 1200;

@@ -17,8 +17,9 @@ import { Exchange, McmClient, McmClientOptions } from '../../src/mcm/client';
 import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { rejects } from '../support/client';
+import { closeServer, listenOnLoopback } from '../support/loopback-server';
 import { ThrottlingRelay } from '../support/relay';
-import { byProfile, sleep } from '../support/simulator-helpers';
+import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'mimoe-sources-'));
@@ -43,19 +44,8 @@ describe('upload sources', function () {
   });
 
   describe('a stream of unknown length, kept in a temporary file', () => {
-    /** os.tmpdir() follows TMPDIR: each test gets its own, to see the copy come and go. */
-    let spoolRoot = '';
-    let savedTmpdir: string | undefined;
-    beforeEach(() => {
-      savedTmpdir = process.env.TMPDIR;
-      spoolRoot = mkdtempSync(join(work, 'tmp-'));
-      process.env.TMPDIR = spoolRoot;
-    });
-    afterEach(() => {
-      if (savedTmpdir === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = savedTmpdir;
-    });
-    const copies = () => readdirSync(spoolRoot);
+    const spoolRoot = tmpdirPerTest();
+    const copies = () => readdirSync(spoolRoot());
     const streamOf = (tar: Buffer, end = true) => {
       const stream = new PassThrough();
       if (end) stream.end(tar);
@@ -70,9 +60,9 @@ describe('upload sources', function () {
       await sleep(150);
       const [dir] = copies();
       assert.ok(dir?.startsWith('mimoe-upload-'), `a copy is kept while sending: ${copies().join()}`);
-      assert.equal(statSync(join(spoolRoot, dir)).mode & 0o777, 0o700);
-      assert.equal(statSync(join(spoolRoot, dir, 'image.tar')).mode & 0o777, 0o600);
-      assert.equal(statSync(join(spoolRoot, dir, 'image.tar')).size, tar.length);
+      assert.equal(statSync(join(spoolRoot(), dir)).mode & 0o777, 0o700);
+      assert.equal(statSync(join(spoolRoot(), dir, 'image.tar')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(spoolRoot(), dir, 'image.tar')).size, tar.length);
       const image = await upload;
       assert.equal(image.name, 'spooled');
       assert.deepEqual(copies(), [], 'the copy is gone');
@@ -231,15 +221,11 @@ describe('upload sources', function () {
         );
         req.pipe(upstream);
       });
-      await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-      frontUrl = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+      frontUrl = await listenOnLoopback(front);
       // A JWT-like token whose client id (a project UUID) holds hyphens, as image ids then do.
       sim.options.tokens = { 'project-token': uuid };
     });
-    after(async () => {
-      front.closeAllConnections();
-      await new Promise((resolve) => front.close(resolve));
-    });
+    after(() => closeServer(front));
 
     for (const [label, reply] of [
       ['an empty 201', { status: 201, body: '' }],

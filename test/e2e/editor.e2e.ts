@@ -10,13 +10,13 @@
  * the main mocha run (not a *.test.ts file).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { McmClient } from '../../src/mcm/client';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
+import { EditorPage, catalog, text } from '../support/editor-page';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
@@ -24,48 +24,18 @@ const launcher = require('../../../scripts/node-red-launcher.js') as typeof impo
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
 declare const RED: any, $: any, document: any, getComputedStyle: any;
 
-const root = join(__dirname, '..', '..', '..');
-const docs = join(root, 'docs');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const docs = join(__dirname, '..', '..', '..', 'docs');
 /** An environment variable of the Node-RED process, for a config URL written as ${NAME}. */
 const URL_ENV = 'MIMOE_E2E_URL';
-
 type Catalog = Record<string, unknown>;
-const catalog = (type: string): Catalog =>
-  (JSON.parse(readFileSync(join(root, 'locales', 'en-US', `${type}.json`), 'utf8')) as Catalog)[type] as Catalog;
-/** A text of the package's catalogs, with its __params__ filled in, as the editor shows it. */
-function text(type: string, key: string, params: Record<string, string | number> = {}): string {
-  const value = key.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalog(type));
-  assert.equal(typeof value, 'string', `no text ${type}.${key} in the catalog`);
-  return (value as string).replace(/__(\w+)__/g, (_whole, name: string) => String(params[name]));
-}
 
 describe('the editor in a real browser (chromium)', function () {
   this.timeout(180_000);
   let sim: McmSimulator;
-  let red: import('../../scripts/node-red-launcher').RunningNodeRed;
-  let browser: Browser;
+  let editor: EditorPage;
   let page: Page;
-  let userDir: string;
-  /** Page errors and the package's console errors and failed requests: each fails the test. */
-  const problems: string[] = [];
-  /** Everything the page said, shown when a test fails. */
-  const consoleLines: string[] = [];
   let configId = '';
   let deployId = '';
-
-  /** Node-RED catches errors of a node definition's functions and only logs them (console.log). */
-  const DEFINITION_ERROR = /^(oneditprepare|oneditsave|oneditcancel|oneditresize|Validation error:|Definition error:).*mimoe/;
-  const fromPackage = (url: string) => /mimoe/i.test(url);
 
   before(async function () {
     this.timeout(120_000);
@@ -73,54 +43,23 @@ describe('the editor in a real browser (chromium)', function () {
     const client = new McmClient({ url: sim.url, token: sim.key });
     await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
     client.close();
-    userDir = mkdtempSync(join(tmpdir(), 'mimoe-e2e-'));
-    launcher.linkPackage(userDir);
-    const settings = launcher.writeSettings(userDir, { port: 0 });
-    red = await launcher.startNodeRed({ userDir, settings, env: { ...process.env, [URL_ENV]: sim.url } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
-    page.on('console', (msg) => {
-      const where = msg.location().url;
-      consoleLines.push(`${msg.type()}: ${msg.text()} (${where})`);
-      if ((msg.type() === 'error' && (fromPackage(where) || fromPackage(msg.text()))) || DEFINITION_ERROR.test(msg.text())) {
-        problems.push(`console ${msg.type()}: ${msg.text()} (${where})`);
-      }
-    });
-    page.on('requestfailed', (req) => {
-      if (fromPackage(req.url())) problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`);
-    });
-    page.on('response', (res) => {
-      if (res.status() >= 400 && fromPackage(res.url())) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
-    });
+    editor = await EditorPage.start({ env: { ...process.env, [URL_ENV]: sim.url } });
+    page = editor.page;
     mkdirSync(docs, { recursive: true });
   });
 
   after(async () => {
-    await browser?.close();
-    await red?.stop();
+    await editor?.stop();
     await sim?.stop();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      console.log(`--- browser console (last 40 lines)\n${consoleLines.slice(-40).join('\n')}`);
-      console.log(`--- Node-RED log (last 3000 characters)\n${red?.log().slice(-3000) ?? ''}`);
-    }
+    editor?.reportFailure(this.currentTest);
   });
-
-  /** No page error, and no console error or failed request from the package, so far. */
-  function assertNoProblems(): void {
-    assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
-  }
 
   // -----------------------------------------------------------------------------------------------
   // Helpers: each waits for what it needs, never for a fixed time
 
-  const nodeIds = (type: string): Promise<string[]> =>
-    page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
   const configIds = (type: string): Promise<string[]> =>
     page.evaluate((t) => {
       const ids: string[] = [];
@@ -129,54 +68,13 @@ describe('the editor in a real browser (chromium)', function () {
       });
       return ids;
     }, type);
-  const onCanvas = (id: string): Locator => page.locator(`#red-ui-workspace-chart [id="${id}"]`);
   /** The visible text input of a TypedInput field of the open dialog. */
   const typedInput = (field: string): Locator => page.locator(`.form-row:has(#node-input-${field}) input.red-ui-typedInput-input`);
   /** The open autocomplete list (jQuery UI menu) of the package. */
   const suggestions = (): Locator => page.locator('ul.mimoe-autocomplete:visible');
 
-  async function centre(locator: Locator): Promise<{ x: number; y: number }> {
-    const box = await locator.boundingBox();
-    assert.ok(box, 'the element has no box on screen');
-    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-  }
-
-  /** Drags a node from the palette onto the workspace (x, y inside the visible chart); its id. */
-  async function dragFromPalette(type: string, x: number, y: number): Promise<string> {
-    const before = await nodeIds(type);
-    const item = page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${type}"]`);
-    await item.scrollIntoViewIfNeeded();
-    const from = await centre(item);
-    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
-    assert.ok(chart);
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(from.x + 20, from.y, { steps: 4 });
-    await page.mouse.move(chart.x + x, chart.y + y, { steps: 12 });
-    await page.mouse.up();
-    await page.waitForFunction(([t, n]) => RED.nodes.filterNodes({ type: t }).length > n, [type, before.length] as const);
-    const added = (await nodeIds(type)).filter((id) => !before.includes(id));
-    assert.equal(added.length, 1, `one ${type} node dropped`);
-    await onCanvas(added[0]).waitFor();
-    return added[0];
-  }
-
-  /** Draws a wire with the mouse from the output port of one node to the input port of another. */
-  async function wire(from: string, to: string): Promise<void> {
-    const start = await centre(onCanvas(from).locator('.red-ui-flow-port-output .red-ui-flow-port'));
-    const end = await centre(onCanvas(to).locator('.red-ui-flow-port-input .red-ui-flow-port'));
-    await page.mouse.move(start.x, start.y);
-    await page.mouse.down();
-    await page.mouse.move(end.x, end.y, { steps: 12 });
-    await page.mouse.up();
-    await page.waitForFunction(([s, t]) => RED.nodes.filterLinks({ source: { id: s }, target: { id: t } }).length === 1, [
-      from,
-      to,
-    ] as const);
-  }
-
   async function openDialog(id: string): Promise<void> {
-    await onCanvas(id).dblclick();
+    await editor.onCanvas(id).dblclick();
     await page.locator('#node-dialog-ok').waitFor();
   }
 
@@ -212,7 +110,7 @@ describe('the editor in a real browser (chromium)', function () {
 
   it('builds, deploys and runs inject -> deploy -> debug with the mouse', async () => {
     // The editor loads with an empty flow and the package's palette category.
-    await page.goto(red.url);
+    await page.goto(editor.red.url);
     await page.locator('#red-ui-palette').waitFor();
     await page.locator('#red-ui-palette-header-mimOE').waitFor();
     await page.waitForFunction(() => RED.nodes.getType('mimoe-deploy') && document.querySelector('#red-ui-workspace-chart svg'));
@@ -242,9 +140,9 @@ describe('the editor in a real browser (chromium)', function () {
 
     // Three nodes in a row, dragged from the palette.
     await paletteCategory('common', true);
-    const injectId = await dragFromPalette('inject', 140, 220);
-    deployId = await dragFromPalette('mimoe-deploy', 360, 220);
-    const debugId = await dragFromPalette('debug', 580, 220);
+    const injectId = await editor.dragFromPalette('inject', 140, 220);
+    deployId = await editor.dragFromPalette('mimoe-deploy', 360, 220);
+    const debugId = await editor.dragFromPalette('debug', 580, 220);
 
     // The deploy node's dialog; its Server field makes a new mimoe-config in the config dialog.
     await openDialog(deployId);
@@ -253,6 +151,10 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('#node-config-input-name').fill('simulator');
     await page.locator('#node-config-input-url').fill(sim.url);
     await page.locator('#node-config-input-token').fill(sim.key);
+    // The rows both config dialogs share (resources/mimoe-editor.js) show this dialog's own texts.
+    const hintAfter = (field: string) => page.locator(`.form-row:has(#node-config-input-${field}) + .mimoe-hint`);
+    assert.equal((await hintAfter('concurrency').innerText()).trim(), text('mimoe-config', 'hint.concurrency'));
+    assert.equal((await hintAfter('proxy').innerText()).trim(), text('mimoe-config', 'hint.proxy'));
     await page.locator('#node-config-mimoe-test').click();
     const result = page.locator('#node-config-mimoe-test-result');
     await page.locator('#node-config-mimoe-test-result:is(.mimoe-ok, .mimoe-error)').waitFor();
@@ -289,18 +191,12 @@ describe('the editor in a real browser (chromium)', function () {
     assert.deepEqual(deployNode, { server: configId, mimName: 'hello', image: 'hello-v1', imageType: 'str', valid: true });
 
     // Wires drawn port to port, then Deploy.
-    await wire(injectId, deployId);
-    await wire(deployId, debugId);
-    await page.locator('#red-ui-header-button-deploy').click();
-    await page.waitForFunction(() => !RED.nodes.dirty());
-    await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' }); // shown while deploying
-    const injectButton = onCanvas(injectId).locator('.red-ui-flow-node-button');
-    await page.waitForFunction((id) => !document.querySelector(`[id="${id}"] .red-ui-flow-node-button-disabled`), injectId);
+    await editor.wire(injectId, deployId);
+    await editor.wire(deployId, debugId);
+    await editor.deploy();
 
     // The inject button deploys the mim; the debug sidebar shows it.
-    // By its place on screen: locator.click() would first scroll the chart to "reveal" the SVG.
-    const button = await centre(injectButton);
-    await page.mouse.click(button.x, button.y);
+    await editor.pressInject(injectId);
     await page.locator('#red-ui-tab-debug-link-button').click();
     const message = page.locator('.red-ui-debug-msg', { hasText: 'api-hello' });
     await message.waitFor();
@@ -310,7 +206,8 @@ describe('the editor in a real browser (chromium)', function () {
     for (const expected of ['api-hello', 'hello-v1', 'started'])
       assert.ok(shown.includes(expected), `the debug sidebar shows ${expected}:\n${shown}`);
     // The deploy node's status says so too (status updates are throttled: it may come a bit later).
-    await onCanvas(deployId)
+    await editor
+      .onCanvas(deployId)
       .locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-deploy', 'status.deployed', { name: 'hello' }) })
       .waitFor();
     await paletteCategory('common', false);
@@ -326,7 +223,7 @@ describe('the editor in a real browser (chromium)', function () {
       { id: mims[0].id, image: mims[0].image, state: mims[0].state },
       { id: 'api-hello', image: 'hello-v1', state: 'started' },
     );
-    assertNoProblems();
+    editor.assertNoProblems();
   });
 
   it('picks the only server for a new node, suggests the runtime env keys, uses the theme variables, accepts ${ENV} URLs', async () => {
@@ -334,7 +231,7 @@ describe('the editor in a real browser (chromium)', function () {
 
     // A new node takes the only mimoe-config: it is valid as dropped, and its dialog shows it.
     await paletteCategory('mimOE', true);
-    const listId = await dragFromPalette('mimoe-list', 360, 300);
+    const listId = await editor.dragFromPalette('mimoe-list', 360, 300);
     assert.deepEqual(await page.evaluate((id) => ({ server: RED.nodes.node(id).server, valid: RED.nodes.node(id).valid }), listId), {
       server: configId,
       valid: true,
@@ -425,9 +322,7 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('#node-config-dialog-ok').click();
     await url.waitFor({ state: 'detached' });
     await closeDialog('ok');
-    await page.locator('#red-ui-header-button-deploy').click();
-    await page.waitForFunction(() => !RED.nodes.dirty());
-    await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
+    await editor.deploy();
     await openDialog(deployId);
     await page.locator('#node-input-btn-server-edit').click();
     await url.waitFor();
@@ -438,12 +333,12 @@ describe('the editor in a real browser (chromium)', function () {
     await page.locator('#node-config-dialog-cancel').click();
     await url.waitFor({ state: 'detached' });
     await closeDialog('cancel');
-    assertNoProblems();
+    editor.assertNoProblems();
   });
 
   it('the remove node suggests mims by id, and images by id too (runtimes delete images by id only)', async () => {
     await paletteCategory('mimOE', true);
-    const removeId = await dragFromPalette('mimoe-remove', 360, 380);
+    const removeId = await editor.dragFromPalette('mimoe-remove', 360, 380);
     await openDialog(removeId);
     // A click opens the list (focus, or a click into the focused field); a list just closed stays
     // closed for a moment, so click until it shows.
@@ -466,6 +361,6 @@ describe('the editor in a real browser (chromium)', function () {
     await item.click();
     assert.equal(await typedInput('target').inputValue(), 'api-hello-v1');
     await closeDialog('cancel');
-    assertNoProblems();
+    editor.assertNoProblems();
   });
 });

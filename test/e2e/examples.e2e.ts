@@ -9,21 +9,15 @@
  * Run by `npm run test:e2e`; not part of the main mocha run.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
+import type { Page } from 'playwright-core';
+import { EditorPage } from '../support/editor-page';
 
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
 declare const RED: any, $: any;
 
-const root = join(__dirname, '..', '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
-const EXAMPLES = readdirSync(join(root, 'examples'))
+const EXAMPLES = readdirSync(join(__dirname, '..', '..', '..', 'examples'))
   .filter((file) => file.endsWith('.json'))
   .map((file) => file.replace(/\.json$/, ''))
   .sort();
@@ -37,31 +31,24 @@ interface Invalid {
 
 describe('the examples imported into a real editor (chromium)', function () {
   this.timeout(180_000);
-  let red: import('../../scripts/node-red-launcher').RunningNodeRed;
-  let browser: Browser;
+  let editor: EditorPage;
   let page: Page;
-  let userDir: string;
-  const problems: string[] = [];
 
   before(async function () {
     this.timeout(120_000);
-    userDir = mkdtempSync(join(tmpdir(), 'mimoe-examples-e2e-'));
-    launcher.linkPackage(userDir);
-    const settings = launcher.writeSettings(userDir, { port: 0 });
-    red = await launcher.startNodeRed({ userDir, settings });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
-    await page.goto(red.url);
+    editor = await EditorPage.start();
+    page = editor.page;
+    await page.goto(editor.red.url);
     await page.locator('#red-ui-palette-header-mimOE').waitFor();
     await page.waitForFunction(() => RED.nodes.getType('mimoe-config') && RED.nodes.getType('mimoe-rollout'));
   });
 
   after(async () => {
-    await browser?.close();
-    await red?.stop();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
+    await editor?.stop();
+  });
+
+  afterEach(function () {
+    editor?.reportFailure(this.currentTest);
   });
 
   /** Ids of every node and config node in the editor. */
@@ -112,7 +99,7 @@ describe('the examples imported into a real editor (chromium)', function () {
       const types = await page.evaluate((ids) => ids.map((id: string) => RED.nodes.node(id)?.type), added);
       assert.ok(types.includes('mimoe-config') || types.includes('mimoe-fleet'), `${example}: its config node was imported`);
       assert.deepEqual(invalid, [], `${example}: nodes the editor marks invalid`);
-      assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
+      editor.assertNoProblems();
     });
   }
 
@@ -150,7 +137,7 @@ describe('the examples imported into a real editor (chromium)', function () {
     await page.locator('#node-config-dialog-ok').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
     assert.equal(await page.evaluate((id) => RED.nodes.node(id).valid, old.id), true);
-    assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
+    editor.assertNoProblems();
   });
 
   it('a fleet config node saved before its TLS, proxy and slow-link settings existed is valid, and its dialog shows the defaults', async () => {
@@ -186,6 +173,6 @@ describe('the examples imported into a real editor (chromium)', function () {
     await page.locator('#node-config-dialog-ok').click();
     await page.locator('#node-config-input-seedUrl').waitFor({ state: 'detached' });
     assert.equal(await page.evaluate((id) => RED.nodes.node(id).valid, old.id), true);
-    assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
+    editor.assertNoProblems();
   });
 });

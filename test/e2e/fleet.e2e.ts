@@ -9,45 +9,22 @@
  * Run by `npm run test:e2e`; not part of the main mocha run.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { McmClient } from '../../src/mcm/client';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmFleet } from '../../src/simulator';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
+import { EditorPage, text } from '../support/editor-page';
 
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
-declare const RED: any, document: any;
+declare const RED: any;
 
-const root = join(__dirname, '..', '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 const SIZE = 3;
-
-type Catalog = Record<string, unknown>;
-/** A text of the package's catalogs, with its __params__ filled in, as the editor shows it. */
-function text(type: string, key: string, params: Record<string, string | number> = {}): string {
-  const catalog = (JSON.parse(readFileSync(join(root, 'locales', 'en-US', `${type}.json`), 'utf8')) as Catalog)[type] as Catalog;
-  const value = key.split('.').reduce<unknown>((node, part) => (node as Catalog | undefined)?.[part], catalog);
-  assert.equal(typeof value, 'string', `no text ${type}.${key} in the catalog`);
-  return (value as string).replace(/__(\w+)__/g, (_whole, name: string) => String(params[name]));
-}
 
 describe('the fleet dialogs in a real browser (chromium)', function () {
   this.timeout(180_000);
   let fleet: McmFleet;
-  let red: import('../../scripts/node-red-launcher').RunningNodeRed;
-  let browser: Browser;
+  let editor: EditorPage;
   let page: Page;
-  let userDir: string;
-  const problems: string[] = [];
-  const consoleLines: string[] = [];
-  const DEFINITION_ERROR = /^(oneditprepare|oneditsave|oneditcancel|oneditresize|Validation error:|Definition error:).*mimoe/;
-  const fromPackage = (url: string) => /mimoe/i.test(url);
 
   before(async function () {
     this.timeout(120_000);
@@ -57,97 +34,31 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
       await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
       client.close();
     }
-    userDir = mkdtempSync(join(tmpdir(), 'mimoe-fleet-e2e-'));
-    launcher.linkPackage(userDir);
-    const settings = launcher.writeSettings(userDir, { port: 0 });
-    red = await launcher.startNodeRed({ userDir, settings });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-    page.setDefaultTimeout(15_000);
-    page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
-    page.on('console', (msg) => {
-      const where = msg.location().url;
-      consoleLines.push(`${msg.type()}: ${msg.text()} (${where})`);
-      if ((msg.type() === 'error' && (fromPackage(where) || fromPackage(msg.text()))) || DEFINITION_ERROR.test(msg.text())) {
-        problems.push(`console ${msg.type()}: ${msg.text()} (${where})`);
-      }
-    });
-    page.on('requestfailed', (req) => {
-      if (fromPackage(req.url())) problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`);
-    });
-    page.on('response', (res) => {
-      if (res.status() >= 400 && fromPackage(res.url())) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
-    });
+    editor = await EditorPage.start({ height: 900 });
+    page = editor.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await red?.stop();
+    await editor?.stop();
     await fleet?.stop();
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') {
-      console.log(`--- browser console (last 40 lines)\n${consoleLines.slice(-40).join('\n')}`);
-      console.log(`--- Node-RED log (last 3000 characters)\n${red?.log().slice(-3000) ?? ''}`);
-    }
+    editor?.reportFailure(this.currentTest);
   });
 
-  const nodeIds = (type: string): Promise<string[]> =>
-    page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
-  const onCanvas = (id: string): Locator => page.locator(`#red-ui-workspace-chart [id="${id}"]`);
-
-  async function centre(locator: Locator): Promise<{ x: number; y: number }> {
-    const box = await locator.boundingBox();
-    assert.ok(box, 'the element has no box on screen');
-    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-  }
-
-  async function dragFromPalette(type: string, x: number, y: number): Promise<string> {
-    const before = await nodeIds(type);
-    const item = page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${type}"]`);
-    await item.scrollIntoViewIfNeeded();
-    const from = await centre(item);
-    const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
-    assert.ok(chart);
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(from.x + 20, from.y, { steps: 4 });
-    await page.mouse.move(chart.x + x, chart.y + y, { steps: 12 });
-    await page.mouse.up();
-    await page.waitForFunction(([t, n]) => RED.nodes.filterNodes({ type: t }).length > n, [type, before.length] as const);
-    const added = (await nodeIds(type)).filter((id) => !before.includes(id));
-    assert.equal(added.length, 1, `one ${type} node dropped`);
-    await onCanvas(added[0]).waitFor();
-    return added[0];
-  }
-
-  async function wire(from: string, to: string): Promise<void> {
-    const start = await centre(onCanvas(from).locator('.red-ui-flow-port-output .red-ui-flow-port').first());
-    const end = await centre(onCanvas(to).locator('.red-ui-flow-port-input .red-ui-flow-port'));
-    await page.mouse.move(start.x, start.y);
-    await page.mouse.down();
-    await page.mouse.move(end.x, end.y, { steps: 12 });
-    await page.mouse.up();
-    await page.waitForFunction(([s, t]) => RED.nodes.filterLinks({ source: { id: s }, target: { id: t } }).length === 1, [
-      from,
-      to,
-    ] as const);
-  }
-
   it('makes a fleet in its dialog (a member row, discovery, Show members) and rolls a deploy out to it', async () => {
-    await page.goto(red.url);
+    await page.goto(editor.red.url);
     await page.locator('#red-ui-palette-header-mimOE').waitFor();
     await page.waitForFunction(() => RED.nodes.getType('mimoe-rollout') && RED.nodes.getType('mimoe-fleet'));
     assert.equal(await page.locator('#red-ui-palette .red-ui-palette-node[data-palette-type="mimoe-fleet"]').count(), 0, 'a config node');
 
-    const injectId = await dragFromPalette('inject', 140, 200);
-    const rolloutId = await dragFromPalette('mimoe-rollout', 380, 200);
-    const debugId = await dragFromPalette('debug', 620, 200);
+    const injectId = await editor.dragFromPalette('inject', 140, 200);
+    const rolloutId = await editor.dragFromPalette('mimoe-rollout', 380, 200);
+    const debugId = await editor.dragFromPalette('debug', 620, 200);
 
     // The rollout dialog: the operation decides which rows show.
-    await onCanvas(rolloutId).dblclick();
+    await editor.onCanvas(rolloutId).dblclick();
     await page.locator('#node-dialog-ok').waitFor();
     const operation = page.locator('#node-input-operation');
     assert.equal(await operation.inputValue(), 'deploy');
@@ -185,6 +96,10 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     const warning = page.locator('.mimoe-insecure-warning');
     assert.ok(!(await tlsRow.isVisible()), 'no TLS settings for http members');
     assert.ok(await page.locator('.form-row:has(#node-config-input-proxy)').isVisible());
+    // The rows both config dialogs share (resources/mimoe-editor.js) show this dialog's own texts.
+    const hintAfter = (field: string) => page.locator(`.form-row:has(#node-config-input-${field}) + .mimoe-hint`);
+    assert.equal((await hintAfter('concurrency').innerText()).trim(), text('mimoe-fleet', 'hint.concurrency'));
+    assert.equal((await hintAfter('proxy').innerText()).trim(), text('mimoe-fleet', 'hint.proxy'));
     await row.locator('input.mimoe-member-url').fill('https://127.0.0.1:8443');
     assert.ok(await tlsRow.isVisible(), 'TLS settings for an https member');
     assert.ok(!(await warning.isVisible()));
@@ -260,18 +175,15 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
     await page.locator('.red-ui-tray').waitFor({ state: 'detached' });
     assert.equal(await page.evaluate((id) => RED.nodes.node(id).valid, rolloutId), true);
 
-    await wire(injectId, rolloutId);
-    await wire(rolloutId, debugId);
-    await page.locator('#red-ui-header-button-deploy').click();
-    await page.waitForFunction(() => !RED.nodes.dirty());
-    await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
-    await page.waitForFunction((id) => !document.querySelector(`[id="${id}"] .red-ui-flow-node-button-disabled`), injectId);
-    const button = await centre(onCanvas(injectId).locator('.red-ui-flow-node-button'));
-    await page.mouse.click(button.x, button.y);
+    await editor.wire(injectId, rolloutId);
+    await editor.wire(rolloutId, debugId);
+    await editor.deploy();
+    await editor.pressInject(injectId);
     await page.locator('#red-ui-tab-debug-link-button').click();
     const message = page.locator('.red-ui-debug-msg', { hasText: 'succeeded' });
     await message.waitFor();
-    await onCanvas(rolloutId)
+    await editor
+      .onCanvas(rolloutId)
       .locator('.red-ui-flow-node-status-label', { hasText: text('mimoe-rollout', 'status.progress', { done: 3, total: 3 }) })
       .waitFor();
     for (const device of fleet.devices)
@@ -280,6 +192,6 @@ describe('the fleet dialogs in a real browser (chromium)', function () {
         ['api-hello'],
         device.name,
       );
-    assert.deepEqual(problems, [], `the browser reported problems:\n${problems.join('\n')}`);
+    editor.assertNoProblems();
   });
 });

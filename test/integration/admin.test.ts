@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
+import { listenOnLoopback } from '../support/loopback-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
@@ -55,9 +55,8 @@ async function startRecorder(): Promise<{ url: string; requests: Recorded[]; sto
     requests.push({ method: 'CONNECT', url: req.url ?? '', headers: req.headers, body: '' });
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: await listenOnLoopback(server),
     requests,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

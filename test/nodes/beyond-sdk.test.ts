@@ -10,7 +10,7 @@ import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, nextMessage, run, statuses } from '../support/nodes';
-import { byProfile, sleep, waitFor } from '../support/simulator-helpers';
+import { byProfile, sleep, sortedMimIds, waitFor } from '../support/simulator-helpers';
 
 describe('beyond the SDK', function () {
   let sim: McmSimulator;
@@ -203,13 +203,7 @@ describe('beyond the SDK', function () {
         outputs[1].payload.map((m: { id: string }) => m.id),
         ['api-a', 'api-b'],
       );
-      assert.deepEqual(
-        sim
-          .mims()
-          .map((m) => m.id)
-          .sort(),
-        ['api-a', 'api-b'],
-      );
+      assert.deepEqual(sortedMimIds(sim), ['api-a', 'api-b']);
     });
 
     it('never removes names that another call took', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { McmClientOptions } from '../../src/mcm/client';
 import { clientOptions, ConfigSettings, connectionOptions } from '../../src/nodes/shared/config-client';
 import { SHARED_CATALOG, type RED } from '../../src/nodes/shared/runtime';
-import { configNode, CORE, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
+import { CORE, helper, loadActionFlow, loadFlow, loadListFlow, run } from '../support/nodes';
 import { makeCertificate } from '../support/tls';
 import { McmSimulator } from '../../src/simulator';
 
@@ -119,16 +119,7 @@ describe('mimoe-config settings', () => {
         "the mimOE server config cannot be used: the environment variable MIMOE_TEST_UNSET_URL is not set in Node-RED's environment (this setting reads ${MIMOE_TEST_UNSET_URL})",
       );
       await helper.unload();
-      await loadFlow(
-        [
-          configNode(sim),
-          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
-          { id: 'out', type: 'helper' },
-          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
-          { id: 'caught', type: 'helper' },
-        ],
-        { cfg: { token: '${MIMOE_TEST_UNSET_KEY}' } },
-      );
+      await loadListFlow(sim, {}, '${MIMOE_TEST_UNSET_KEY}');
       const key = await run({});
       assert.equal(key.kind, 'caught');
       assert.match(key.msg.error.message, /MIMOE_TEST_UNSET_KEY is not set/);
@@ -142,16 +133,11 @@ describe('mimoe-config settings', () => {
   it('a config with an http proxy node works against a runtime on loopback', async () => {
     const sim = await McmSimulator.start({ quiet: true });
     try {
-      await loadFlow(
-        [
-          { id: 'p1', type: 'http proxy', url: 'http://127.0.0.1:1', noproxy: [] },
-          configNode(sim, { proxy: 'p1' }),
-          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
-          { id: 'out', type: 'helper' },
-          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
-          { id: 'caught', type: 'helper' },
-        ],
-        { cfg: { token: sim.key } },
+      await loadActionFlow(
+        sim,
+        { type: 'mimoe-list' },
+        { proxy: 'p1' },
+        [{ id: 'p1', type: 'http proxy', url: 'http://127.0.0.1:1', noproxy: [] }],
         [HTTP_PROXY],
       );
       const { kind, msg } = await run({});

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
-import { collect, configNode, helper, loadActionFlow, loadFlow, run, StatusCall, statuses } from '../support/nodes';
+import { collect, helper, loadActionFlow, loadListFlow, run, StatusCall, statuses } from '../support/nodes';
 import { waitFor } from '../support/simulator-helpers';
 
 const last = (seen: StatusCall[]) => seen[seen.length - 1];
@@ -131,25 +131,11 @@ describe('field answers in flows', function () {
       }
     });
 
-    /** A list node whose config node has these settings and credentials; `n1` under test. */
-    async function listWith(config: Record<string, unknown>, token?: string): Promise<void> {
-      await loadFlow(
-        [
-          configNode(sim, config),
-          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
-          { id: 'out', type: 'helper' },
-          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
-          { id: 'caught', type: 'helper' },
-        ],
-        token === undefined ? {} : { cfg: { token } },
-      );
-    }
-
     it('a blank key, or an ${ENV_VAR} key that is empty, is refused before any request, the status saying where to look', async () => {
       process.env.MIMOE_TEST_EMPTY_KEY = '';
       try {
         for (const token of ['', '  ', '${MIMOE_TEST_EMPTY_KEY}']) {
-          await listWith({}, token);
+          await loadListFlow(sim, {}, token);
           const seen = statuses('n1');
           const { kind, msg } = await run({});
           assert.equal(kind, 'caught');
@@ -166,7 +152,7 @@ describe('field answers in flows', function () {
 
     it('an ${ENV_VAR} key that is not set: the config error names it, the status says it is the config', async () => {
       delete process.env.MIMOE_TEST_UNSET_KEY;
-      await listWith({}, '${MIMOE_TEST_UNSET_KEY}');
+      await loadListFlow(sim, {}, '${MIMOE_TEST_UNSET_KEY}');
       const seen = statuses('n1');
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
@@ -177,7 +163,7 @@ describe('field answers in flows', function () {
     });
 
     it('a missing key file: Catch names the file, the status says it is the config', async () => {
-      await listWith({ tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
+      await loadListFlow(sim, { tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
       const seen = statuses('n1');
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
@@ -187,7 +173,7 @@ describe('field answers in flows', function () {
     });
 
     it('a config URL that cannot be used: Catch says why, the status says it is the config', async () => {
-      await listWith({ url: 'http://user:secret@127.0.0.1:1' }, sim.key);
+      await loadListFlow(sim, { url: 'http://user:secret@127.0.0.1:1' }, sim.key);
       const seen = statuses('n1');
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
@@ -199,16 +185,7 @@ describe('field answers in flows', function () {
 
     it('an odd key in the credentials is a config error shown before any request', async () => {
       const key = `${sim.key}\u0007bell`;
-      await loadFlow(
-        [
-          configNode(sim),
-          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
-          { id: 'out', type: 'helper' },
-          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
-          { id: 'caught', type: 'helper' },
-        ],
-        { cfg: { token: key } },
-      );
+      await loadListFlow(sim, {}, key);
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /cannot be used: the API key or token holds a line break, another control character/);
@@ -310,16 +287,7 @@ describe('field answers in flows', function () {
     });
 
     it('a wrong key (403 Forbidden) reaches Catch saying the key was refused and what to check; so does the status', async () => {
-      await loadFlow(
-        [
-          configNode(field),
-          { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
-          { id: 'out', type: 'helper' },
-          { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
-          { id: 'caught', type: 'helper' },
-        ],
-        { cfg: { token: 'a-wrong-key' } },
-      );
+      await loadListFlow(field, {}, 'a-wrong-key');
       const seen = statuses('n1');
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');

@@ -11,7 +11,7 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { RecordingProxy } from '../support/proxy';
-import { byProfile, sleep } from '../support/simulator-helpers';
+import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
 import { ThrottlingRelay } from '../support/relay';
 
 describe('the wire in flows', function () {
@@ -105,17 +105,7 @@ describe('the wire in flows', function () {
   });
 
   describe('a streamed msg.payload', () => {
-    let spoolRoot = '';
-    let savedTmpdir: string | undefined;
-    beforeEach(() => {
-      savedTmpdir = process.env.TMPDIR;
-      spoolRoot = mkdtempSync(join(work, 'tmp-'));
-      process.env.TMPDIR = spoolRoot;
-    });
-    afterEach(() => {
-      if (savedTmpdir === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = savedTmpdir;
-    });
+    const spoolRoot = tmpdirPerTest();
 
     it('is uploaded with Content-Length, and its temporary copy is gone afterwards', async () => {
       await loadActionFlow(sim, { type: 'mimoe-upload' });
@@ -127,7 +117,7 @@ describe('the wire in flows', function () {
       const [sent] = sim.requests('uploadImage');
       assert.ok(Number(sent.headers['content-length']) > 0);
       assert.equal(sent.headers['transfer-encoding'], undefined);
-      assert.deepEqual(readdirSync(spoolRoot), []);
+      assert.deepEqual(readdirSync(spoolRoot()), []);
     });
 
     it('leaves no temporary copy when the flow is redeployed while the stream is being copied', async () => {
@@ -136,10 +126,10 @@ describe('the wire in flows', function () {
       payload.write(buildImageTar({ name: 'unfinished' }));
       helper.getNode('n1').receive({ payload });
       await sleep(150);
-      assert.equal(readdirSync(spoolRoot).length, 1, 'copying has begun');
+      assert.equal(readdirSync(spoolRoot()).length, 1, 'copying has begun');
       await helper.unload();
       await sleep(50);
-      assert.deepEqual(readdirSync(spoolRoot), []);
+      assert.deepEqual(readdirSync(spoolRoot()), []);
       assert.ok(payload.destroyed, 'the msg’s stream was closed');
       assert.equal(sim.requests().length, 0);
     });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { UsageError } from '../../src/command-line';
 import { parseArgs } from '../../src/simulator/cli';
 import { CliRun, SIMULATOR_CLI, listeningUrl, runCli } from '../support/cli';
 import { tempDir, waitFor } from '../support/simulator-helpers';
@@ -192,5 +193,9 @@ describe('simulator CLI', () => {
     assert.equal(parseArgs(['--fleet=5', '--port', '9000']).port, 9000);
     assert.equal(parseArgs([]).fleet, undefined);
     assert.throws(() => parseArgs(['--fleet', '1001']), /--fleet needs a whole number from 1 to 1000/);
+    const usage = (message: string) => (err: unknown) => err instanceof UsageError && err.message === message;
+    assert.throws(() => parseArgs(['--port']), usage('--port needs a value'));
+    assert.throws(() => parseArgs(['--port', '--quiet']), usage('--port needs a value'));
+    assert.throws(() => parseArgs(['--quiet', '--ports=1']), usage('unknown argument "--ports=1"'));
   });
 });

@@ -149,6 +149,23 @@ export async function loadActionFlow(
   );
 }
 
+/**
+ * A list node (`n1`) with a helper on its output (`out`) and a Catch (`caught`), its config node
+ * pointing at the simulator with these settings and this key (none given: no credentials at all).
+ */
+export async function loadListFlow(sim: McmSimulator, config: Record<string, unknown> = {}, token?: string): Promise<void> {
+  await loadFlow(
+    [
+      configNode(sim, config),
+      { id: 'n1', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ],
+    token === undefined ? {} : { cfg: { token } },
+  );
+}
+
 /** Sends a msg into n1 and resolves with what came out: its output or a Catch. */
 export function run(msg: Record<string, unknown>, timeoutMs = 8000): Promise<Outcome> {
   const out = helper.getNode('out');

@@ -177,6 +177,13 @@ export function socketExchange(sim: McmSimulator, data: string | Buffer): Socket
   return { text: () => text, closed, socket };
 }
 
+/** The ids of the simulator's mims, sorted: what is left on it, whatever order calls ran in. */
+export const sortedMimIds = (sim: McmSimulator): string[] =>
+  sim
+    .mims()
+    .map((m) => m.id)
+    .sort();
+
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 const tempDirs: string[] = [];
@@ -189,6 +196,25 @@ export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mcm-sim-test-'));
   tempDirs.push(dir);
   return dir;
+}
+
+/**
+ * Gives each test of the calling describe block its own empty TMPDIR (os.tmpdir() follows it), to
+ * see temporary files come and go; returns the current test's directory.
+ */
+export function tmpdirPerTest(): () => string {
+  let dir = '';
+  let saved: string | undefined;
+  beforeEach(() => {
+    saved = process.env.TMPDIR;
+    dir = tempDir();
+    process.env.TMPDIR = dir;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  });
+  return () => dir;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

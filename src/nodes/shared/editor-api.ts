@@ -62,14 +62,17 @@ const LISTS: Record<string, (client: McmClient) => Promise<Array<{ value: string
     (await client.listMims()).map((mim) => ({ value: mim.id, label: mim.id, detail: `${mim.image} ${mim.state}`.trim() })),
 };
 
-/** The deployed flow's config of this id when it is a mimoe-config: only those have a key to lend. */
-function deployedConfig(RED: RED, id: unknown): (NodeConfig & ConfigSettings) | undefined {
+/**
+ * The deployed flow's node of this id when it is of `type` (a mimoe-config, a mimoe-fleet): only a
+ * deployed config node has stored secrets (a key, an Insight token) to lend to an editor request.
+ */
+export function deployedNode<S>(RED: RED, id: unknown, type: string): (NodeConfig & S) | undefined {
   if (typeof id !== 'string' || !id) return undefined;
   let found: NodeConfig | undefined;
   RED.nodes.eachNode((node) => {
     if (node.id === id) found = node as NodeConfig;
   });
-  return found?.type === 'mimoe-config' ? (found as NodeConfig & ConfigSettings) : undefined;
+  return found?.type === type ? (found as NodeConfig & S) : undefined;
 }
 
 /** The posted settings: known keys with plain values only. */
@@ -100,7 +103,7 @@ export function sameAsDeployed<S extends object>(key: keyof S & string, posted: 
  */
 function editorClientOptions(RED: RED, query: EditorQuery): McmClientOptions {
   const settings = postedSettings(query.settings);
-  const saved = deployedConfig(RED, query.id);
+  const saved = deployedNode<ConfigSettings>(RED, query.id, 'mimoe-config');
   const asDeployed = (key: keyof ConfigSettings) => sameAsDeployed(key, settings, saved);
   const toDeployedDestination = DESTINATION.every(asDeployed);
   const envRefused = (key: string) =>
