@@ -223,11 +223,18 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
   const byTarget = new Map<UploadTarget, Contender[]>();
   try {
     for (const target of targets) {
-      const worker = (mode: string) => () =>
-        runWorker(join(WORKERS, 'upload.js'), { mode, url: target.url, key: target.key, file, size, timeoutMs }, timeoutMs + 60_000);
+      const worker =
+        (mode: string, warmups = 0) =>
+        () =>
+          runWorker(
+            join(WORKERS, 'upload.js'),
+            { mode, url: target.url, key: target.key, file, size, timeoutMs, warmups },
+            (warmups + 1) * timeoutMs + 60_000,
+          );
       const contenders: Contender[] = [
         { key: 'curl', label: 'curl -F (reference)', run: () => curlUpload(target.url, target.key, file, timeoutMs), results: [] },
-        { key: 'node', label: 'mimoe-upload node', run: worker('node'), results: [] },
+        { key: 'node', label: 'mimoe-upload node, first upload of the process', run: worker('node'), results: [] },
+        { key: 'node-again', label: 'mimoe-upload node, after one upload', run: worker('node', 1), results: [] },
         { key: 'diy', label: 'file in + http request (DIY)', run: worker('diy'), results: [] },
       ];
       await rounds(
@@ -297,19 +304,23 @@ async function benchUpload(sim: SimulatorProcess, tmp: string, verdicts: Verdict
     const contenders = byTarget.get(target) ?? [];
     const curl = summarize(contenders[0].results);
     const node = summarize(contenders[1].results);
-    const timeRatio = node.wallMs / curl.wallMs;
-    verdicts.push(
-      {
-        target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl (${target.name})`,
+    // The first upload of a process also compiles its code path; a Node-RED that runs for days has.
+    for (const [c, when] of [
+      [contenders[1], 'first upload'],
+      [contenders[2], 'after one upload'],
+    ] as const) {
+      const timeRatio = summarize(c.results).wallMs / curl.wallMs;
+      verdicts.push({
+        target: `upload time <= ${TARGETS.uploadTimeVsCurl}x curl (${target.name}, ${when})`,
         figure: ratio(timeRatio),
         pass: Number.isFinite(timeRatio) ? timeRatio <= TARGETS.uploadTimeVsCurl : undefined,
-      },
-      {
-        target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB (${target.name})`,
-        figure: `${mib(node.rssGrowth)} MiB`,
-        pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined,
-      },
-    );
+      });
+    }
+    verdicts.push({
+      target: `upload peak RSS growth < ${TARGETS.uploadGrowthMiB} MiB (${target.name})`,
+      figure: `${mib(node.rssGrowth)} MiB`,
+      pass: node.runs ? node.rssGrowth < TARGETS.uploadGrowthMiB * 2 ** 20 : undefined,
+    });
     if (target === targets[targets.length - 1]) {
       verdicts.push({
         target: `upload client CPU per GiB (${target.name})`,
