@@ -65,10 +65,15 @@ describe('npm start (scripts/start.js)', function () {
     dirs.push(dir);
     return dir;
   };
+  // Ctrl+C as a person would: start.js then stops the Node-RED and the simulators it started (a
+  // SIGKILL would leave them running). SIGKILL only for one that does not end in time.
   afterEach(async () => {
     for (const started of running.splice(0)) {
-      if (started.child.exitCode === null) started.child.kill('SIGKILL');
+      if (started.child.exitCode !== null) continue;
+      started.child.kill('SIGTERM');
+      const force = setTimeout(() => started.child.kill('SIGKILL'), 15_000);
       await started.exited;
+      clearTimeout(force);
     }
   });
   after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
