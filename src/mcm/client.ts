@@ -571,6 +571,7 @@ function mediaType(header: string | undefined): string | undefined {
  */
 function runtimeUrl(given: unknown): string {
   const text = typeof given === 'string' ? given.trim() : '';
+  if (!text) throw new TypeError('the runtime URL is required, e.g. http://127.0.0.1:8083');
   const scheme = /^(https?):\/\//i.exec(text);
   const rest = scheme ? text.slice(scheme[0].length) : '';
   if (!scheme || !/^[^/?#]/.test(rest))

@@ -41,6 +41,17 @@ describe('message catalogs', () => {
     }
   });
 
+  it("have an editor text for every client error code, in the dialog user's words", () => {
+    const admin = catalog('mimoe-config')['mimoe-config'].admin;
+    // invalid-input shows the rule's own text (mimoe.invalid).
+    for (const code of Object.keys(CODES).filter((c) => c !== 'invalid-input')) {
+      assert.equal(typeof admin.failure[code], 'string', `mimoe-config.admin.failure.${code}`);
+    }
+    const texts = (node: unknown): string[] =>
+      typeof node === 'string' ? [node] : Object.values(node as Record<string, unknown>).flatMap(texts);
+    for (const text of texts(admin)) assert.doesNotMatch(text, /__operation__|failed:/, text);
+  });
+
   it('have the same text as the client for every input rule', () => {
     for (const [rule, text] of Object.entries(INVALID_INPUT_TEXT)) {
       assert.equal(shared.invalid[rule as InvalidInputRule], text, `mimoe.invalid.${rule}`);
