@@ -48,7 +48,8 @@ function nodeNames(): Set<string> {
   for (const text of html) {
     names.push(...[...text.matchAll(/paletteLabel:\s*["']([^"']+)["']/g)].map((m) => m[1]));
     for (const [, key] of text.matchAll(/paletteLabel:\s*RED\._\(["']node-red:([\w.]+)["']\)/g)) {
-      names.push(key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages) as string);
+      const label = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], messages);
+      if (typeof label === 'string') names.push(label);
     }
   }
   return new Set(names.map(normal));
