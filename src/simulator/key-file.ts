@@ -5,9 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
-
-const KEY_LINE = /^\s*(?:export\s+)?MCM_API_KEY\s*=\s*(.*?)\s*$/;
+import { KEY_FILE_VARIABLE, parseEnvFile, setEnvFileValue } from '../wire/key-file';
 
 export function readKeyFile(file: string): string | undefined {
   let text: string;
@@ -22,20 +20,15 @@ export function readKeyFile(file: string): string | undefined {
 
 /** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */
 export function writeKeyFile(file: string, key: string): void {
-  let lines: string[];
+  let text: string;
   try {
-    lines = readFileSync(file, 'utf8')
-      .replace(/\r?\n$/, '')
-      .split(/\r?\n/);
+    text = readFileSync(file, 'utf8');
   } catch {
-    lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
+    text = '# MCM API key of the MCM simulator (a throwaway key for tests)\n';
   }
-  const at = lines.findIndex((line) => KEY_LINE.test(line) && !line.trimStart().startsWith('#'));
-  if (at >= 0) lines[at] = `MCM_API_KEY=${key}`;
-  else lines.push(`MCM_API_KEY=${key}`);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(tmp, setEnvFileValue(text, KEY_FILE_VARIABLE, key), { mode: 0o600 });
   renameSync(tmp, file);
 }
 

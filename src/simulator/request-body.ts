@@ -5,7 +5,7 @@
  */
 import type http from 'node:http';
 import { McmError } from '../mcm/errors';
-import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
+import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../wire/image-tar';
 import { DataStoreAction, Env, MimSpec } from '../mcm/models';
 import { checkImageName, checkName, checkPath, isPlainObject, typeName } from '../mcm/validate';
 import { MultipartError, MultipartParser } from './multipart';

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { ImageTarInfo } from '../mcm/image-tar';
+import { ImageTarInfo } from '../wire/image-tar';
 import { Mim, MimImage } from '../mcm/models';
 import { isPlainObject } from '../mcm/validate';
 import { Fault, FaultTable, SimRoute, faultProblem, isSimRoute } from './faults';
