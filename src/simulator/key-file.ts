@@ -1,8 +1,8 @@
 /**
  * The simulator's API key: kept in a mimoe-api-key.env file as the runtime keeps its own (read
- * from the file when it holds one, written to it otherwise), and compared in constant time.
+ * from the file when it holds one, written to it otherwise); the file's format is src/wire/key-file.ts.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KEY_FILE_VARIABLE, parseEnvFile, setEnvFileValue } from '../wire/key-file';
@@ -39,11 +39,4 @@ export function chooseKey(key: string | undefined, keyFile: string | undefined):
   const chosen = key ?? (keyFile ? readKeyFile(keyFile) : undefined) ?? randomKey();
   if (keyFile && readKeyFile(keyFile) !== chosen) writeKeyFile(keyFile, chosen);
   return chosen;
-}
-
-/** Compares tokens without leaking how much of them matched. */
-export function sameToken(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }

@@ -4,24 +4,24 @@
  * `MCM.API_ALIAS` is "true"), as the runtime mounts it. It answers a small JSON echo that names
  * the mim, so health checks and tests can tell which mim answered.
  */
-import { Mim } from '../mcm/models';
+import { SimMim } from './shapes';
 
 export const MIM_API_METHODS = ['GET', 'HEAD', 'POST'];
 
 export interface MountedMim {
-  mim: Mim;
+  mim: SimMim;
   /** The path below the mount point, '/' at least, query string excluded. */
   rest: string;
 }
 
 /** '/hello/v1/' and 'hello/v1' both mount at '/hello/v1'; no base path: not served. */
-function basePath(mim: Mim): string | undefined {
+function basePath(mim: SimMim): string | undefined {
   const raw = mim.env?.['MCM.BASE_API_PATH']?.trim().replace(/\/+$/, '');
   if (!raw) return undefined;
   return raw.startsWith('/') ? raw : `/${raw}`;
 }
 
-function mountPoints(mim: Mim): string[] {
+function mountPoints(mim: SimMim): string[] {
   const base = basePath(mim);
   if (!base) return [];
   const points = [`/${mim.clientId}${base}`];
@@ -30,7 +30,7 @@ function mountPoints(mim: Mim): string[] {
 }
 
 /** The mim mounted at `path` (the longest mount point wins), or undefined. */
-export function findMounted(mims: Mim[], path: string): MountedMim | undefined {
+export function findMounted(mims: SimMim[], path: string): MountedMim | undefined {
   let found: MountedMim | undefined;
   let longest = 0;
   for (const mim of mims) {
