@@ -7,21 +7,21 @@ import type http from 'node:http';
 import type { ImageTarInfo } from '../wire/image-tar';
 import type { SimRoute } from './faults';
 import type { InsightRoute } from './insight';
-import { DEFAULT_ASYNC_STEPS, SimulatorOptions } from './options';
+import { DEFAULT_ASYNC_STEPS } from './options';
 import { ProfileRules } from './profile';
 import { boundaryOf } from './multipart';
 import { readJson, receiveImage } from './request-body';
 import { toDataStoreRequest, toSpec, toSpecs } from './request-rules';
 import { refuseAndClose, sendEmpty, sendJson } from './responses';
-import { Ctx, Handler, RouteDef } from './routing';
+import { Ctx, Handler, RouteDef, RouteHost } from './routing';
 import { SimImage, SimMim } from './shapes';
-import { SimError, SimState } from './state';
+import { SimError } from './state';
 
 export const MCM_PREFIX = ['mcm', 'v1'];
 
 export type McmRoute = Exclude<SimRoute, InsightRoute | 'mimApi'>;
 
-export const MCM_ROUTES: Array<RouteDef & { route: McmRoute }> = [
+const MCM_ROUTES: Array<RouteDef & { route: McmRoute }> = [
   { method: 'GET', path: ['images'], route: 'listImages' },
   { method: 'POST', path: ['images'], route: 'uploadImage' },
   { method: 'DELETE', path: ['images', ':id'], route: 'deleteImage' },
@@ -37,16 +37,7 @@ export const MCM_ROUTES: Array<RouteDef & { route: McmRoute }> = [
 export const mcmRoutes = (rules: ProfileRules): Array<RouteDef & { route: McmRoute }> =>
   rules.dataStoreFollowUp ? MCM_ROUTES : MCM_ROUTES.filter((r) => r.route !== 'dataStoreStatus');
 
-/** What the routes need of their simulator; options and rules are read per request (both may change while it runs). */
-export interface McmRouteHost {
-  readonly state: SimState;
-  options(): SimulatorOptions;
-  rules(): ProfileRules;
-  /** A wait that the simulator's stop() cuts short. */
-  sleep(ms: number): Promise<void>;
-}
-
-export function mcmHandlers(host: McmRouteHost): Record<McmRoute, Handler> {
+export function mcmHandlers(host: RouteHost): Record<McmRoute, Handler> {
   const { state } = host;
 
   const wireImage = (image: SimImage): Record<string, unknown> => ({ ...image, created: host.rules().created(image.created) });

@@ -3,9 +3,12 @@
  * resource or its older name `containers`), matched segment by segment so that an encoded `/`
  * in an id never reaches another route, and dispatch to a table's handler with 404 and 405.
  */
+import type { SimRoute } from './faults';
+import type { SimulatorOptions } from './options';
+import type { ProfileRules } from './profile';
 import { BodyContext } from './request-body';
 import { sendError } from './responses';
-import { SimError } from './state';
+import { SimError, SimState } from './state';
 
 export interface RouteDef {
   method: string;
@@ -21,6 +24,17 @@ export interface Ctx extends BodyContext {
 }
 
 export type Handler = (ctx: Ctx) => Promise<void>;
+
+/** What route handlers need of their simulator; options and rules are read per request (both may change while it runs). */
+export interface RouteHost {
+  readonly state: SimState;
+  options(): SimulatorOptions;
+  rules(): ProfileRules;
+  /** A wait that the simulator's stop() cuts short. */
+  sleep(ms: number): Promise<void>;
+  /** Answers as the route's fault says, if one is set; true when the fault answered. */
+  applyFault(ctx: Ctx, route: SimRoute): Promise<boolean>;
+}
 
 export type Match<T> = { kind: 'found'; def: T; params: Record<string, string> } | { kind: 'method'; allow: string[] } | { kind: 'none' };
 

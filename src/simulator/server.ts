@@ -27,13 +27,12 @@ import {
 import { chooseKey, randomKey, writeKeyFile } from './key-file';
 import { Listener, baseUrl } from './listener';
 import { MCM_PREFIX, mcmHandlers, mcmRoutes } from './mcm-routes';
-import { MIM_API_METHODS, findMounted, mimAnswer } from './mim-api';
+import { serveMimApi } from './mim-api';
 import { DEFAULT_BODY_TIMEOUT_MS, SimulatorOptions } from './options';
 import { PROFILES, ProfileRules, isProfileName, profileFromEnvironment } from './profile';
-import { consumeBody } from './request-body';
 import { RequestLogEntry, redactHeaders } from './request-log';
 import { refuseAndClose, sendEmpty, sendError, sendJson } from './responses';
-import { Ctx, Handler, dispatch, matchRoute, under } from './routing';
+import { Ctx, Handler, RouteHost, dispatch, matchRoute, under } from './routing';
 import { SimImage, SimMim } from './shapes';
 import { SimError, SimState } from './state';
 
@@ -70,16 +69,20 @@ export class McmSimulator {
   /** Insight's id for this device: one per instance, so it stays the same across restarts. */
   private readonly insightId = randomUUID();
 
+  /** What the route handlers see of this simulator. */
+  private readonly host: RouteHost = {
+    state: this.state,
+    options: () => this.options,
+    rules: () => this.rules,
+    sleep: (ms) => this.sleep(ms),
+    applyFault: (ctx, route) => this.applyFault(ctx, route),
+  };
+
   private readonly handlers: Record<SimRoute, Handler> = {
-    ...mcmHandlers({
-      state: this.state,
-      options: () => this.options,
-      rules: () => this.rules,
-      sleep: (ms) => this.sleep(ms),
-    }),
+    ...mcmHandlers(this.host),
     insightNodes: async (ctx) => sendJson(ctx.res, 200, insightAnswer('insightNodes', ctx.query, this.insightNode(), this.insightPeers())),
     insightInfo: async (ctx) => sendJson(ctx.res, 200, insightAnswer('insightInfo', ctx.query, this.insightNode(), [])),
-    mimApi: (ctx) => this.serveMimApi(ctx),
+    mimApi: (ctx) => serveMimApi(ctx, this.host),
   };
 
   private readonly controls = controlHandlers(this, this.faults);
@@ -337,42 +340,13 @@ export class McmSimulator {
   /** Insight (its own token) and the mims' APIs (no token: mims serve their own) share the port with MCM. */
   private async serveBeyondMcm(ctx: Ctx, segments: string[]): Promise<void> {
     const insight = under(INSIGHT_PREFIX, segments);
-    if (!insight) return this.serveMimApi(ctx);
+    if (!insight) return serveMimApi(ctx, this.host);
     const match = matchRoute(INSIGHT_ROUTES, ctx.entry.method, insight);
     if (match.kind === 'found') ctx.entry.route = match.def.route;
     const refusal = insightRefusal(ctx.req.headers.authorization, this.options.insightToken ?? DEFAULT_INSIGHT_TOKEN);
     if (refusal) return sendError(ctx.res, refusal.status, refusal.message);
     if (match.kind === 'found' && (await this.applyFault(ctx, match.def.route))) return;
     await dispatch(ctx, match, (d) => this.handlers[d.route]);
-  }
-
-  /**
-   * 200 from a started mim; 503 from one not started (or unhealthy); where none is mounted,
-   * 404 (the field profile: an empty 503), logged as 'unknown'.
-   */
-  private async serveMimApi(ctx: Ctx): Promise<void> {
-    const { res, entry } = ctx;
-    const path = entry.url.split('?')[0];
-    const mounted = findMounted(this.state.listMims(), path);
-    if (!mounted && this.rules.unmountedPath === 'empty-503') return sendEmpty(res, 503);
-    if (!mounted) {
-      return sendError(
-        res,
-        404,
-        `nothing is mounted at ${path} (MCM is under /mcm/v1; a started mim serves /<clientId><MCM.BASE_API_PATH>)`,
-      );
-    }
-    entry.route = 'mimApi';
-    if (await this.applyFault(ctx, 'mimApi')) return;
-    if (!MIM_API_METHODS.includes(entry.method)) {
-      res.setHeader('Allow', MIM_API_METHODS.join(', '));
-      return sendError(res, 405, `the simulated mim "${mounted.mim.id}" answers ${MIM_API_METHODS.join(', ')} only`);
-    }
-    let bytes = 0;
-    await consumeBody(ctx, (chunk) => (bytes += chunk.length));
-    if (mounted.mim.state !== 'started') return sendError(res, 503, `mim "${mounted.mim.id}" is not started (state ${mounted.mim.state})`);
-    if (this.options.unhealthyMims) return sendError(res, 503, `mim "${mounted.mim.id}" is unhealthy (simulated)`);
-    sendJson(res, 200, mimAnswer(mounted, entry.method, bytes));
   }
 
   /** The slow and refusing device modes; true when the mode answered. */
