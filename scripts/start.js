@@ -17,7 +17,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const { linkPackage, startNodeRed, stopNodeRed, writeSettings } = require('./node-red-launcher');
 const { McmFleet, McmSimulator } = require(path.join(root, 'build/src/simulator'));
-const { buildImageTar } = require(path.join(root, 'build/src/mcm/image-tar'));
+const { buildImageTar } = require(path.join(root, 'build/src/wire/image-tar'));
 const { McmClient } = require(path.join(root, 'build/src/mcm/client'));
 
 const userDir = path.resolve(process.env.MIMOE_USER_DIR || path.join(root, '.node-red-home'));

@@ -1,6 +1,7 @@
 /**
  * The MCM models, with exactly the field names of the wire contract (docs/mcm-api.md).
- * Defined once here and used by the client, the nodes, the simulator and the tests.
+ * Defined once here and used by the client, the nodes and the tests (the simulator keeps its own
+ * copy, src/simulator/shapes.ts, so that it stays an independent oracle).
  *
  * The runtime may send fields not listed here: normalisers keep them (never strip unknown
  * fields) and fill missing listed fields with the contract's defaults.
