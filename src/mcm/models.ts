@@ -205,6 +205,10 @@ export function normalizeInsightNode(raw: unknown): InsightNode {
 export const ROLLOUT_OPERATIONS = ['deploy', 'composition', 'remove', 'upload'] as const;
 export type RolloutOperation = (typeof ROLLOUT_OPERATIONS)[number];
 
+/** What a deploy does when a mim of the same name runs already (src/mcm/policies.ts). */
+export const IF_EXISTS = ['fail', 'replace', 'keep'] as const;
+export type IfExists = (typeof IF_EXISTS)[number];
+
 /** What mimoe-remove sends: the same result per device in a rollout. */
 export interface RemoveResult {
   id: string;
