@@ -25,10 +25,21 @@ export function typedDefaults(field: string, check: Omit<TypedCheck, 'typeField'
   };
 }
 
-/** The value of a TypedInput field when it is a literal string, for a label. */
-export function literal(node: EditorNode, field: string): string | undefined {
-  const value = node[field];
-  return value && (node[`${field}Type`] ?? 'str') === 'str' ? String(value) : undefined;
+/**
+ * A label that names the literal string value of a TypedInput `field` (`<type>.node.named`, the
+ * value as `param`), else `<type>.node.<fallback>`.
+ */
+export function namedLabel(
+  type: string,
+  field: string,
+  param: string,
+  fallback: (node: EditorNode) => string = () => 'default',
+): ActionBehaviour['label'] {
+  return function () {
+    const value = this[field];
+    if (value && (this[`${field}Type`] ?? 'str') === 'str') return this._(`${type}.node.named`, { [param]: String(value) });
+    return this._(`${type}.node.${fallback(this)}`);
+  };
 }
 
 export interface ActionBehaviour {

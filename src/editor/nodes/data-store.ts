@@ -6,7 +6,7 @@ import { ID } from '../checks';
 import { typedField } from '../dialog';
 import { runtimeSuggestions } from '../autocomplete';
 import { Form } from '../rows';
-import { actionBehaviour, configDefault, literal, nameDefault, NodeEditor, typedDefaults } from './common';
+import { actionBehaviour, configDefault, nameDefault, namedLabel, NodeEditor, typedDefaults } from './common';
 
 function dataStore(type: 'mimoe-backup' | 'mimoe-restore'): NodeEditor {
   return {
@@ -17,10 +17,7 @@ function dataStore(type: 'mimoe-backup' | 'mimoe-restore'): NodeEditor {
       ...typedDefaults('path', { type }),
     }),
     behaviour: actionBehaviour(type, {
-      label() {
-        const id = literal(this, 'mimId');
-        return id ? this._(`${type}.node.named`, { id }) : this._(`${type}.node.default`);
-      },
+      label: namedLabel(type, 'mimId', 'id'),
       output: () => 'result',
       oneditprepare() {
         typedField('mimId');

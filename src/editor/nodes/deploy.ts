@@ -7,7 +7,7 @@ import { runtimeSuggestions } from '../autocomplete';
 import { envList, readEnvList } from '../pair-list';
 import { Form } from '../rows';
 import { t } from '../texts';
-import { actionBehaviour, configDefault, literal, nameDefault, NodeEditor, typedDefaults } from './common';
+import { actionBehaviour, configDefault, nameDefault, namedLabel, NodeEditor, typedDefaults } from './common';
 
 const TYPE = 'mimoe-deploy';
 
@@ -48,10 +48,7 @@ export const deploy: NodeEditor = {
     ...deployPolicyDefaults(TYPE),
   }),
   behaviour: actionBehaviour(TYPE, {
-    label() {
-      const name = literal(this, 'mimName');
-      return name ? this._(`${TYPE}.node.named`, { name }) : this._(`${TYPE}.node.default`);
-    },
+    label: namedLabel(TYPE, 'mimName', 'name'),
     output: () => 'mim',
     oneditprepare() {
       typedField('mimName');

@@ -3,7 +3,7 @@ import { ID, oneOf } from '../checks';
 import { optionHelp, typedField } from '../dialog';
 import { runtimeSuggestions } from '../autocomplete';
 import { Form } from '../rows';
-import { actionBehaviour, configDefault, literal, nameDefault, NodeEditor, typedDefaults } from './common';
+import { actionBehaviour, configDefault, nameDefault, namedLabel, NodeEditor, typedDefaults } from './common';
 
 const TYPE = 'mimoe-remove';
 /** What mimoe-remove, mimoe-list and a rollout's remove act on. */
@@ -17,11 +17,7 @@ export const remove: NodeEditor = {
     ...typedDefaults('target', { type: TYPE, text: ID }),
   }),
   behaviour: actionBehaviour(TYPE, {
-    label() {
-      const id = literal(this, 'target');
-      if (id) return this._(`${TYPE}.node.named`, { id });
-      return this._(this.resource === 'image' ? `${TYPE}.node.image` : `${TYPE}.node.mim`);
-    },
+    label: namedLabel(TYPE, 'target', 'id', (node) => (node.resource === 'image' ? 'image' : 'mim')),
     output: () => 'result',
     oneditprepare() {
       const resource = $('#node-input-resource');
