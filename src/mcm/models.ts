@@ -64,7 +64,8 @@ export interface DataStoreResult extends Extra {
 }
 
 /** Which kind of resource a list/remove node works on. */
-export type ResourceKind = 'mim' | 'image';
+export const RESOURCE_KINDS = ['mim', 'image'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 function asObject(raw: unknown): Extra {
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Extra) : {};

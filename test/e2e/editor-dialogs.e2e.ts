@@ -11,6 +11,9 @@ import { createServer } from 'node:net';
 import type { Locator, Page } from 'playwright-core';
 import { EditorPage, text } from '../support/editor-page';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
+
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
 declare const RED: any, document: any, getComputedStyle: any;
 
@@ -33,7 +36,11 @@ describe('the dialogs in a real browser (chromium): blank URL, unreachable runti
     editor = await EditorPage.start();
     page = editor.page;
     await page.goto(editor.red.url);
-    await page.waitForFunction(() => RED.nodes.getType('mimoe-remove') && document.querySelector('#red-ui-workspace-chart svg'));
+    // Node-RED loads the node files one by one: wait for the last.
+    await page.waitForFunction(
+      (all) => all.every((type: string) => RED.nodes.getType(type)) && document.querySelector('#red-ui-workspace-chart svg'),
+      launcher.nodeTypes,
+    );
   });
 
   after(async () => {
@@ -53,6 +60,23 @@ describe('the dialogs in a real browser (chromium): blank URL, unreachable runti
     await tooltip.waitFor();
     return (await tooltip.innerText()).trim();
   }
+
+  it('every check of every node type is one whose reason Node-RED shows (two arguments)', async () => {
+    const checks = await page.evaluate(
+      (all) =>
+        all.flatMap((type: string) =>
+          Object.entries(RED.nodes.getType(type).defaults)
+            .filter(([, d]: [string, any]) => d.validate)
+            .map(([field, d]: [string, any]) => ({ field: `${type}.${field}`, args: d.validate.length })),
+        ),
+      launcher.nodeTypes,
+    );
+    assert.ok(checks.length >= 40, `the node types have their checks (${checks.length})`);
+    assert.deepEqual(
+      checks.filter((check: { args: number }) => check.args !== 2),
+      [],
+    );
+  });
 
   it('a new server: the URL placeholder is an example, a blank URL is required, a wrong one says why', async () => {
     await page.locator('#red-ui-palette-header-mimOE').waitFor();

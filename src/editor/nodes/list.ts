@@ -1,8 +1,8 @@
 /** mimoe-list: the mims or the images of a runtime. */
+import { RESOURCE_KINDS } from '../../mcm/models';
 import { oneOf } from '../checks';
 import { Form } from '../rows';
 import { actionBehaviour, configDefault, nameDefault, NodeEditor } from './common';
-import { RESOURCES } from './remove';
 
 const TYPE = 'mimoe-list';
 
@@ -10,7 +10,7 @@ export const list: NodeEditor = {
   defaults: () => ({
     name: nameDefault(),
     server: configDefault(),
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCES) },
+    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
   }),
   behaviour: actionBehaviour(TYPE, {
     label() {
@@ -20,6 +20,6 @@ export const list: NodeEditor = {
   }),
   template() {
     const form = new Form(TYPE);
-    return [form.config(), form.select('resource', 'cubes', RESOURCES), form.name()];
+    return [form.config(), form.select('resource', 'cubes', RESOURCE_KINDS), form.name()];
   },
 };

@@ -1,4 +1,5 @@
 /** mimoe-remove: a mim or an image, by id. */
+import { RESOURCE_KINDS } from '../../mcm/models';
 import { ID, oneOf } from '../checks';
 import { optionHelp, typedField } from '../dialog';
 import { runtimeSuggestions } from '../autocomplete';
@@ -6,14 +7,12 @@ import { Form } from '../rows';
 import { actionBehaviour, configDefault, nameDefault, namedLabel, NodeEditor, typedDefaults } from './common';
 
 const TYPE = 'mimoe-remove';
-/** What mimoe-remove, mimoe-list and a rollout's remove act on. */
-export const RESOURCES = ['mim', 'image'] as const;
 
 export const remove: NodeEditor = {
   defaults: () => ({
     name: nameDefault(),
     server: configDefault(),
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCES) },
+    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
     ...typedDefaults('target', { type: TYPE, text: ID }),
   }),
   behaviour: actionBehaviour(TYPE, {
@@ -35,7 +34,7 @@ export const remove: NodeEditor = {
     const form = new Form(TYPE);
     return [
       form.config(),
-      form.select('resource', 'cubes', RESOURCES),
+      form.select('resource', 'cubes', RESOURCE_KINDS),
       form.typed('target', 'crosshairs'),
       form.hintSlot('mimoe-remove-target-help'),
       form.name(),

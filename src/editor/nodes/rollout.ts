@@ -1,6 +1,6 @@
 /** mimoe-rollout: one operation on the members of a fleet, in waves. */
 import { ROLLOUT_DEFAULTS } from '../../mcm/defaults';
-import { ROLLOUT_OPERATIONS } from '../../mcm/models';
+import { RESOURCE_KINDS, ROLLOUT_OPERATIONS } from '../../mcm/models';
 import { MIM_NAME, envList as checkEnvList, ID, names, noWhitespace, number, oneOf, specs, typed } from '../checks';
 import { optionalOutput, saveOptionalOutput, SPEC_TYPES, spinners, TYPES, typedField } from '../dialog';
 import { envList, readEnvList } from '../pair-list';
@@ -8,7 +8,6 @@ import { Form } from '../rows';
 import { t } from '../texts';
 import { actionBehaviour, configDefault, nameDefault, NodeEditor, typedDefaults } from './common';
 import { deployPolicyDefaults, deployPolicyRows, prepareDeployPolicy } from './deploy';
-import { RESOURCES } from './remove';
 
 const TYPE = 'mimoe-rollout';
 /** The classes of the rows of one operation. */
@@ -42,7 +41,7 @@ export const rollout: NodeEditor = {
       },
     },
     specsType: { value: 'json' },
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCES) },
+    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
     ...typedDefaults('target', { type: TYPE, text: ID }),
     ...typedDefaults('filename', { type: TYPE }),
     ...deployPolicyDefaults(TYPE),
@@ -105,7 +104,7 @@ export const rollout: NodeEditor = {
       form.list('env', 'list', 'env.hint', op('deploy')),
       form.typed('specs', 'cubes', op('composition')),
       form.hint('specs', op('composition')),
-      form.select('resource', 'cubes', RESOURCES, op('remove')),
+      form.select('resource', 'cubes', RESOURCE_KINDS, op('remove')),
       form.typed('target', 'crosshairs', op('remove')),
       form.typed('filename', 'file-archive-o', op('upload')),
       form.hint('filename', op('upload')),

@@ -1,12 +1,13 @@
 /** mimoe-watch: polls a runtime and sends what changed. */
 import { WATCH_DEFAULTS } from '../../mcm/defaults';
+import { RESOURCE_KINDS } from '../../mcm/models';
 import { number, oneOf } from '../checks';
 import { spinners } from '../dialog';
 import { Form } from '../rows';
 import { actionBehaviour, configDefault, nameDefault, NodeEditor } from './common';
 
 const TYPE = 'mimoe-watch';
-const RESOURCES = ['mim', 'image', 'both'] as const;
+const RESOURCES = [...RESOURCE_KINDS, 'both'] as const;
 
 export const watch: NodeEditor = {
   defaults: () => ({
