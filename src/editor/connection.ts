@@ -7,8 +7,8 @@ import { CONNECTION_DEFAULTS } from '../mcm/defaults';
 import { isEnvReference } from './checks';
 import { configChoice, resultLine, section, spinners } from './dialog';
 import { asAnswer, post, requestFailure } from './requests';
-import { Form } from './rows';
 import { EDITOR_SETTINGS } from '../nodes/shared/editor-contract';
+import { Form } from './rows';
 
 const PREFIX = '#node-config-input-';
 /** The settings of the Slow links part. */
@@ -24,14 +24,17 @@ export function selfSignedAndProxyRows(form: Form): string[] {
   ];
 }
 
-/** The timeout and the requests at once; `resource` adds the resource name of every request. */
+/** What the runtime calls its mims: mimOE `mims`, older edgeEngine runtimes `containers`. */
+export const MIMS_RESOURCES = ['mims', 'containers'] as const;
+
+/** The timeout, the requests at once and the resource name of every request. */
 export function requestRows(form: Form): string[] {
   return [
     form.number('timeout', 'clock-o', 'seconds'),
     form.hint('timeout'),
     form.number('concurrency', 'tasks', 'requests'),
     form.hint('concurrency'),
-    form.select('resource', 'cubes', ['mims', 'containers']),
+    form.select('resource', 'cubes', MIMS_RESOURCES),
   ];
 }
 

@@ -4,7 +4,15 @@
  */
 import { CONNECTION_DEFAULTS, FLEET_DEFAULTS } from '../../mcm/defaults';
 import { configUrl, members, names, number, oneOf, urlProblem } from '../checks';
-import { prepareConnectionRows, requestRows, selfSignedAndProxyRows, slowLinkRows, connectionTest, fleetMembers } from '../connection';
+import {
+  connectionTest,
+  fleetMembers,
+  MIMS_RESOURCES,
+  prepareConnectionRows,
+  requestRows,
+  selfSignedAndProxyRows,
+  slowLinkRows,
+} from '../connection';
 import { spinners, toggleRows } from '../dialog';
 import { memberList, readMemberList } from '../pair-list';
 import { Form } from '../rows';
@@ -18,7 +26,7 @@ function connectionDefaults(type: string): Record<string, NodeProperty> {
     clientId: { value: '' },
     timeout: { value: d.timeout, validate: number(type, 'timeout', { above: 0 }) },
     concurrency: { value: d.concurrency, validate: number(type, 'concurrency', { min: 1, integer: true }) },
-    resource: { value: d.resource, validate: oneOf(type, 'resource', ['mims', 'containers']) },
+    resource: { value: d.resource, validate: oneOf(type, 'resource', MIMS_RESOURCES) },
     tls: { value: '', type: 'tls-config', required: false },
     insecure: { value: false },
     proxy: { value: '', type: 'http proxy', required: false },
@@ -143,6 +151,7 @@ export const fleet: NodeEditor = {
   behaviour: configBehaviour(FLEET, 'seedUrl', {
     oneditprepare() {
       const form = $('#node-config-input-seedUrl').closest('form');
+      // Set once the connection rows are prepared: they read the member list.
       let updateHttps = () => undefined as void;
       memberList(this.members, () => updateHttps());
       toggleRows('#node-config-input-discover', form.find('.mimoe-fleet-discovery'));
