@@ -24,6 +24,7 @@ import {
   RolloutResult,
   unwrapList,
 } from './models';
+import { nameFilterFault } from './name-filter';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
 import { Redactor } from './redact';
 import { Exchange, HttpTransport, ProxyOptions, TlsOptions } from './transport';
@@ -79,20 +80,11 @@ export class FleetError extends Error {
 // ------------------------------------------------------------------------------------------------
 // Names: comma-separated globs
 
-const GLOB_REFUSED = /[[\]{}]/;
-
-/**
- * A name filter is a comma-separated list of globs, e.g. `cam-*, gw-0?`: `*` stands for any run of
- * characters, `?` for one; case does not matter. Blank matches every name. Says what is wrong, or
- * undefined when the filter is valid.
- */
+/** What is wrong with a name filter (see name-filter.ts), in words, or undefined when it is valid. */
 export function nameFilterProblem(filter: string): string | undefined {
-  if (filter.trim() === '') return undefined;
-  const parts = filter.split(',').map((part) => part.trim());
-  if (parts.some((part) => part === '')) return 'an empty entry between commas';
-  const refused = parts.find((part) => GLOB_REFUSED.test(part));
-  if (refused) return `only * and ? are wildcards ("${refused}")`;
-  return undefined;
+  const fault = nameFilterFault(filter);
+  if (!fault) return undefined;
+  return fault.rule === 'empty-entry' ? 'an empty entry between commas' : `only * and ? are wildcards ("${fault.entry}")`;
 }
 
 function globRegExp(glob: string): RegExp {

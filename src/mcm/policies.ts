@@ -6,11 +6,8 @@
 import { CallOptions, McmClient } from './client';
 import { delay } from './delay';
 import { McmError, McmOperation } from './errors';
-import { Env, Mim, MimSpec } from './models';
+import { Env, IF_EXISTS, IfExists, Mim, MimSpec } from './models';
 import { checkEnv, checkImageName, checkName, checkSpecs } from './validate';
-
-export const IF_EXISTS = ['fail', 'replace', 'keep'] as const;
-export type IfExists = (typeof IF_EXISTS)[number];
 
 export interface DeployPolicy {
   /** What to do when a mim of the same name runs already. Default `fail`. */

@@ -15,6 +15,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Exchange, McmClient, McmClientOptions } from '../../mcm/client';
 import { McmError } from '../../mcm/errors';
 import { clientOptions, ConfigCredentials, ConfigSettings, ConnectionSettings } from './config-client';
+import { EDITOR_SETTINGS, PASSWORD_PLACEHOLDER } from './editor-contract';
 import { configError, describeFailure, shared } from './errors';
 import { NodeConfig, RED } from './runtime';
 
@@ -27,32 +28,18 @@ interface EditorQuery {
   token?: unknown;
 }
 
-/** Node-RED sends this in place of a stored password the editor never sees. */
-export const PASSWORD_PLACEHOLDER = '__PWRD__';
 /** Seconds: a person is waiting for the answer in the dialog. */
 export const EDITOR_TIMEOUT = 10;
-/** The settings the editor may post; anything else in the body is ignored. */
-const SETTINGS: Array<keyof ConfigSettings> = [
-  'url',
-  'clientId',
-  'timeout',
-  'concurrency',
-  'resource',
-  'tls',
-  'insecure',
-  'tokenSource',
-  'keyFile',
-  'answerTimeout',
-  'lowSpeedBytes',
-  'lowSpeedWindow',
-  'proxy',
-];
+/** The settings the editor may post (each a config setting: the compiler checks it). */
+const SETTINGS: ReadonlyArray<keyof ConfigSettings> = EDITOR_SETTINGS;
 /** Besides the URL, the settings that decide where a key goes (for every config node that has them). */
 export const CONNECTION_DESTINATION: Array<keyof ConnectionSettings> = ['tls', 'insecure', 'proxy'];
 /** The settings that decide where a key goes. The client id, timeouts and resource may vary freely. */
 const DESTINATION: Array<keyof ConfigSettings> = ['url', ...CONNECTION_DESTINATION];
 /** An environment reference in any of Node-RED's spellings; a posted one is never read. */
 export const ENV_REFERENCE = /\$\{[^}]*\}/;
+
+export { PASSWORD_PLACEHOLDER };
 
 /** A request the route answers itself, without contacting anything. */
 export class Refusal extends Error {}
