@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
+import { CONNECTION_DEFAULTS, FLEET_DEFAULTS } from '../mcm/defaults';
 import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
 import { isLoopback } from '../mcm/proxy';
@@ -89,12 +90,12 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
       ? {
           seedUrl: expandRequiredEnv(RED, settings.seedUrl ?? '').trim(),
           token: expandEnv(credentials.insightToken ?? '') || undefined,
-          includeSeed: settings.includeSeed !== false,
+          includeSeed: settings.includeSeed ?? FLEET_DEFAULTS.includeSeed,
           filter: settings.filter,
-          intervalMs: seconds(settings.interval, 0) * 1000,
+          intervalMs: seconds(settings.interval, FLEET_DEFAULTS.interval) * 1000,
         }
       : undefined,
-    timeoutMs: (seconds(settings.timeout, 30) || 30) * 1000,
+    timeoutMs: (seconds(settings.timeout, CONNECTION_DEFAULTS.timeout) || CONNECTION_DEFAULTS.timeout) * 1000,
     connect: (member) => {
       const own = keys[member.name];
       const local = own === undefined && settings.localKeyFile === true && isLoopback(new URL(member.url).hostname);
