@@ -29,6 +29,7 @@ import {
   Refusal,
   sameAsDeployed,
 } from './shared/editor-api';
+import { upgradeConfig, versionSetting } from './shared/config-version';
 import { describeFailure } from './shared/errors';
 import { MimoeFleetNode, NodeConfig, RED, SHARED_CATALOG } from './shared/runtime';
 
@@ -188,8 +189,9 @@ function registerAdminRoutes(RED: RED): void {
 }
 
 export = function (RED: RED) {
-  function MimoeFleet(this: MimoeFleetNode & { credentials: FleetCredentials }, config: NodeConfig & FleetSettings) {
-    RED.nodes.createNode(this, config);
+  function MimoeFleet(this: MimoeFleetNode & { credentials: FleetCredentials }, saved: NodeConfig & FleetSettings) {
+    RED.nodes.createNode(this, saved);
+    const config = upgradeConfig(RED, this, saved);
     let lastWarning = '';
     const warnOnce = (text: string) => {
       // Every member's client and every periodic discovery would say the same again.
@@ -212,6 +214,7 @@ export = function (RED: RED) {
   }
   RED.nodes.registerType('mimoe-fleet', MimoeFleet as never, {
     credentials: { token: { type: 'password' }, keys: { type: 'password' }, insightToken: { type: 'password' } },
+    ...versionSetting('mimoe-fleet'),
   });
   registerAdminRoutes(RED);
 };
