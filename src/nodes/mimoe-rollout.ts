@@ -130,7 +130,7 @@ export = function (RED: RED) {
       };
       ctx.progress(ctx.t(options.refresh ? 'status.discovering' : 'status.working'));
       const result = await ctx.client.rollout(plan, options);
-      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || 0, firstFailure);
+      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || ROLLOUT_DEFAULTS.maxFailures, firstFailure);
       return result;
     },
     summary: (result, ctx) => {
