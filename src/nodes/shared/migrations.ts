@@ -74,8 +74,7 @@ const {
   insecure,
 } = CONNECTION_DEFAULTS;
 const connectionNumbers = { timeout, concurrency, answerTimeout, lowSpeedBytes, lowSpeedWindow };
-const { ifExists, waitStarted, waitTimeout } = ACTION_DEFAULTS;
-const { resource } = ACTION_DEFAULTS;
+const { resource, ifExists, waitStarted, waitTimeout } = ACTION_DEFAULTS;
 
 /** For each type, in order: the step to version 1, to version 2, ... */
 const MIGRATIONS: Record<string, Step[]> = {
