@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McmClient } from '../../src/mcm/client';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { configVersion, migrateConfig, SavedConfig, versionSettingName } from '../../src/nodes/shared/migrations';
 import { McmSimulator } from '../../src/simulator';
 import { collect, helper, loadFlow, NODE_TYPES, nextMessage, run } from '../support/nodes';

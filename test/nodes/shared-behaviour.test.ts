@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { McmClient } from '../../src/mcm/client';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { waitFor } from '../support/simulator-helpers';

@@ -1,8 +1,9 @@
 /**
  * Config versions. Every node type saves `version` with its settings; a config saved with an older
  * one, or with none (flows saved by 0.1.0, before the field), is brought to the shape this release
- * reads by one step per version. Pure, with no Node-RED imports: the runtime runs it before a node
- * reads its config, and the editor when a dialog opens.
+ * reads by one step per version. The runtime runs it before a node reads its config, so every
+ * saved flow works whether or not its nodes were opened again in the editor. Pure, with no Node-RED
+ * imports, so each step is tested on its own.
  *
  * A new step goes at the end of its type's list; the list's length is the type's current version.
  * Steps return a new object and never change the one given.
