@@ -1,16 +1,19 @@
 /**
  * `npm run bench`: measures this package's nodes against their references, side by side in one
- * run, on 127.0.0.1 against the MCM simulator. Every contender runs in its own process (peak RSS
- * is per process), the simulator too; each is repeated BENCH_REPEAT times and the median kept.
+ * run, on 127.0.0.1, against two servers: the MCM simulator (the tests' oracle: it parses, hashes,
+ * keeps state and logs, and so sets the pace for every contender) and the fast receiver
+ * (bench/receiver.ts: lists and deploys answered from memory, uploads only counted, so the
+ * contender's own cost sets the pace). Every contender runs in its own process (peak RSS is per
+ * process), each server too; each is repeated BENCH_REPEAT times, interleaved, and the median kept.
  *
  *   1. Upload of an image tar (BENCH_UPLOAD_MIB, default 1024): curl -F (reference), the
- *      mimoe-upload node, and core `file in` + `function` + `http request` (multipart), each to
- *      the simulator and to a counting receiver (bench/receiver.ts: it answers like the upload
- *      route but only counts the bytes, so the uploader, not the simulator's parsing, sets the pace).
- *   2. BENCH_LIST_REQUESTS (5000) list requests, BENCH_CONCURRENCY (8) in flight: a plain axios
- *      loop (reference), the mimoe-list node, the core `http request` node.
+ *      mimoe-upload node, and core `file in` + `function` + `http request` (multipart), to each server.
+ *   2. BENCH_LIST_REQUESTS (5000) list msgs and as many deploy msgs, BENCH_CONCURRENCY (8) in
+ *      flight: a plain axios loop (reference), McmClient alone, the mimoe-list / mimoe-deploy node,
+ *      the core `http request` node (list), and for the cost of one msg the mimoe node with a client
+ *      that answers from memory and a pass-through node in the same flow shape (Node-RED's routing).
  *   3. One mimoe-composition msg of BENCH_COMPOSITION_MIMS (100) mims, and BENCH_DEPLOY_MSGS
- *      (1000) mimoe-deploy msgs.
+ *      (1000) mimoe-deploy msgs arriving at once.
  *   4. Fleets (BENCH_ONLY=fleet, not run by default): a BENCH_FLEET_MIB (64) MiB image uploaded to
  *      every device of a simulated fleet, then deployed on every device: two mimoe-rollout nodes,
  *      BENCH_FLEET_PARALLEL (16) devices at a time, at each size of BENCH_FLEET_SIZES (25,100), and
@@ -21,8 +24,9 @@
  *      runtime unpacking the image), BENCH_FLEET_REPEAT (BENCH_REPEAT) the number of runs.
  *
  * Targets are printed as PASS/MISS; a miss never fails the run (a contender that errors does).
- * Other knobs: BENCH_LIST_WARMUP (200), BENCH_LIST_SEED_MIMS (20), BENCH_ONLY (upload,list,deploy; fleet),
- * BENCH_NODE_FLAGS (extra flags for the node workers, e.g. --cpu-prof), BENCH_JSON (write raw results).
+ * Other knobs: BENCH_LIST_WARMUP (200), BENCH_LIST_SEED_MIMS (20), BENCH_ONLY (upload,msgs,deploy; fleet),
+ * BENCH_NODE_FLAGS (extra flags for the node workers, e.g. --cpu-prof), BENCH_PROFILE_DIR (a CPU
+ * profile of each worker's measured work; bench/profile-summary.ts summarises them), BENCH_JSON (raw results).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -105,6 +109,8 @@ interface Summary {
   baselineRss: number;
   count: number;
   cpuMs: number;
+  userMs: number;
+  systemMs: number;
   simCpuMs: number;
   errors: string[];
 }
@@ -123,6 +129,8 @@ function summarize(results: WorkerResult[]): Summary {
     baselineRss: median(good.map((r) => r.baselineRss)),
     count: median(good.map((r) => r.count ?? 0)),
     cpuMs: median(good.map((r) => r.cpuMs ?? NaN).filter(Number.isFinite)),
+    userMs: median(good.map((r) => r.userMs ?? NaN).filter(Number.isFinite)),
+    systemMs: median(good.map((r) => r.systemMs ?? NaN).filter(Number.isFinite)),
     simCpuMs: median(good.map((r) => Number(r.extra?.simCpuMs ?? NaN)).filter(Number.isFinite)),
     errors: results.filter((r) => !r.ok).map((r) => r.error ?? 'failed'),
   };
@@ -266,7 +274,7 @@ async function benchUpload(
     const ref = summarize(contenders[0].results);
     return contenders.map((c) => {
       const s = summarize(c.results);
-      if (!s.runs) return [target.name, c.label, 'FAILED', '', '', '', '', '', '', '', '', ''];
+      if (!s.runs) return [target.name, c.label, 'FAILED', '', '', '', '', '', '', '', '', '', ''];
       return [
         target.name,
         c.label,
@@ -275,6 +283,7 @@ async function benchUpload(
         (size / 2 ** 20 / (s.wallMs / 1000)).toFixed(0),
         c.key === 'curl' ? '1.00x' : ratio(s.wallMs / ref.wallMs),
         secs(s.cpuMs),
+        `${secs(s.userMs)} / ${secs(s.systemMs)}`,
         secs(s.cpuMs / gib),
         secs(s.simCpuMs),
         mib(s.peakRss),
@@ -295,6 +304,7 @@ async function benchUpload(
         'MiB/s',
         'vs curl',
         'CPU s',
+        'user / system s',
         'CPU s per GiB',
         'receiver CPU s',
         'peak RSS MiB',
@@ -331,7 +341,7 @@ async function benchUpload(
     if (target === targets[targets.length - 1]) {
       verdicts.push({
         target: `upload client CPU per GiB (${target.name})`,
-        figure: `${secs(node.cpuMs / gib)} s (curl ${secs(curl.cpuMs / gib)} s)`,
+        figure: `${secs(node.cpuMs / gib)} s, after one upload ${secs(summarize(contenders[2].results).cpuMs / gib)} s (curl ${secs(curl.cpuMs / gib)} s)`,
         reported: true,
       });
     }
@@ -444,16 +454,29 @@ async function seedSimulator(sim: SimulatorProcess): Promise<void> {
  */
 async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[], out: string[]): Promise<Contender[]> {
   await seedSimulator(sim);
+  // Flows run as Node-RED runs them: without node-red-node-test-helper's Sinon spies, which record
+  // every send/status call and keep its msg. The rows "with the test helper's spies" show what they cost.
   const listOn = (server: Server, withBreakdown: boolean): Contender[] => [
     { key: 'axios', label: 'axios loop (reference)', run: msgsWorker(server, 'list', 'axios'), results: [] },
     { key: 'client', label: 'McmClient alone', run: msgsWorker(server, 'list', 'client'), results: [] },
-    { key: 'node', label: 'mimoe-list node', run: msgsWorker(server, 'list', 'node'), results: [] },
-    { key: 'core', label: 'core http request node', run: msgsWorker(server, 'list', 'core'), results: [] },
+    { key: 'node', label: 'mimoe-list node', run: msgsWorker(server, 'list', 'node', false), results: [] },
+    { key: 'core', label: 'core http request node', run: msgsWorker(server, 'list', 'core', false), results: [] },
     ...(withBreakdown
       ? [
-          { key: 'stub', label: 'mimoe-list node, client from memory', run: msgsWorker(server, 'list', 'stub'), results: [] },
-          { key: 'pass', label: 'pass-through node (routing)', run: msgsWorker(server, 'list', 'pass'), results: [] },
-          { key: 'nospy', label: 'mimoe-list node, spies off (diagnostic)', run: msgsWorker(server, 'list', 'node', false), results: [] },
+          { key: 'stub', label: 'mimoe-list node, client from memory', run: msgsWorker(server, 'list', 'stub', false), results: [] },
+          { key: 'pass', label: 'pass-through node (routing)', run: msgsWorker(server, 'list', 'pass', false), results: [] },
+          {
+            key: 'node-spies',
+            label: "mimoe-list node, with the test helper's spies",
+            run: msgsWorker(server, 'list', 'node'),
+            results: [],
+          },
+          {
+            key: 'core-spies',
+            label: "core http request node, with the test helper's spies",
+            run: msgsWorker(server, 'list', 'core'),
+            results: [],
+          },
         ]
       : []),
   ];
@@ -462,9 +485,10 @@ async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[
   const fastDeploy: Contender[] = [
     { key: 'axios', label: 'axios loop (reference)', run: msgsWorker(fast, 'deploy', 'axios'), results: [] },
     { key: 'client', label: 'McmClient alone', run: msgsWorker(fast, 'deploy', 'client'), results: [] },
-    { key: 'node', label: 'mimoe-deploy node', run: msgsWorker(fast, 'deploy', 'node'), results: [] },
-    { key: 'stub', label: 'mimoe-deploy node, client from memory', run: msgsWorker(fast, 'deploy', 'stub'), results: [] },
-    { key: 'pass', label: 'pass-through node (routing)', run: msgsWorker(fast, 'deploy', 'pass'), results: [] },
+    { key: 'node', label: 'mimoe-deploy node', run: msgsWorker(fast, 'deploy', 'node', false), results: [] },
+    { key: 'stub', label: 'mimoe-deploy node, client from memory', run: msgsWorker(fast, 'deploy', 'stub', false), results: [] },
+    { key: 'pass', label: 'pass-through node (routing)', run: msgsWorker(fast, 'deploy', 'pass', false), results: [] },
+    { key: 'node-spies', label: "mimoe-deploy node, with the test helper's spies", run: msgsWorker(fast, 'deploy', 'node'), results: [] },
   ];
   await rounds('list (simulator)', sim, simList, () => sim.resetStats());
   await rounds('list (fast receiver)', fast, fastList);
@@ -488,8 +512,8 @@ async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[
     table(MSGS_HEAD, msgsRows([{ server: fast, contenders: fastDeploy }])),
     '',
     "CPU µs per msg is the contender process's own CPU; wall µs per msg is 1/throughput at the concurrency. The client-from-memory",
-    "and pass-through rows make no request. The diagnostic row removes node-red-node-test-helper's Sinon spies (they record every",
-    'send/status call and keep its msg; a real Node-RED has none); every other flow row, the targets included, runs with them.',
+    'and pass-through rows make no request. Flows run without the Sinon spies node-red-node-test-helper puts on every node (they',
+    'record every send/status call and keep its msg; a real Node-RED has none), except the rows that say so.',
     '',
   );
 
@@ -541,6 +565,11 @@ async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[
       figure: `${share(b.nodeCode, b)} (${micros(b.nodeCode)} of ${micros(b.total)} µs)`,
       pass: Number.isFinite(b.nodeCode / b.total) ? b.nodeCode / b.total <= TARGETS.nodeCodeShare : undefined,
     })),
+    {
+      target: "list throughput vs axios loop, vs core http request node (fast receiver, both with the test helper's spies)",
+      figure: `${ratio(rate(fastList, 'node-spies') / rate(fastList, 'axios'))}, ${ratio(rate(fastList, 'node-spies') / rate(fastList, 'core-spies'))}`,
+      reported: true,
+    },
     {
       target: 'list throughput vs axios loop, vs core http request node (simulator: it sets the pace)',
       figure: `${ratio(rate(simList, 'node') / rate(simList, 'axios'))}, ${ratio(rate(simList, 'node') / rate(simList, 'core'))}`,
