@@ -384,15 +384,17 @@ function msgsWorker(server: Server, operation: 'list' | 'deploy', mode: string, 
 /** Rows of a msgs table: throughput against the reference (the first contender of the same server), CPU and wall per msg. */
 function msgsRows(groups: Array<{ server: Server; contenders: Contender[] }>): string[][] {
   return groups.flatMap(({ server, contenders }) => {
-    const ref = perSecond(summarize(contenders[0].results));
+    const ref = summarize(contenders[0].results);
     return contenders.map((c, i) => {
       const s = summarize(c.results);
-      if (!s.runs) return [server.name, c.label, 'FAILED', '', '', '', '', '', '', '', ''];
+      if (!s.runs) return [server.name, c.label, 'FAILED', '', '', '', '', '', '', '', '', '', ''];
       return [
         server.name,
         c.label,
         perSecond(s).toFixed(0),
-        i === 0 ? '1.00x' : ratio(perSecond(s) / ref),
+        i === 0 ? '1.00x' : ratio(perSecond(s) / perSecond(ref)),
+        (1e6 / cpuPerMsg(s)).toFixed(0),
+        i === 0 ? '1.00x' : ratio(cpuPerMsg(ref) / cpuPerMsg(s)),
         secs(s.wallMs),
         `${secs(s.minMs)}-${secs(s.maxMs)}`,
         micros(cpuPerMsg(s)),
@@ -410,6 +412,8 @@ const MSGS_HEAD = [
   'contender',
   'msgs/s',
   'vs ref',
+  'msgs per CPU s',
+  'vs ref (CPU)',
   'time s',
   'min-max s',
   'CPU µs per msg',
@@ -511,7 +515,8 @@ async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[
     '',
     table(MSGS_HEAD, msgsRows([{ server: fast, contenders: fastDeploy }])),
     '',
-    "CPU µs per msg is the contender process's own CPU; wall µs per msg is 1/throughput at the concurrency. The client-from-memory",
+    "CPU µs per msg is the contender process's own CPU, msgs per CPU s its inverse (what one core gives); wall µs per msg is",
+    '1/throughput at the concurrency, which on a shared machine depends on what else runs. The client-from-memory',
     'and pass-through rows make no request. Flows run without the Sinon spies node-red-node-test-helper puts on every node (they',
     'record every send/status call and keep its msg; a real Node-RED has none), except the rows that say so.',
     '',
@@ -546,19 +551,23 @@ async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[
     '',
   );
 
-  const rate = (contenders: Contender[], key: string) => perSecond(summarize(contenders.find((c) => c.key === key)?.results ?? []));
+  const of = (contenders: Contender[], key: string) => summarize(contenders.find((c) => c.key === key)?.results ?? []);
+  const rate = (contenders: Contender[], key: string) => perSecond(of(contenders, key));
+  /** Msgs per second of CPU: what one core gives, whatever else the machine runs. */
+  const capacity = (contenders: Contender[], key: string) => 1e6 / cpuPerMsg(of(contenders, key));
   const bound = (value: number, min: number) => (Number.isFinite(value) ? value >= min : undefined);
-  const fastNode = rate(fastList, 'node');
+  const vsAxios = capacity(fastList, 'node') / capacity(fastList, 'axios');
+  const vsCore = capacity(fastList, 'node') / capacity(fastList, 'core');
   verdicts.push(
     {
-      target: `list throughput >= ${TARGETS.listVsAxios}x axios loop (fast receiver)`,
-      figure: ratio(fastNode / rate(fastList, 'axios')),
-      pass: bound(fastNode / rate(fastList, 'axios'), TARGETS.listVsAxios),
+      target: `list throughput per CPU second >= ${TARGETS.listVsAxios}x axios loop (fast receiver)`,
+      figure: ratio(vsAxios),
+      pass: bound(vsAxios, TARGETS.listVsAxios),
     },
     {
-      target: `list throughput >= ${TARGETS.listVsCore}x core http request node (fast receiver)`,
-      figure: ratio(fastNode / rate(fastList, 'core')),
-      pass: bound(fastNode / rate(fastList, 'core'), TARGETS.listVsCore),
+      target: `list throughput per CPU second >= ${TARGETS.listVsCore}x core http request node (fast receiver)`,
+      figure: ratio(vsCore),
+      pass: bound(vsCore, TARGETS.listVsCore),
     },
     ...breakdowns.map(([name, b]) => ({
       target: `${name}: the package's node code <= ${TARGETS.nodeCodeShare * 100}% of a msg's CPU (fast receiver)`,
@@ -566,8 +575,13 @@ async function benchMsgs(sim: SimulatorProcess, fast: Server, verdicts: Verdict[
       pass: Number.isFinite(b.nodeCode / b.total) ? b.nodeCode / b.total <= TARGETS.nodeCodeShare : undefined,
     })),
     {
-      target: "list throughput vs axios loop, vs core http request node (fast receiver, both with the test helper's spies)",
-      figure: `${ratio(rate(fastList, 'node-spies') / rate(fastList, 'axios'))}, ${ratio(rate(fastList, 'node-spies') / rate(fastList, 'core-spies'))}`,
+      target: 'list msgs/s (wall clock) vs axios loop, vs core http request node (fast receiver; the load of the machine decides)',
+      figure: `${ratio(rate(fastList, 'node') / rate(fastList, 'axios'))}, ${ratio(rate(fastList, 'node') / rate(fastList, 'core'))}`,
+      reported: true,
+    },
+    {
+      target: "list throughput per CPU second vs axios loop, vs core http request node (fast receiver, with the test helper's spies)",
+      figure: `${ratio(capacity(fastList, 'node-spies') / capacity(fastList, 'axios'))}, ${ratio(capacity(fastList, 'node-spies') / capacity(fastList, 'core-spies'))}`,
       reported: true,
     },
     {
