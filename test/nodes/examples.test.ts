@@ -295,8 +295,9 @@ describe('examples', function () {
         `the demo image is still there after ${file}: ${name}, ${said}`,
       );
     }
-    assert.deepEqual(sim.images('example-remove'), [], 'the remove example deleted the image it uploaded');
-    assert.deepEqual(sim.mims('example-remove'), [], 'and removed the mim it deployed');
+    const deleted = sim.requests('deleteImage').map((r) => decodeURIComponent(r.url.split('/').pop()!));
+    assert.ok(deleted.length > 0 && deleted.every((id) => id === 'example-remove-hello-v1'), `images deleted: ${JSON.stringify(deleted)}`);
+    assert.deepEqual(sim.mims('example-remove'), [], 'the remove example removed the mim it deployed');
     const { changes } = examples.get('watch.json')!;
     const watched = () => changes.filter((m) => m.payload.id === 'api-watched').map((m) => m.topic as string);
     // The removal reaches the watch at its next poll.
