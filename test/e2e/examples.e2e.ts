@@ -80,7 +80,7 @@ function debugNodesAfter(flow: FlowNode[], start: FlowNode): string[] {
 function readmeImportAdvice(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('\n## ', readme.indexOf('## Quick start') + 1));
-  return quickStart;
+  return quickStart.replace(/\s+/g, ' ');
 }
 
 describe('the examples imported into a real editor (chromium)', function () {
@@ -236,11 +236,12 @@ describe('the examples imported into a real editor (chromium)', function () {
     const advice = readmeImportAdvice();
     const buttons = await page.evaluate(() => [RED._('common.label.cancel'), RED._('clipboard.import.importCopy')]);
     for (const button of buttons) assert.ok(advice.includes(`_${button}_`), `the README's Quick start names the button "${button}"`);
+    const conflict: string = await page.evaluate(() => RED._('clipboard.import.conflictNotification1'));
+    assert.ok(advice.includes(`_${conflict.replace(/\.$/, '')}_`), "the README's Quick start quotes Node-RED's notice");
     await importThroughDialog(DEMO);
-    const notice = page.locator('.red-ui-notification', {
-      hasText: await page.evaluate(() => RED._('clipboard.import.conflictNotification1')),
-    });
+    const notice = page.locator('.red-ui-notification', { hasText: conflict });
     await notice.waitFor();
+    await notice.getByRole('button', { name: buttons[1] }).waitFor();
     await notice.getByRole('button', { name: buttons[0] }).click();
     await notice.waitFor({ state: 'detached' });
     const label = tabOf(DEMO).label as string;
