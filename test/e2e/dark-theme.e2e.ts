@@ -16,7 +16,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -16,7 +16,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmFleet, McmSimulator } from '../../src/simulator';
 import { EditorPage } from '../support/editor-page';
 
