@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { CONFIG_DEFAULTS } from '../../src/nodes/shared/config-client';
-import { McmFleet, McmSimulator } from '../../src/simulator';
+import { McmFleet } from '../../src/simulator';
 import { CORE, helper, loadFlow } from '../support/nodes';
+import { useSimulator } from '../support/simulator-fixture';
 import { sleep } from '../support/simulator-helpers';
 
 const examplesDir = join(__dirname, '..', '..', '..', 'examples');
@@ -110,23 +111,18 @@ async function press(example: Example, name: string, expected: Expected, timeout
 
 describe('examples', function () {
   this.timeout(30_000);
-  let sim: McmSimulator;
-  let client: McmClient;
   const dir = mkdtempSync(join(tmpdir(), 'mimoe-examples-'));
+  const sim = useSimulator({ keyFile: join(dir, 'mimoe-api-key.env') });
+  let client: McmClient;
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true, keyFile: join(dir, 'mimoe-api-key.env') });
-    client = new McmClient({ url: sim.url, token: sim.key });
+  before(() => {
+    client = new McmClient({ url: sim().url, token: sim().key });
     const tar = join(dir, 'hello-v1.tar');
     writeFileSync(tar, buildImageTar({ name: 'hello-v1' }));
-    Object.assign(process.env, { MIMOE_URL: sim.url, MIMOE_KEY_FILE: join(dir, 'mimoe-api-key.env'), MIMOE_DEMO_TAR: tar });
+    Object.assign(process.env, { MIMOE_URL: sim().url, MIMOE_KEY_FILE: join(dir, 'mimoe-api-key.env'), MIMOE_DEMO_TAR: tar });
   });
-  after(async () => {
-    client.close();
-    await sim.stop();
-  });
+  after(() => client.close());
   beforeEach(async () => {
-    sim.reset();
     await client.uploadImage(process.env.MIMOE_DEMO_TAR as string);
   });
   afterEach(async () => {
@@ -189,12 +185,12 @@ describe('examples', function () {
       return example.results;
     };
     await results('deploy.json', 'hello, from msg.payload', { results: 1, errors: 0 });
-    const deployed = sim.mims();
+    const deployed = sim().mims();
     const backup = await results('backup.json', 'back up hello', { results: 2, errors: 0 });
     const restore = await results('restore.json', 'restore hello', { results: 2, errors: 0 });
-    assert.equal(sim.requests('deployMim').length, 1, 'deployed once, by the deploy example');
-    assert.equal(sim.requests('removeMim').length, 0, 'nothing replaced');
-    assert.deepEqual(sim.mims(), deployed);
+    assert.equal(sim().requests('deployMim').length, 1, 'deployed once, by the deploy example');
+    assert.equal(sim().requests('removeMim').length, 0, 'nothing replaced');
+    assert.deepEqual(sim().mims(), deployed);
     assert.deepEqual(
       [backup, restore].map((msgs) => msgs.find((m) => m.payload?.action)?.payload.status),
       ['completed', 'completed'],
@@ -211,7 +207,7 @@ describe('examples', function () {
     assert.equal(payloads[3].action, 'backup');
     assert.equal(payloads[4].action, 'restore');
     assert.deepEqual(payloads[5], { id: 'api-hello', resource: 'mim', removed: true });
-    assert.deepEqual(sim.mims(), []);
+    assert.deepEqual(sim().mims(), []);
   });
 
   it('round-trip.json works with a Client id set in its config node (the mim is <client id>-hello)', async () => {
@@ -221,7 +217,7 @@ describe('examples', function () {
     assert.equal(payloads[1].id, 'demo-hello');
     assert.deepEqual([payloads[3].action, payloads[4].action], ['backup', 'restore']);
     assert.deepEqual(payloads[5], { id: 'demo-hello', resource: 'mim', removed: true });
-    assert.deepEqual(sim.mims(), []);
+    assert.deepEqual(sim().mims(), []);
   });
 
   it('watch.json reports a mim deployed behind its back', async () => {
