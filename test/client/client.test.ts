@@ -191,6 +191,7 @@ describe('McmClient against the simulator', function () {
     it('never sends Expect: 100-continue, even for uploads', async () => {
       await client.uploadImage(buildImageTar({ name: 'x' }));
       await client.listImages();
+      assert.equal(sim().requests('uploadImage').length, 1, 'the upload is among the requests checked');
       for (const entry of sim().log) assert.equal(entry.headers.expect, undefined);
     });
 
@@ -427,12 +428,21 @@ describe('McmClient against the simulator', function () {
 
     it('keeps at most maxConcurrent requests in flight, serving waiters in order', async () => {
       client = make({ maxConcurrent: 2 });
-      sim().setFault('listMims', { delayMs: 60 });
-      const finished: number[] = [];
-      await Promise.all(Array.from({ length: 8 }, (_, i) => client.listMims().then(() => finished.push(i))));
-      assert.equal(finished.length, 8);
+      sim().setFault('removeMim', { status: 200, body: '', delayMs: 60 });
+      await Promise.all(Array.from({ length: 8 }, (_, i) => client.removeMim(`api-${i}`)));
       assert.ok(sim().maxInFlight <= 2, `max in flight ${sim().maxInFlight}`);
-      assert.deepEqual(finished.slice(0, 2).sort(), [0, 1]);
+      // In the order they arrived, two at a time (the two of a pair may swap): first come, first
+      // served; a last-in first-out queue would serve 7 and 6 right after 0 and 1.
+      const arrived = sim()
+        .requests('removeMim')
+        .map((e) => Number(e.url.split('-').pop()));
+      const pairs = [0, 2, 4, 6].map((start) => arrived.slice(start, start + 2).sort());
+      assert.deepEqual(pairs, [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+        [6, 7],
+      ]);
     });
 
     it('ends every call when closed', async () => {
@@ -476,6 +486,12 @@ describe('McmClient against the simulator', function () {
     it('accepts a delete answered with any 2xx body', async () => {
       sim().setFault('removeMim', { status: 200, body: 'OK, gone' });
       await client.removeMim('api-anything');
+      assert.deepEqual(
+        sim()
+          .requests('removeMim')
+          .map((e) => e.status),
+        [200],
+      );
     });
 
     it('refuses a data store status it does not know', async () => {

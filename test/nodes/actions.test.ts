@@ -204,6 +204,12 @@ describe('action nodes', function () {
       assert.equal(inUse.kind, 'caught');
       assert.equal(inUse.msg.statusCode, 409);
       assert.match(inUse.msg.error.message, /^deleteImage failed: HTTP 409/);
+      await helper.unload();
+      await loadActionFlow(sim(), { type: 'mimoe-remove', resource: 'mim' });
+      const unknown = await run({ payload: 'api-nobody' });
+      assert.equal(unknown.kind, 'caught');
+      assert.equal(unknown.msg.statusCode, 404);
+      assert.match(unknown.msg.error.message, /^removeMim failed: HTTP 404/);
     });
   });
 
@@ -405,11 +411,12 @@ describe('action nodes', function () {
     });
   }
 
-  it('treats a failed restore as an error with the runtime message', async () => {
+  it('treats a failed restore as an error with the runtime message, clearing a status code an earlier node set', async () => {
     await seedImage('db');
     await seedMim('db', 'db');
     await loadActionFlow(sim(), { type: 'mimoe-restore' });
-    const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/never/backed/up' } });
+    // As an http request node before it leaves one: a Catch node must not take it for this failure's.
+    const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/never/backed/up' }, statusCode: 502 });
     assert.equal(kind, 'caught');
     assert.match(msg.error.message, /^restoreDataStore failed: /);
     assert.equal(msg.statusCode, undefined);

@@ -354,8 +354,4 @@ describe('beyond the SDK', function () {
       }),
     );
   });
-
-  it('does not use collect by accident', () => {
-    assert.equal(typeof collect, 'function');
-  });
 });

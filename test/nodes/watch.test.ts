@@ -131,4 +131,30 @@ describe('mimoe-watch: failures and statuses', function () {
       ['watching', '1 change'],
     );
   });
+
+  it('sends copies: a downstream node that edits a msg does not change what the next poll compares', async () => {
+    await loadWatch(false);
+    await waitFor(() => sim().requests('listMims').length >= 1, 'the first poll', 8000);
+    const received = collect('out');
+    // Downstream code editing the msg it got, as a change or function node may.
+    helper.getNode('out').on('input', (msg: Record<string, any>) => {
+      if (msg.payload.after) msg.payload.after.state = 'edited downstream';
+    });
+    const client = new McmClient({ url: sim().url, token: sim().key });
+    try {
+      await client.uploadImage(buildImageTar({ name: 'v1' }));
+      await client.deployMim('first', 'v1');
+      await waitFor(() => received.length >= 1, 'the first mim added', 8000);
+      const polls = sim().requests('listMims').length;
+      await waitFor(() => sim().requests('listMims').length >= polls + 3, 'three more polls', 8000);
+      await client.deployMim('second', 'v1');
+      await waitFor(() => received.some((m) => m.payload.id === 'api-second'), 'the second mim added', 8000);
+    } finally {
+      client.close();
+    }
+    assert.deepEqual(
+      received.map((m) => `${m.topic} ${m.payload.id}`),
+      ['mim/added api-first', 'mim/added api-second'],
+    );
+  });
 });
