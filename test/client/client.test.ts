@@ -11,7 +11,7 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { DataStoreResult, Mim, MimImage } from '../../src/mcm/models';
 import { McmSimulator } from '../../src/simulator';
-import { byProfile, simulatorProfile } from '../support/simulator-helpers';
+import { byProfile, simulatorProfile, waitFor } from '../support/simulator-helpers';
 import { rejects, simulatorClient } from '../support/client';
 import { useSimulator } from '../support/simulator-fixture';
 
@@ -461,7 +461,7 @@ describe('McmClient against the simulator', function () {
       const stream = new PassThrough();
       stream.write(buildImageTar({ name: 'late' }).subarray(0, 1024));
       const upload = client.uploadImage(stream);
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => sim().requests('listMims').length === 1, 'the list holding the one slot');
       stream.destroy(new Error('disk gone'));
       const error = await rejects(upload);
       assert.equal(error.code, 'invalid-input');

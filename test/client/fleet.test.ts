@@ -21,6 +21,7 @@ import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { useSimulator } from '../support/simulator-fixture';
+import { waitFor } from '../support/simulator-helpers';
 
 const SIZE = 5;
 const dir = mkdtempSync(join(tmpdir(), 'mimoe-fleet-client-'));
@@ -223,7 +224,9 @@ describe('FleetClient against several simulators', function () {
     for (const sim of sims()) sim.setFault('deployMim', { delayMs: 400 });
     const client = fleet();
     const running = client.rollout(deployPlan(), { canary: 1, parallel: 2 });
-    await new Promise((r) => setTimeout(r, 600));
+    // Mid-rollout: the canary is done once the next wave's deploys reach the simulators, which hold them.
+    const [, ...others] = sims();
+    await waitFor(() => others.some((sim) => sim.requests('deployMim').length > 0), 'the next wave in flight');
     client.close();
     const started = Date.now();
     const result = await running;

@@ -12,7 +12,7 @@ import { bypasses, isLoopback, proxyFor } from '../../src/mcm/proxy';
 import { McmSimulator } from '../../src/simulator';
 import { RecordingProxy } from '../support/proxy';
 import { useSimulator } from '../support/simulator-fixture';
-import { byProfile } from '../support/simulator-helpers';
+import { byProfile, sleep, waitFor } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
 import { listenOnLoopback } from '../support/loopback-server';
 
@@ -259,7 +259,8 @@ describe('requests through a proxy', function () {
       restoreEnv = withEnv({ https_proxy: proxy.url });
       client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 300, tls: { ca: cert.cert } });
       await client.listMims();
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      // Idle on purpose, longer than the 300 ms allowed to open a tunnel: it must not be closed.
+      await sleep(800);
       await client.listMims();
       assert.equal(proxy.seen.length, 1, 'one tunnel, reused');
       assert.equal(tlsSim().connections, 1);
@@ -281,8 +282,7 @@ describe('requests through a proxy', function () {
         // Whichever of the two equal limits ends it first: the tunnel's or the call's silence.
         assert.match(error.message, /opened no tunnel within 400 ms for mimoe-device\.test:\d+|nothing from the runtime for 400 ms/);
         assert.ok(Date.now() - started < 400 + 1500);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        assert.equal(open.size, 0, 'the tunnel request was closed');
+        await waitFor(() => open.size === 0, 'the tunnel request closed');
       } finally {
         silent.close();
       }

@@ -15,6 +15,7 @@ import { ThrottlingRelay } from '../support/relay';
 import { rejects } from '../support/client';
 import { useSimulator } from '../support/simulator-fixture';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
+import { sleep } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 /** A failure may come this much later than its limit says (timer ticks, a loaded machine). */
@@ -60,7 +61,8 @@ describe('time limits over slow links', function () {
     const upload = make({ timeoutMs: 300, lowSpeedWindowMs: windowMs, lowSpeedBytes: 1024 }).uploadImage(
       buildImageTar({ name: 'stuck', paddingBytes: 12 * MiB }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A second of a moving upload, several timeouts long, before the link freezes.
+    await sleep(1000);
     relay.rates.up = 0;
     const frozeAt = Date.now();
     const error = await rejects(upload);
@@ -94,7 +96,8 @@ describe('time limits over slow links', function () {
     relay = await ThrottlingRelay.start(sim().port, { down: 80 * 1024 });
     const started = Date.now();
     const listing = make({ timeoutMs: 500 }).listMims();
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // An answer that keeps coming for longer than the timeout is not cut off; then it stops.
+    await sleep(1200);
     relay.rates.down = 0;
     const frozeAt = Date.now();
     const error = await rejects(listing);

@@ -19,7 +19,7 @@ import { rejects } from '../support/client';
 import { useSimulator } from '../support/simulator-fixture';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
 import { ThrottlingRelay } from '../support/relay';
-import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
+import { byProfile, tmpdirPerTest, waitFor } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'mimoe-sources-'));
@@ -48,7 +48,7 @@ describe('upload sources', function () {
       const tar = buildImageTar({ name: 'spooled', paddingBytes: MiB });
       sim().setFault('uploadImage', { delayMs: 300, times: 1 });
       const upload = client.uploadImage(streamOf(tar));
-      await sleep(150);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
       const [dir] = copies();
       assert.ok(dir?.startsWith('mimoe-upload-'), `a copy is kept while sending: ${copies().join()}`);
       assert.equal(statSync(join(spoolRoot(), dir)).mode & 0o777, 0o700);
@@ -65,7 +65,7 @@ describe('upload sources', function () {
     it('is removed after the runtime refuses the upload', async () => {
       sim().setFault('uploadImage', { delayMs: 200, status: 400, body: { message: 'no room' } });
       const upload = client.uploadImage(streamOf(buildImageTar({ name: 'refused' })));
-      await sleep(100);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
       assert.equal(copies().length, 1, 'a copy is kept while sending');
       const error = await rejects(upload);
       assert.equal(error.statusCode, 400);
@@ -76,8 +76,7 @@ describe('upload sources', function () {
       const stream = streamOf(buildImageTar({ name: 'never-ends' }), false);
       const controller = new AbortController();
       const upload = client.uploadImage(stream, { signal: controller.signal });
-      await sleep(100);
-      assert.equal(copies().length, 1, 'copying has begun');
+      await waitFor(() => copies().length === 1, 'the copying begun');
       controller.abort();
       assert.equal((await rejects(upload)).code, 'aborted');
       assert.ok(stream.destroyed);
@@ -88,7 +87,7 @@ describe('upload sources', function () {
     it('is removed when the client closes mid-upload', async () => {
       sim().setFault('uploadImage', { hang: true });
       const upload = client.uploadImage(streamOf(buildImageTar({ name: 'closing' })));
-      await sleep(150);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
       assert.equal(sim().inFlight, 1);
       assert.equal(copies().length, 1, 'a copy is kept while sending');
       client.close();
@@ -149,7 +148,7 @@ describe('upload sources', function () {
         // The simulator sits on the request, so the upload is mid-file when the file changes.
         sim().setFault('uploadImage', { delayMs: 4000 });
         const upload = client.uploadImage(file);
-        await sleep(300);
+        await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
         change(file);
         const changedAt = Date.now();
         const error = await rejects(upload);

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { buildImageTar } from '../../src/mcm/image-tar';
 import { collect, helper, loadActionFlow, run, statuses } from '../support/nodes';
 import { useSimulator } from '../support/simulator-fixture';
-import { byProfile, createdStatus, simulatorProfile } from '../support/simulator-helpers';
+import { byProfile, createdStatus, simulatorProfile, waitFor } from '../support/simulator-helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'mimoe-nodes-'));
 
@@ -66,8 +66,7 @@ describe('action nodes', function () {
       assert.deepEqual(msg.payload.env, { 'MCM.BASE_API_PATH': '/hello/v1', N: '2' });
       assert.equal(msg.topic, 'edge-7');
       assert.equal(msg.custom, 42);
-      await new Promise((r) => setTimeout(r, 20));
-      assert.equal(completed.length, 1, 'Complete fired');
+      await waitFor(() => completed.length === 1, 'Complete');
       assert.equal(completed[0]._msgid, msg._msgid);
     });
 
@@ -152,20 +151,16 @@ describe('action nodes', function () {
       const seen = statuses('n1');
       // Status updates are spaced out (STATUS_INTERVAL_MS): let each outcome show.
       await run({ payload: { name: 'ok', image: 'hello-v1' } });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => seen.some((s) => s.fill === 'green' && /deployed ok/.test(s.text ?? '')), 'the green status');
       await run({ payload: { name: 'ok', image: 'hello-v1' } });
-      await new Promise((r) => setTimeout(r, 20));
+      const refused = `HTTP ${byProfile({ contract: 409, field: 400 })}`;
+      await waitFor(
+        () => seen.some((s) => s.fill === 'red' && s.shape === 'ring' && s.text === refused),
+        `the red ring (${JSON.stringify(seen)})`,
+      );
       assert.ok(
         seen.some((s) => s.fill === 'blue'),
         'blue while working',
-      );
-      assert.ok(
-        seen.some((s) => s.fill === 'green' && /deployed ok/.test(s.text ?? '')),
-        JSON.stringify(seen),
-      );
-      assert.ok(
-        seen.some((s) => s.fill === 'red' && s.shape === 'ring' && s.text === `HTTP ${byProfile({ contract: 409, field: 400 })}`),
-        JSON.stringify(seen),
       );
     });
   });
@@ -234,10 +229,10 @@ describe('action nodes', function () {
       const seen = statuses('n1');
       const outputs = collect('out');
       for (let i = 0; i < 100; i++) helper.getNode('n1').receive({ payload: i });
-      while (outputs.length < 100) await new Promise((r) => setTimeout(r, 10));
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => outputs.length === 100, 'the 100 lists', 8000);
+      await waitFor(() => seen.at(-1)?.text === '0 mims', 'the last status');
       assert.ok(seen.length < 20, `${seen.length} status updates for 100 msgs`);
-      assert.deepEqual(seen[seen.length - 1], { fill: 'green', shape: 'dot', text: '0 mims' });
+      assert.deepEqual(seen.at(-1), { fill: 'green', shape: 'dot', text: '0 mims' });
     });
 
     it('reaches Catch on 403 when the key is wrong, without the key in any text', async () => {
@@ -436,12 +431,11 @@ describe('action nodes', function () {
     sim().setFault('deployMim', { hang: true });
     await loadActionFlow(sim(), { type: 'mimoe-deploy' });
     helper.getNode('n1').receive({ payload: { name: 'slow', image: 'hello-v1' } });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => sim().requests('deployMim').length === 1, 'the deploy at the simulator');
     assert.equal(sim().inFlight, 1);
     const started = Date.now();
     await helper.unload();
     assert.ok(Date.now() - started < 2000, 'close did not wait for the hang');
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(sim().inFlight, 0, 'the hung request was ended');
+    await waitFor(() => sim().inFlight === 0, 'the hung request ended');
   });
 });

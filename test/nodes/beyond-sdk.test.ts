@@ -255,10 +255,20 @@ describe('beyond the SDK', function () {
       );
     }
 
+    /** The watch learns what is there from its first answer; changes after it are news. */
+    const firstPoll = () =>
+      waitFor(
+        () =>
+          sim()
+            .requests('listMims')
+            .some((e) => e.status === 200),
+        'the first poll answered',
+      );
+
     it('reports an add, a state change and a removal made behind its back', async () => {
       sim().options.startDelayMs = 400;
       await loadWatch();
-      await sleep(250);
+      await firstPoll();
       const added = nextMessage('out', 3000);
       await client.deployMim('bg', 'v1');
       const a = await added;
@@ -279,7 +289,7 @@ describe('beyond the SDK', function () {
 
     it('survives a simulator restart, says so in its status, and reports what changed meanwhile', async () => {
       await loadWatch();
-      await sleep(250);
+      await firstPoll();
       const seen = statuses('w');
       const caught = collect('caught');
       await sim().stop();
@@ -304,10 +314,10 @@ describe('beyond the SDK', function () {
 
     it('stops polling on close', async () => {
       await loadWatch();
-      await sleep(350);
+      await waitFor(() => sim().requests('listMims').length >= 2, 'two polls');
       await helper.unload();
       const count = sim().requests('listMims').length;
-      assert.ok(count >= 2, `polled ${count} times`);
+      // Four poll intervals with the flow stopped: no poll may come.
       await sleep(400);
       assert.equal(sim().requests('listMims').length, count);
     });

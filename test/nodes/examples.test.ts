@@ -15,7 +15,7 @@ import { CONFIG_DEFAULTS } from '../../src/nodes/shared/config-client';
 import { McmFleet } from '../../src/simulator';
 import { CORE, helper, loadFlow } from '../support/nodes';
 import { useSimulator } from '../support/simulator-fixture';
-import { sleep } from '../support/simulator-helpers';
+import { sleep, waitFor } from '../support/simulator-helpers';
 
 const examplesDir = join(__dirname, '..', '..', '..', 'examples');
 const FLEET_SIZE = 5;
@@ -92,7 +92,7 @@ async function loadExample(file: string, config: FlowNode = {}): Promise<Example
 async function settle(count: () => number, expected: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (count() < expected && Date.now() < deadline) await sleep(25);
-  // A little longer, to catch anything unexpected that follows.
+  // A little longer, to catch anything unexpected that follows (nothing must come: a fixed wait).
   await sleep(150);
 }
 
@@ -222,7 +222,15 @@ describe('examples', function () {
 
   it('watch.json reports a mim deployed behind its back', async () => {
     const { results } = await loadExample('watch.json');
-    await sleep(300);
+    // The watch learns what is there from its first answer; a deploy after it is news.
+    await waitFor(
+      () =>
+        sim()
+          .requests('listMims')
+          .some((e) => e.status === 200),
+      'the first poll answered',
+      8000,
+    );
     await client.deployMim('watched', 'hello-v1');
     await settle(() => results.length, 1);
     assert.ok(results.length >= 1, 'a change was reported');

@@ -11,7 +11,7 @@ import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { CORE, collect, configNode, helper, loadActionFlow, loadFlow, run, statuses } from '../support/nodes';
 import { useSimulator } from '../support/simulator-fixture';
-import { byProfile } from '../support/simulator-helpers';
+import { byProfile, waitFor } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
 
 const TIMEOUT_S = 1;
@@ -181,8 +181,7 @@ describe('reliability', function () {
         if (i % 2) list.receive({ payload: i, seq: i });
         else deploy.receive({ payload: { name: `m${i % 10 === 0 ? 0 : i}`, image: 'img' }, seq: i });
       }
-      const deadline = Date.now() + 45_000;
-      while (sent.length + caught.length < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => sent.length + caught.length >= 1000, 'a result for each of the 1000 msgs', 45_000);
       assert.equal(sent.length + caught.length, 1000, `${sent.length} sent + ${caught.length} caught`);
       const seqs = new Set([...sent, ...caught].map((m) => m.seq));
       assert.equal(seqs.size, 1000, 'every msg accounted for once');
@@ -217,15 +216,14 @@ describe('reliability', function () {
       const socketsBefore = tcpSockets();
       await loadActionFlow(sim(), { type: 'mimoe-upload' });
       helper.getNode('n1').receive({ filename: file });
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
       assert.equal(sim().inFlight, 1);
       assert.equal(openHandlesOn(file), 1, 'the file is being read');
       assert.equal(tcpSockets(), socketsBefore + 2, 'client and server ends of the upload');
       const started = Date.now();
       await helper.unload();
       assert.ok(Date.now() - started < 2000, 'close did not wait for the upload');
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(openHandlesOn(file), 0, 'the file handle is closed');
+      await waitFor(() => openHandlesOn(file) === 0, 'the file handle closed');
       // The client's socket is gone; the simulator's end lingers until its delay ends.
       assert.ok(tcpSockets() <= socketsBefore + 1, `${tcpSockets() - socketsBefore} sockets left`);
     });

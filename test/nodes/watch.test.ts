@@ -80,6 +80,7 @@ describe('mimoe-watch: failures and statuses', function () {
     assert.match(caught[0].error.message, /^the mimOE server config cannot be used: the runtime URL must not hold a user name or password/);
     await waitFor(() => calls.some((c) => c.fill === 'red'), 'the red status', 8000);
     assert.deepEqual(calls.at(-1), { fill: 'red', shape: 'ring', text: 'config problem' });
+    // Three poll intervals more: no second report may come.
     await sleep(300);
     assert.equal(caught.length, 1, 'said once');
   });

@@ -11,7 +11,7 @@ import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
 import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { useSimulator } from '../support/simulator-fixture';
 import { RecordingProxy } from '../support/proxy';
-import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
+import { byProfile, tmpdirPerTest, waitFor } from '../support/simulator-helpers';
 import { ThrottlingRelay } from '../support/relay';
 
 describe('the wire in flows', function () {
@@ -118,11 +118,9 @@ describe('the wire in flows', function () {
       const payload = new PassThrough();
       payload.write(buildImageTar({ name: 'unfinished' }));
       helper.getNode('n1').receive({ payload });
-      await sleep(150);
-      assert.equal(readdirSync(spoolRoot()).length, 1, 'copying has begun');
+      await waitFor(() => readdirSync(spoolRoot()).length === 1, 'the copying begun');
       await helper.unload();
-      await sleep(50);
-      assert.deepEqual(readdirSync(spoolRoot()), []);
+      await waitFor(() => readdirSync(spoolRoot()).length === 0, 'the copy removed');
       assert.ok(payload.destroyed, 'the msg’s stream was closed');
       assert.equal(sim().requests().length, 0);
     });
