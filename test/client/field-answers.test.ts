@@ -300,6 +300,29 @@ describe('McmClient with answers seen in the field', function () {
       });
     }
 
+    it("fail with rollback never removes another call's mim after a composition refused with 409, though not all its names are listed", async () => {
+      const outcome = await twinWhileHeld(
+        'deployComposition',
+        409,
+        () =>
+          deployCompositionWithPolicy(
+            client,
+            [
+              { name: 'a', image: 'v1' },
+              { name: 'b', image: 'v1' },
+            ],
+            { rollback: true },
+          ),
+        // The other call deploys one of the names: a 409 says a name was taken, so nothing listed is this call's.
+        (other) => other.deployMim('a', 'v1'),
+      );
+      assert.ok('error' in outcome);
+      assert.equal((outcome.error as McmError).statusCode, 409);
+      assert.deepEqual((outcome.error as McmError).rolledBack, []);
+      assert.equal(sim().requests('removeMim').length, 0);
+      assert.deepEqual(sortedMimIds(sim()), ['api-a']);
+    });
+
     it('keep does not take a twin that differs: the refusal stands', async () => {
       const outcome = await twinWhileHeld(
         'deployMim',
