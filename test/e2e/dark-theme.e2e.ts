@@ -5,7 +5,7 @@
  * package as it finds node packages: it scans the node_modules folders above its own install,
  * which hold this project's dependencies (a user installs the theme into ~/.node-red instead).
  * The test presses the demo's inject, waits for the six results in the debug sidebar, checks the
- * editor is dark, and takes the screenshot docs/dark-theme.png: into docs/ when DOCS_SCREENSHOTS=1
+ * editor is dark, and takes the screenshot docs/dark-theme.png: into docs/ when MIMOE_DOCS_SCREENSHOTS is set (`npm run docs:screenshots`)
  * (`npm run docs:screenshots`), else into a temporary folder, so a test run leaves the committed
  * picture as it is.
  *
@@ -38,7 +38,7 @@ function luminance(css: string): number {
 describe('the demo in a dark theme (chromium)', function () {
   this.timeout(180_000);
   const userDir = mkdtempSync(join(tmpdir(), 'mimoe-e2e-dark-'));
-  const shots = process.env.DOCS_SCREENSHOTS === '1' ? join(root, 'docs') : userDir;
+  const shots = process.env.MIMOE_DOCS_SCREENSHOTS ? join(root, 'docs') : userDir;
   let sim: McmSimulator;
   let red: import('../../scripts/node-red-launcher').RunningNodeRed;
   let browser: Browser;

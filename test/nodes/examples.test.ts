@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { CONNECTION_DEFAULTS } from '../../src/mcm/defaults';
-import { McmFleet, McmSimulator } from '../../src/simulator';
+import { McmFleet } from '../../src/simulator';
+import { useSimulator } from '../support/simulator-fixture';
 import { CORE, helper, loadFlow } from '../support/nodes';
 import { sleep } from '../support/simulator-helpers';
 
@@ -178,28 +179,22 @@ const shuffledPresses = (expected: Record<string, Record<string, Expected>>): Ar
 
 describe('examples', function () {
   this.timeout(30_000);
-  let sim: McmSimulator;
-  let client: McmClient;
   const dir = mkdtempSync(join(tmpdir(), 'mimoe-examples-'));
-
+  // Reset before each test, nothing uploaded: each example brings what it needs.
+  const sim = useSimulator({ keyFile: join(dir, 'mimoe-api-key.env') });
+  let client: McmClient;
   let restoreCatch: () => void;
 
-  before(async () => {
+  before(() => {
     restoreCatch = catchOncePerLoad();
-    sim = await McmSimulator.start({ quiet: true, keyFile: join(dir, 'mimoe-api-key.env') });
-    client = new McmClient({ url: sim.url, token: sim.key });
+    client = new McmClient({ url: sim().url, token: sim().key });
     const tar = join(dir, 'hello-v1.tar');
     writeFileSync(tar, buildImageTar({ name: 'hello-v1' }));
-    Object.assign(process.env, { MIMOE_URL: sim.url, MIMOE_KEY_FILE: join(dir, 'mimoe-api-key.env'), MIMOE_DEMO_TAR: tar });
+    Object.assign(process.env, { MIMOE_URL: sim().url, MIMOE_KEY_FILE: join(dir, 'mimoe-api-key.env'), MIMOE_DEMO_TAR: tar });
   });
-  after(async () => {
+  after(() => {
     restoreCatch();
     client.close();
-    await sim.stop();
-  });
-  beforeEach(() => {
-    // Nothing uploaded: each example brings what it needs.
-    sim.reset();
   });
   afterEach(async () => {
     await helper.unload();
@@ -293,13 +288,17 @@ describe('examples', function () {
         throw new Error(`${err.message}\n${said}`);
       });
       assert.ok(
-        sim.images('api').some((i) => i.name === 'hello-v1'),
+        sim()
+          .images('api')
+          .some((i) => i.name === 'hello-v1'),
         `the demo image is still there after ${file}: ${name}, ${said}`,
       );
     }
-    const deleted = sim.requests('deleteImage').map((r) => decodeURIComponent(r.url.split('/').pop()!));
+    const deleted = sim()
+      .requests('deleteImage')
+      .map((r) => decodeURIComponent(r.url.split('/').pop()!));
     assert.ok(deleted.length > 0 && deleted.every((id) => id === 'example-remove-hello-v1'), `images deleted: ${JSON.stringify(deleted)}`);
-    assert.deepEqual(sim.mims('example-remove'), [], 'the remove example removed the mim it deployed');
+    assert.deepEqual(sim().mims('example-remove'), [], 'the remove example removed the mim it deployed');
     const { changes } = examples.get('watch.json')!;
     const watched = () => changes.filter((m) => m.payload.id === 'api-watched').map((m) => m.topic as string);
     // The removal reaches the watch at its next poll.
@@ -315,16 +314,16 @@ describe('examples', function () {
       return example.results.map((r) => r.msg);
     };
     await results('deploy.json', 'deploy hello', { results: 1, errors: 0 });
-    const deployed = sim.mims();
+    const deployed = sim().mims();
     assert.deepEqual(
       deployed.map((m) => [m.name, m.image, m.env]),
       [[HELLO.name, HELLO.image, HELLO.env]],
     );
     const backup = await results('backup.json', 'back up hello', { results: 1, errors: 0 });
     const restore = await results('restore.json', 'back up, then restore', { results: 1, errors: 0 });
-    assert.equal(sim.requests('deployMim').length, 1, 'deployed once, by the deploy example');
-    assert.equal(sim.requests('removeMim').length, 0, 'nothing replaced');
-    assert.deepEqual(sim.mims(), deployed);
+    assert.equal(sim().requests('deployMim').length, 1, 'deployed once, by the deploy example');
+    assert.equal(sim().requests('removeMim').length, 0, 'nothing replaced');
+    assert.deepEqual(sim().mims(), deployed);
     assert.deepEqual(
       [...backup, ...restore].map((m) => [m.payload.action, m.payload.status]),
       [
@@ -338,7 +337,7 @@ describe('examples', function () {
     const example = await loadExample('composition.json');
     await press(example, 'one unknown image: fails', { results: 0, errors: 1 });
     assert.match(example.errors[0].error.message, /no-such-image/);
-    assert.deepEqual(sim.mims(), [], 'no svc-c');
+    assert.deepEqual(sim().mims(), [], 'no svc-c');
   });
 
   it('round-trip.json sends each step to the debug node named after it, leaves a backup behind and the mim removed', async () => {
@@ -355,7 +354,7 @@ describe('examples', function () {
     assert.equal(payloads[3].action, 'backup');
     assert.equal(payloads[4].action, 'restore');
     assert.deepEqual(payloads[5], { id: 'api-hello', resource: 'mim', removed: true });
-    assert.deepEqual(sim.mims(), []);
+    assert.deepEqual(sim().mims(), []);
   });
 
   it('round-trip.json works with a Client id set in its config node (the mim is <client id>-hello)', async () => {
@@ -365,7 +364,7 @@ describe('examples', function () {
     assert.equal(payloads[1].id, 'demo-hello');
     assert.deepEqual([payloads[3].action, payloads[4].action], ['backup', 'restore']);
     assert.deepEqual(payloads[5], { id: 'demo-hello', resource: 'mim', removed: true });
-    assert.deepEqual(sim.mims(), []);
+    assert.deepEqual(sim().mims(), []);
   });
 
   it('watch.json makes a change that outlasts its poll interval, and reports it added, then removed', async function () {
