@@ -5,8 +5,8 @@
  * package as it finds node packages: it scans the node_modules folders above its own install,
  * which hold this project's dependencies (a user installs the theme into ~/.node-red instead).
  * The test presses the demo's inject, waits for the six results in the debug sidebar, checks the
- * editor is dark, and takes the screenshot docs/dark-theme.png: into docs/ when MIMOE_DOCS_SCREENSHOTS is set (`npm run docs:screenshots`)
- * (`npm run docs:screenshots`), else into a temporary folder, so a test run leaves the committed
+ * editor is dark, and takes the screenshot docs/dark-theme.png: into docs/ when
+ * MIMOE_DOCS_SCREENSHOTS is set (`npm run docs:screenshots`), else into a temporary folder, so a test run leaves the committed
  * picture as it is.
  *
  * Run by `npm run test:e2e`; not part of the main mocha run.
