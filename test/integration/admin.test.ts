@@ -62,6 +62,12 @@ async function startRecorder(): Promise<{ url: string; requests: Recorded[]; sto
         res.end(plain.body(req));
         return;
       }
+      if ((req.url ?? '').startsWith('/json-error')) {
+        // A JSON error in a shape the client recognises, from a service that is not MCM.
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', message: `JSON-FIRST-LINE ${'y'.repeat(200)}\nJSON-SECOND-LINE` }));
+        return;
+      }
       const internal = (req.url ?? '').startsWith('/internal');
       res.writeHead(internal ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(internal ? INTERNAL_PAGE : FOREIGN_PAGE);
@@ -504,6 +510,9 @@ describe('the editor admin routes in a real Node-RED', function () {
       assert.equal(plainOk.json.message, `${notMcm}: HTTP 200, text/plain`, 'a 2xx body is never shown');
       const markup = await check(`${trap.url}/plain-markup`);
       assert.equal(markup.json.message, `${notMcm}: HTTP 404, text/plain`, 'markup is never shown');
+      const json = await check(`${trap.url}/json-error`);
+      assert.match(json.json.message, /HTTP 404 JSON-FIRST-LINE y+…$/, 'a JSON error shows its first line, cut short');
+      assert.doesNotMatch(json.text, /JSON-SECOND-LINE|y{120}/, 'no more of a JSON error comes back');
       const typedKey = 'typed-key/+=Zq4-long-enough';
       const echo = await check(`${trap.url}/plain-echo`, typedKey);
       assert.match(echo.json.message, /^the runtime refused the API key \(HTTP 403, text\/plain: denied: Bearer \S+; 401: missing/);
@@ -511,7 +520,7 @@ describe('the editor admin routes in a real Node-RED', function () {
       // A URL ending in # once read another path of an internal service: the client refuses it now.
       const internal = await check(`${trap.url}/internal/secret#`);
       assert.equal(internal.json.ok, false);
-      for (const answer of [foreign, listed, plain, plainOk, markup, echo, internal]) {
+      for (const answer of [foreign, listed, plain, plainOk, markup, json, echo, internal]) {
         assert.doesNotMatch(
           answer.text,
           /INTERNAL-PAGE|FOREIGN-PAGE|internal internal|xxxxxxxx|PLAIN-OK-BODY|PLAIN-SECOND-LINE|MARKUP|<h1>/,

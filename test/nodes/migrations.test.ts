@@ -1,6 +1,6 @@
 /**
- * Config versions: node configs as release 0.1.0 saved them (the shipped examples, no version
- * field) are brought to the current shape, and load and work in a real Node-RED flow by the
+ * Config versions: node configs as release 0.1.0 saved them (its shipped examples, kept as they
+ * were in test/fixtures/flows-0.1.0; no version field) are brought to the current shape, and load and work in a real Node-RED flow by the
  * migrated values; a config saved by a newer release runs as it is, with a warning in the log.
  */
 import assert from 'node:assert/strict';
@@ -19,9 +19,10 @@ import { waitFor } from '../support/simulator-helpers';
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
 
 const root = join(__dirname, '..', '..', '..');
-const examplesDir = join(root, 'examples');
+/** The examples as release 0.1.0 shipped them: today's examples change, these stay. */
+const examplesDir = join(root, 'test', 'fixtures', 'flows-0.1.0');
 
-/** Every node of this package in the shipped examples, as the 0.1.0 editor saved it. */
+/** Every node of this package in the 0.1.0 examples, as the 0.1.0 editor saved it. */
 const savedNodes: SavedConfig[] = readdirSync(examplesDir)
   .filter((file) => file.endsWith('.json'))
   .flatMap((file) => JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as SavedConfig[])
@@ -269,7 +270,7 @@ describe('config versions: a flow saved by release 0.1.0 in a Node-RED of its ow
     sim = await McmSimulator.start({ quiet: true, keyFile });
     const userDir = join(dir, 'node-red');
     launcher.linkPackage(userDir);
-    // examples/list.json as shipped, with one list node from a newer release.
+    // 0.1.0's examples/list.json, with one list node from a newer release.
     const flow = (JSON.parse(readFileSync(join(examplesDir, 'list.json'), 'utf8')) as SavedConfig[]).map((n) =>
       n.type === 'mimoe-list' && n.resource === 'image' ? { ...n, version: 99 } : n,
     );

@@ -42,6 +42,21 @@ describe('mimoe-watch: failures and statuses', function () {
       .filter((entry) => entry.id === 'w' && entry.level === 20)
       .map((entry) => String(entry.msg));
 
+  it('polls at the default interval when the saved one is negative, never as fast as it can', async () => {
+    await loadFlow(
+      [
+        configNode(sim()),
+        { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: '-5', wires: [['out']] },
+        { id: 'out', type: 'helper' },
+      ],
+      { cfg: { token: sim().key } },
+    );
+    await waitFor(() => sim().requests('listMims').length > 0, 'the first poll', 8000);
+    // A period, not an event: a second poll within a second would mean the interval was not the default.
+    await sleep(1000);
+    assert.equal(sim().requests('listMims').length, 1);
+  });
+
   it('reports a 403 that follows an outage to Catch, once each', async () => {
     await loadWatch(true);
     const caught = collect('caught');
