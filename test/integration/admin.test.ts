@@ -420,10 +420,7 @@ describe('the editor admin routes in a real Node-RED', function () {
       const wrong = await api('/mimoe/check', { settings: { url: sim().url }, token: 'wrong-key' });
       assert.equal(wrong.json.ok, false);
       assert.equal(wrong.json.status, 403);
-      assert.match(
-        wrong.json.message,
-        /^the runtime refused the API key \(HTTP 403 .*; 401: missing or expired, 403: wrong\): check the key or the key file$/,
-      );
+      assert.match(wrong.json.message, /^the runtime refused the API key: check the key or the key file \(it answered HTTP 403 .*\)$/);
       for (const url of ['', '   ']) {
         const blank = await api('/mimoe/check', { settings: { url }, token: 'x' });
         assert.equal(blank.json.code, 'MCM_CONFIG', blank.text);
@@ -515,7 +512,10 @@ describe('the editor admin routes in a real Node-RED', function () {
       assert.doesNotMatch(json.text, /JSON-SECOND-LINE|y{120}/, 'no more of a JSON error comes back');
       const typedKey = 'typed-key/+=Zq4-long-enough';
       const echo = await check(`${trap.url}/plain-echo`, typedKey);
-      assert.match(echo.json.message, /^the runtime refused the API key \(HTTP 403, text\/plain: denied: Bearer \S+; 401: missing/);
+      assert.match(
+        echo.json.message,
+        /^the runtime refused the API key: check the key or the key file \(it answered HTTP 403, text\/plain: denied: Bearer [^\s)]+\)$/,
+      );
       assert.deepEqual(secretsIn(echo.text, { 'typed key': typedKey }), [], 'the echoed key is redacted');
       // A URL ending in # once read another path of an internal service: the client refuses it now.
       const internal = await check(`${trap.url}/internal/secret#`);
