@@ -46,7 +46,7 @@ const SEND_SLICE_BYTES = 64 * 1024;
 
 /**
  * File uploads read into buffers that are read into again once the request has written their
- * chunk to its socket (UploadBody.recycle), shared by the uploads of the process. A fresh buffer
+ * chunk to its socket (UploadBody.written), shared by the uploads of the process. A fresh buffer
  * per chunk, held back by a busy receiver, outlived V8's young generation: in a Node-RED heap 16
  * uploads at once then cost 2.4x the CPU of the same uploads one after another (bench/, fleet).
  * There are as many as were ever in flight at once (about three per upload: 48 for 16 at once);
@@ -121,19 +121,19 @@ export interface PartSummary {
 
 /** One attempt's multipart body. */
 export interface UploadBody {
-  /** form-data's multipart stream, the tar in it as part `image`: what the request reads. */
-  form: FormData;
+  /** The multipart body, the tar in it as part `image`: what the request reads. */
+  body: Readable;
   /** Content-Type with the boundary, and Content-Length. */
   headers: Record<string, string>;
   summary: { multipart: PartSummary[] };
-  /** Body bytes the request has taken so far, multipart framing included. */
+  /** Body bytes the request has written to its socket so far, multipart framing included. */
   sent: () => number;
   /** The image name read from the tar's metadata as it went past, once seen. */
   imageName: () => string | undefined;
-  /** Lets the tar flow into the form as the request reads it; `onError` hears a source that failed or changed. */
+  /** Lets the tar flow into the body as the request reads it; `onError` hears a source that failed or changed. */
   start: (onError: (error: McmError) => void) => void;
-  /** The request has written this chunk to its socket: a file's read buffer can be reused. */
-  recycle: (chunk: Buffer) => void;
+  /** The request has written this chunk to its socket: it counts as sent, and a file's read buffer can be reused. */
+  written: (chunk: Buffer) => void;
   destroy: () => void;
 }
 
@@ -241,14 +241,17 @@ async function spool(stream: Readable, filename: string, signal?: AbortSignal): 
 }
 
 /**
- * A multipart body for one attempt: a form-data FormData holding the tar as part `image`, with its
- * length declared, so the body has a Content-Length and is never read into memory. Per chunk it
- * only counts (and skips through the tar's headers for the image name); the file's size is
- * checked on a timer.
+ * A multipart body for one attempt: the tar as part `image` between form-data's framing, with its
+ * length declared, so the body has a Content-Length and is never read into memory. The request
+ * reads it as one stream, with nothing between (form-data's own stream would pass every chunk
+ * through two more streams and a pipe: per-chunk work, and functions V8 optimizes again for each
+ * upload). Per chunk it only counts (and skips through the tar's headers for the image name);
+ * the file's size is checked on a timer.
  */
 export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadProgress) => void): UploadBody {
   const contentType = 'application/x-tar';
   const total = opened.total;
+  const framing = multipartFraming(opened.filename, contentType);
   const scanner = new ImageTarScanner({ digest: false });
   let source: Readable | undefined;
   let sizeCheck: NodeJS.Timeout | undefined;
@@ -261,7 +264,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
   const stop = () => {
     clearInterval(sizeCheck);
     source?.destroy();
-    tar.destroy();
+    body.destroy();
   };
   const fail = (error: McmError) => {
     if (failed) return;
@@ -279,10 +282,10 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
     statCallback(path, (err, stat) => report(err ? 'an unknown number of' : stat.size));
   };
 
-  // The tar on its way into the form. A source longer or shorter than the length declared stops
-  // here, its extra chunk and its end held back, so the runtime never gets a body that ends
-  // otherwise than its Content-Length says.
-  const tar = new Transform({
+  // The tar on its way into the body, after the part's head and before its end. A source longer
+  // or shorter than the length declared stops here, its extra chunk and its end held back, so the
+  // runtime never gets a body that ends otherwise than its Content-Length says.
+  const body = new Transform({
     transform(chunk: Buffer, _encoding, next) {
       tarBytes += chunk.length;
       if (tarBytes > total) return changed();
@@ -295,13 +298,9 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
       if (tarBytes < total) return changed();
       clearInterval(sizeCheck);
       ended = true;
-      next();
+      next(null, framing.tail);
     },
   });
-  const form = new FormData();
-  form.append('image', tar, { filename: opened.filename, contentType, knownLength: total });
-  // form-data hands every chunk to the request as the request reads it (its framing as strings).
-  form.on('data', (chunk: Buffer | string) => (bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
 
   const start = (listener: (error: McmError) => void) => {
     onError = listener;
@@ -319,21 +318,36 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
         });
       }, SIZE_CHECK_MS);
     }
-    taken.pipe(tar);
+    body.push(framing.head);
+    taken.pipe(body);
   };
 
   return {
-    form,
-    headers: { 'Content-Type': String(form.getHeaders()['content-type']), 'Content-Length': String(form.getLengthSync()) },
+    body,
+    headers: { 'Content-Type': framing.contentType, 'Content-Length': String(framing.head.length + total + framing.tail.length) },
     summary: { multipart: [{ name: 'image', filename: opened.filename, contentType, bytes: total }] },
     sent: () => bodyBytes,
     imageName: () => scanner.imageName(),
     start,
-    recycle: (chunk) => {
+    written: (chunk) => {
+      bodyBytes += chunk.length;
       if (source instanceof FileChunks) source.recycle(chunk);
     },
     destroy: stop,
   };
+}
+
+/**
+ * form-data's framing of one file part, as it would stream it: the part's head (boundary,
+ * Content-Disposition with the file name escaped, Content-Type) and, after the content, the
+ * line break and the closing boundary. Built from an empty part, whose whole form is head + tail.
+ */
+function multipartFraming(filename: string, contentType: string): { head: Buffer; tail: Buffer; contentType: string } {
+  const form = new FormData();
+  form.append('image', Buffer.alloc(0), { filename, contentType });
+  const whole = form.getBuffer();
+  const tail = Buffer.from(`\r\n--${form.getBoundary()}--\r\n`);
+  return { head: whole.subarray(0, whole.length - tail.length), tail, contentType: String(form.getHeaders()['content-type']) };
 }
 
 /**
