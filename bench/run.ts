@@ -47,8 +47,8 @@ const UPLOAD_IMAGE = 'bench-upload';
 /**
  * Uploads before the warm contender's measured one. V8 optimizes the write path again at every
  * upload (the maps and closures of one upload's request and streams die with it): traced with
- * --trace-opt (McmClient, 512 MiB, a plain Node process), the 2nd upload of a process compiled
- * 20-35 functions again, the 4th and later 7-19.
+ * --trace-opt (McmClient, 512 MiB, a plain Node process), the 3rd upload of a process compiled
+ * 20-35 functions again, each later one 7-20.
  */
 const WARM_UPLOADS = 3;
 const FLEET_IMAGE = 'bench-fleet';
