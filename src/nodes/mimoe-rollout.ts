@@ -4,7 +4,7 @@
  * RolloutResult. Waves (a canary, then the rest, `parallel` at a time), health checks, stop on
  * failures and rollback are the FleetClient's; this node reads inputs and reports.
  */
-import { ROLLOUT_DEFAULTS } from '../mcm/defaults';
+import { ACTION_DEFAULTS, ROLLOUT_DEFAULTS } from '../mcm/defaults';
 import type { FleetClient, RolloutOptions, RolloutPlan, RolloutProgress } from '../mcm/fleet';
 import { FleetError } from '../mcm/fleet';
 import type { RolloutResult } from '../mcm/models';
@@ -37,7 +37,7 @@ async function planFrom(ctx: Ctx): Promise<RolloutPlan> {
       return { operation: 'composition', specs: specs as never, policy };
     }
     case 'remove': {
-      const resource = config.resource === 'image' ? 'image' : 'mim';
+      const resource = config.resource === 'image' ? 'image' : ACTION_DEFAULTS.resource;
       return { operation: 'remove', resource, id: (await ctx.input('target', idFromPayload)) as string };
     }
     case 'upload': {
@@ -108,7 +108,7 @@ export = function (RED: RED) {
         canary: config.canary as number,
         parallel: config.parallel as number,
         maxFailures: config.maxFailures as number,
-        rollback: config.rollback === true,
+        rollback: typeof config.rollback === 'boolean' ? config.rollback : ROLLOUT_DEFAULTS.rollback,
         health: config.healthCheck
           ? {
               path: String(config.healthPath ?? ''),

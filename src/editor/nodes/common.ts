@@ -1,4 +1,5 @@
 /** What every node type's editor has: its defaults, its behaviour and its dialog's rows. */
+import { ACTION_DEFAULTS } from '../../mcm/defaults';
 import { defaultConfig } from '../dialog';
 import { typed, TypedCheck } from '../checks';
 
@@ -21,7 +22,7 @@ export function typedDefaults(field: string, check: Omit<TypedCheck, 'typeField'
   const typeField = `${field}Type`;
   return {
     [field]: { value: '', validate: typed({ ...check, typeField }) },
-    [typeField]: { value: check.defaultType ?? 'str' },
+    [typeField]: { value: check.defaultType ?? ACTION_DEFAULTS.inputType },
   };
 }
 
@@ -37,7 +38,8 @@ export function namedLabel(
 ): ActionBehaviour['label'] {
   return function () {
     const value = this[field];
-    if (value && (this[`${field}Type`] ?? 'str') === 'str') return this._(`${type}.node.named`, { [param]: String(value) });
+    if (value && (this[`${field}Type`] ?? ACTION_DEFAULTS.inputType) === 'str')
+      return this._(`${type}.node.named`, { [param]: String(value) });
     return this._(`${type}.node.${fallback(this)}`);
   };
 }
