@@ -9,6 +9,7 @@
  * Steps return a new object and never change the one given.
  */
 import { ACTION_DEFAULTS, CONNECTION_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS, WATCH_DEFAULTS } from '../../mcm/defaults';
+import { isBlank } from '../../mcm/input-checks';
 
 /** A node's saved settings, as in a flow file. */
 export interface SavedConfig {
@@ -19,7 +20,6 @@ export interface SavedConfig {
 
 type Step = (config: SavedConfig) => SavedConfig;
 
-const isBlank = (value: unknown): boolean => value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
 /**
