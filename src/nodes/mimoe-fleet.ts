@@ -21,7 +21,7 @@ import {
 import {
   CONNECTION_DESTINATION,
   deployedNode,
-  EDITOR_TIMEOUT,
+  editorTimeout,
   ENV_REFERENCE,
   failureAnswer,
   jsonOnly,
@@ -126,6 +126,7 @@ function postedSettings(raw: unknown): FleetSettings {
     tls: text(o.tls),
     insecure: o.insecure === true,
     proxy: text(o.proxy),
+    timeout: typeof o.timeout === 'number' ? o.timeout : text(o.timeout),
   };
 }
 
@@ -154,7 +155,7 @@ function editorFleetOptions(RED: RED, body: { id?: unknown; settings?: unknown; 
   } else if (ENV_REFERENCE.test(typed) && !(typed === stored && toDeployedSeed)) {
     throw envRefused('insightToken');
   }
-  return fleetOptions(RED, { ...settings, interval: 0, timeout: EDITOR_TIMEOUT }, { insightToken }, () => undefined);
+  return fleetOptions(RED, { ...settings, interval: 0, timeout: editorTimeout(settings.timeout) }, { insightToken }, () => undefined);
 }
 
 /** Admin route for the dialog's Show members button: the members its current values give, deployed or not. */
