@@ -1,5 +1,6 @@
 /** What every node type's editor has: its defaults, its behaviour and its dialog's rows. */
 import { ACTION_DEFAULTS } from '../../mcm/defaults';
+import { configVersion } from '../../nodes/shared/migrations';
 import { defaultConfig } from '../dialog';
 import { typed, TypedCheck } from '../checks';
 
@@ -55,6 +56,17 @@ export interface ActionBehaviour {
   oneditsave?(this: EditorNode): void;
 }
 
+/**
+ * Every dialog's oneditsave: the type's own, then the config version of this release, so a node
+ * saved by an older release (with no version, or an older one) is saved as this release's.
+ */
+export function savingVersion(type: string, own?: (this: EditorNode) => void): (this: EditorNode) => void {
+  return function () {
+    own?.call(this);
+    this.version = configVersion(type);
+  };
+}
+
 /** The behaviour of a node in a flow (not a config node): its name, if set, is its label, in italics. */
 export function actionBehaviour(type: string, own: ActionBehaviour): NodeBehaviour {
   const [field, configType] = own.config ?? ['server', 'mimoe-config'];
@@ -75,6 +87,6 @@ export function actionBehaviour(type: string, own: ActionBehaviour): NodeBehavio
       defaultConfig(this, field, configType);
     },
     oneditprepare: own.oneditprepare,
-    oneditsave: own.oneditsave,
+    oneditsave: savingVersion(type, own.oneditsave),
   };
 }

@@ -17,7 +17,7 @@ import { spinners, toggleRows } from '../dialog';
 import { memberList, readMemberList } from '../pair-list';
 import { Form } from '../rows';
 import { shared, t } from '../texts';
-import { NodeEditor } from './common';
+import { NodeEditor, savingVersion } from './common';
 
 /** The connection settings both config nodes have, checked with the texts of `type`. */
 function connectionDefaults(type: string): Record<string, NodeProperty> {
@@ -46,6 +46,7 @@ function configBehaviour(type: string, fallback: string, own: NodeBehaviour): No
       return String(this.name || this[fallback] || this._(`${type}.label.unnamed`));
     },
     ...own,
+    oneditsave: savingVersion(type, own.oneditsave),
   };
 }
 
