@@ -115,16 +115,17 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
 function postedSettings(raw: unknown): FleetSettings {
   const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const flag = (value: unknown, fallback: boolean) => (typeof value === 'boolean' ? value : fallback);
   return {
     members: Array.isArray(o.members)
       ? o.members.map((m: unknown) => ({ name: text((m as ListedMember)?.name), url: text((m as ListedMember)?.url) }))
       : [],
-    discover: o.discover === true,
+    discover: flag(o.discover, FLEET_DEFAULTS.discover),
     seedUrl: text(o.seedUrl),
-    includeSeed: o.includeSeed !== false,
+    includeSeed: flag(o.includeSeed, FLEET_DEFAULTS.includeSeed),
     filter: text(o.filter),
     tls: text(o.tls),
-    insecure: o.insecure === true,
+    insecure: flag(o.insecure, CONNECTION_DEFAULTS.insecure),
     proxy: text(o.proxy),
     timeout: typeof o.timeout === 'number' ? o.timeout : text(o.timeout),
   };
