@@ -4,6 +4,7 @@
  * rule to the same input, the rule is the runtime's own (src/mcm/input-checks.ts,
  * src/mcm/name-filter.ts) and so is its text (the `mimoe.invalid` section of the catalog).
  */
+import { ACTION_DEFAULTS } from '../mcm/defaults';
 import { McmError } from '../mcm/errors';
 import { checkId, checkName, checkSpecs, isBlank } from '../mcm/input-checks';
 import { nameFilterFault } from '../mcm/name-filter';
@@ -56,7 +57,8 @@ export interface TypedCheck {
 export function typed(o: TypedCheck): Validator {
   return function (this: EditorNode, value, options) {
     if (isBlank(value)) return true;
-    const type = $(`#node-input-${o.typeField}`).val() || (this?.[o.typeField] as string | undefined) || o.defaultType || 'str';
+    const type =
+      $(`#node-input-${o.typeField}`).val() || (this?.[o.typeField] as string | undefined) || o.defaultType || ACTION_DEFAULTS.inputType;
     if (type === 'str') return o.text ? o.text(String(value)) : true;
     const result = RED.validators.typedInput({ type, allowBlank: true })(value, options ?? {});
     if (result !== true) return result || t(o.type, 'validation.invalid');

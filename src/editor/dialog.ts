@@ -1,4 +1,5 @@
 /** Small helpers of the dialogs' oneditprepare. */
+import { ACTION_DEFAULTS } from '../mcm/defaults';
 import { t } from './texts';
 
 /** TypedInput types of fields whose value may come from msg, flow, global or env. */
@@ -7,7 +8,7 @@ export const TYPES = ['str', 'msg', 'flow', 'global', 'env'] as const;
 export const SPEC_TYPES = ['json', 'msg', 'flow', 'global'] as const;
 
 /** Makes `#node-input-<field>` a TypedInput whose type is kept in `#node-input-<field>Type`. */
-export function typedField(field: string, types: readonly string[] = TYPES, defaultType = 'str'): JQuery {
+export function typedField(field: string, types: readonly string[] = TYPES, defaultType: string = ACTION_DEFAULTS.inputType): JQuery {
   return $(`#node-input-${field}`).typedInput({ default: defaultType, types, typeField: `#node-input-${field}Type` });
 }
 
@@ -28,7 +29,7 @@ export function typedType($el: JQuery): string {
   try {
     return $el.typedInput('type');
   } catch {
-    return 'str';
+    return ACTION_DEFAULTS.inputType;
   }
 }
 

@@ -21,7 +21,7 @@ import {
 import {
   CONNECTION_DESTINATION,
   deployedNode,
-  EDITOR_TIMEOUT,
+  editorTimeout,
   ENV_REFERENCE,
   failureAnswer,
   jsonOnly,
@@ -115,17 +115,19 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
 function postedSettings(raw: unknown): FleetSettings {
   const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const flag = (value: unknown, fallback: boolean) => (typeof value === 'boolean' ? value : fallback);
   return {
     members: Array.isArray(o.members)
       ? o.members.map((m: unknown) => ({ name: text((m as ListedMember)?.name), url: text((m as ListedMember)?.url) }))
       : [],
-    discover: o.discover === true,
+    discover: flag(o.discover, FLEET_DEFAULTS.discover),
     seedUrl: text(o.seedUrl),
-    includeSeed: o.includeSeed !== false,
+    includeSeed: flag(o.includeSeed, FLEET_DEFAULTS.includeSeed),
     filter: text(o.filter),
     tls: text(o.tls),
-    insecure: o.insecure === true,
+    insecure: flag(o.insecure, CONNECTION_DEFAULTS.insecure),
     proxy: text(o.proxy),
+    timeout: typeof o.timeout === 'number' ? o.timeout : text(o.timeout),
   };
 }
 
@@ -154,7 +156,7 @@ function editorFleetOptions(RED: RED, body: { id?: unknown; settings?: unknown; 
   } else if (ENV_REFERENCE.test(typed) && !(typed === stored && toDeployedSeed)) {
     throw envRefused('insightToken');
   }
-  return fleetOptions(RED, { ...settings, interval: 0, timeout: EDITOR_TIMEOUT }, { insightToken }, () => undefined);
+  return fleetOptions(RED, { ...settings, interval: 0, timeout: editorTimeout(settings.timeout) }, { insightToken }, () => undefined);
 }
 
 /** Admin route for the dialog's Show members button: the members its current values give, deployed or not. */

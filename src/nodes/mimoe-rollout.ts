@@ -4,9 +4,10 @@
  * RolloutResult. Waves (a canary, then the rest, `parallel` at a time), health checks, stop on
  * failures and rollback are the FleetClient's; this node reads inputs and reports.
  */
-import { ROLLOUT_DEFAULTS } from '../mcm/defaults';
+import { ACTION_DEFAULTS, ROLLOUT_DEFAULTS } from '../mcm/defaults';
 import type { FleetClient, RolloutOptions, RolloutPlan, RolloutProgress } from '../mcm/fleet';
 import { FleetError } from '../mcm/fleet';
+import { isBlank } from '../mcm/input-checks';
 import type { RolloutResult } from '../mcm/models';
 import { ActionContext, registerAction } from './shared/action';
 import { envFromNode } from './shared/env-list';
@@ -37,7 +38,7 @@ async function planFrom(ctx: Ctx): Promise<RolloutPlan> {
       return { operation: 'composition', specs: specs as never, policy };
     }
     case 'remove': {
-      const resource = config.resource === 'image' ? 'image' : 'mim';
+      const resource = config.resource === 'image' ? 'image' : ACTION_DEFAULTS.resource;
       return { operation: 'remove', resource, id: (await ctx.input('target', idFromPayload)) as string };
     }
     case 'upload': {
@@ -101,14 +102,16 @@ export = function (RED: RED) {
       const plan = await planFrom(ctx);
       const devices = await devicesFrom(ctx);
       const healthTimeout = Number(config.healthTimeout);
+      // Blank is the default, as in the migration; the FleetClient refuses any other value that is not a whole number.
+      const maxFailures = (isBlank(config.maxFailures) ? ROLLOUT_DEFAULTS.maxFailures : config.maxFailures) as number;
       // Devices finish in their own time: the first failure named is the first to happen, not the first listed.
       let firstFailure: string | undefined;
       const options: RolloutOptions = {
         devices,
         canary: config.canary as number,
         parallel: config.parallel as number,
-        maxFailures: config.maxFailures as number,
-        rollback: config.rollback === true,
+        maxFailures,
+        rollback: typeof config.rollback === 'boolean' ? config.rollback : ROLLOUT_DEFAULTS.rollback,
         health: config.healthCheck
           ? {
               path: String(config.healthPath ?? ''),
@@ -130,7 +133,7 @@ export = function (RED: RED) {
       };
       ctx.progress(ctx.t(options.refresh ? 'status.discovering' : 'status.working'));
       const result = await ctx.client.rollout(plan, options);
-      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || ROLLOUT_DEFAULTS.maxFailures, firstFailure);
+      if (result.stopped) throw stoppedError(RED, result, Number(maxFailures), firstFailure);
       return result;
     },
     summary: (result, ctx) => {

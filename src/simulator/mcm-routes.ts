@@ -92,13 +92,10 @@ export function mcmHandlers(host: RouteHost): Record<McmRoute, Handler> {
   const deployComposition = async (ctx: Ctx): Promise<void> => {
     const specs = toSpecs(await readJson(ctx));
     const delayMs = host.options().startDelayMs ?? 0;
-    let mims: SimMim[];
-    if (host.options().partialCompositions) {
-      for (const spec of specs) state.deploy(ctx.clientId, [spec], delayMs, host.rules());
-      mims = specs.map((spec) => state.getMim(ctx.clientId, `${ctx.clientId}-${spec.name}`));
-    } else {
-      mims = state.deploy(ctx.clientId, specs, delayMs, host.rules());
-    }
+    // Partial: one at a time, so a refused spec leaves the ones before it deployed.
+    const mims = host.options().partialCompositions
+      ? specs.flatMap((spec) => state.deploy(ctx.clientId, [spec], delayMs, host.rules()))
+      : state.deploy(ctx.clientId, specs, delayMs, host.rules());
     sendCreated(ctx.res, { data: mims.map(wireMim) });
   };
 

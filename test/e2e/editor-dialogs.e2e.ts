@@ -2,13 +2,15 @@
  * The dialogs' own words in a real browser (Debian's chromium, playwright-core, a real Node-RED
  * with this package): a new config node's URL field reads as an example and says "URL is
  * required" while blank; autocomplete against a runtime that cannot be reached gives the reason
- * as the list's entry; code samples in the package's help pages wrap, those of core nodes do not.
+ * as the list's entry; a node saved without a version gets the current one when its dialog saves
+ * it; code samples in the package's help pages wrap, those of core nodes do not.
  *
  * Run by `npm run test:e2e`; not part of the main mocha run (not a *.test.ts file).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { Locator, Page } from 'playwright-core';
+import { configVersion } from '../../src/nodes/shared/migrations';
 import { EditorPage, text } from '../support/editor-page';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -26,7 +28,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('the dialogs in a real browser (chromium): blank URL, unreachable runtime, help pages', function () {
+describe('the dialogs in a real browser (chromium): blank URL, unreachable runtime, config versions, help pages', function () {
   this.timeout(180_000);
   let editor: EditorPage;
   let page: Page;
@@ -154,6 +156,35 @@ describe('the dialogs in a real browser (chromium): blank URL, unreachable runti
     await list.waitFor({ state: 'hidden' });
     await page.locator('#node-dialog-cancel').click();
     await page.locator('.red-ui-tray').waitFor({ state: 'detached' });
+    editor.assertNoProblems();
+  });
+
+  it('a node saved without a version (release 0.1.0), opened and saved with Done, has the current version, as its server', async () => {
+    await page.evaluate(
+      (z) => {
+        RED.nodes.import([
+          { id: 'old-config', type: 'mimoe-config', name: 'old', url: 'http://127.0.0.1:8083', timeout: '30', concurrency: '4' },
+          { id: 'old-list', type: 'mimoe-list', z, name: 'old list', server: 'old-config', x: 360, y: 420, wires: [[]] },
+        ]);
+        RED.view.redraw(true);
+      },
+      await page.evaluate(() => RED.workspaces.active()),
+    );
+    const versions = () => page.evaluate(() => [RED.nodes.node('old-list').version, RED.nodes.node('old-config').version] as unknown[]);
+    assert.deepEqual(await versions(), [undefined, undefined]);
+
+    await editor.onCanvas('old-list').dblclick();
+    await page.locator('#node-input-btn-server-edit').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('.red-ui-tray').waitFor({ state: 'detached' });
+
+    const current = [configVersion('mimoe-list'), configVersion('mimoe-config')];
+    assert.ok(current.every((version) => version >= 1));
+    assert.deepEqual(await versions(), current);
+    assert.deepEqual(await page.evaluate(() => [RED.settings.mimoeListVersion, RED.settings.mimoeConfigVersion]), current);
     editor.assertNoProblems();
   });
 

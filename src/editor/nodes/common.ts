@@ -1,4 +1,6 @@
 /** What every node type's editor has: its defaults, its behaviour and its dialog's rows. */
+import { ACTION_DEFAULTS } from '../../mcm/defaults';
+import { configVersion } from '../../nodes/shared/migrations';
 import { defaultConfig } from '../dialog';
 import { typed, TypedCheck } from '../checks';
 
@@ -21,7 +23,7 @@ export function typedDefaults(field: string, check: Omit<TypedCheck, 'typeField'
   const typeField = `${field}Type`;
   return {
     [field]: { value: '', validate: typed({ ...check, typeField }) },
-    [typeField]: { value: check.defaultType ?? 'str' },
+    [typeField]: { value: check.defaultType ?? ACTION_DEFAULTS.inputType },
   };
 }
 
@@ -37,7 +39,8 @@ export function namedLabel(
 ): ActionBehaviour['label'] {
   return function () {
     const value = this[field];
-    if (value && (this[`${field}Type`] ?? 'str') === 'str') return this._(`${type}.node.named`, { [param]: String(value) });
+    if (value && (this[`${field}Type`] ?? ACTION_DEFAULTS.inputType) === 'str')
+      return this._(`${type}.node.named`, { [param]: String(value) });
     return this._(`${type}.node.${fallback(this)}`);
   };
 }
@@ -51,6 +54,17 @@ export interface ActionBehaviour {
   config?: [string, string];
   oneditprepare?(this: EditorNode): void;
   oneditsave?(this: EditorNode): void;
+}
+
+/**
+ * Every dialog's oneditsave: the type's own, then the config version of this release, so a node
+ * saved by an older release (with no version, or an older one) is saved as this release's.
+ */
+export function savingVersion(type: string, own?: (this: EditorNode) => void): (this: EditorNode) => void {
+  return function () {
+    own?.call(this);
+    this.version = configVersion(type);
+  };
 }
 
 /** The behaviour of a node in a flow (not a config node): its name, if set, is its label, in italics. */
@@ -73,6 +87,6 @@ export function actionBehaviour(type: string, own: ActionBehaviour): NodeBehavio
       defaultConfig(this, field, configType);
     },
     oneditprepare: own.oneditprepare,
-    oneditsave: own.oneditsave,
+    oneditsave: savingVersion(type, own.oneditsave),
   };
 }

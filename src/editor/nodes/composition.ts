@@ -10,7 +10,7 @@ const TYPE = 'mimoe-composition';
 
 /** The number of mims of a composition written in the node, for its label. */
 function count(node: EditorNode): number {
-  if (!node.specs || (node.specsType ?? 'json') !== 'json') return 0;
+  if (!node.specs || (node.specsType ?? ACTION_DEFAULTS.specsType) !== 'json') return 0;
   try {
     const parsed: unknown = JSON.parse(String(node.specs));
     return Array.isArray(parsed) ? parsed.length : 0;
@@ -23,7 +23,7 @@ export const composition: NodeEditor = {
   defaults: () => ({
     name: nameDefault(),
     server: configDefault(),
-    ...typedDefaults('specs', { type: TYPE, defaultType: 'json', json: specs }),
+    ...typedDefaults('specs', { type: TYPE, defaultType: ACTION_DEFAULTS.specsType, json: specs }),
     ...deployPolicyDefaults(TYPE),
     rollback: { value: ACTION_DEFAULTS.compositionRollback },
   }),
@@ -34,7 +34,7 @@ export const composition: NodeEditor = {
     },
     output: () => 'mims',
     oneditprepare() {
-      typedField('specs', SPEC_TYPES, 'json');
+      typedField('specs', SPEC_TYPES, ACTION_DEFAULTS.specsType);
       prepareDeployPolicy(TYPE);
     },
   }),

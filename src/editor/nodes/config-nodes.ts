@@ -17,7 +17,7 @@ import { spinners, toggleRows } from '../dialog';
 import { memberList, readMemberList } from '../pair-list';
 import { Form } from '../rows';
 import { shared, t } from '../texts';
-import { NodeEditor } from './common';
+import { NodeEditor, savingVersion } from './common';
 
 /** The connection settings both config nodes have, checked with the texts of `type`. */
 function connectionDefaults(type: string): Record<string, NodeProperty> {
@@ -28,7 +28,7 @@ function connectionDefaults(type: string): Record<string, NodeProperty> {
     concurrency: { value: d.concurrency, validate: number(type, 'concurrency', { min: 1, integer: true }) },
     resource: { value: d.resource, validate: oneOf(type, 'resource', MIMS_RESOURCES) },
     tls: { value: '', type: 'tls-config', required: false },
-    insecure: { value: false },
+    insecure: { value: d.insecure },
     proxy: { value: '', type: 'http proxy', required: false },
     answerTimeout: { value: d.answerTimeout, validate: number(type, 'answerTimeout', { above: 0 }) },
     lowSpeedBytes: { value: d.lowSpeedBytes, validate: number(type, 'lowSpeedBytes', { min: 1, integer: true }) },
@@ -46,10 +46,13 @@ function configBehaviour(type: string, fallback: string, own: NodeBehaviour): No
       return String(this.name || this[fallback] || this._(`${type}.label.unnamed`));
     },
     ...own,
+    oneditsave: savingVersion(type, own.oneditsave),
   };
 }
 
 const CONFIG = 'mimoe-config';
+/** Where a mimoe-config reads its token: the credential in the dialog, or a key file. */
+const TOKEN_SOURCES = ['credential', 'file'] as const;
 
 export const config: NodeEditor = {
   defaults: () => ({
@@ -58,7 +61,7 @@ export const config: NodeEditor = {
     ...connectionDefaults(CONFIG),
     tokenSource: {
       value: CONNECTION_DEFAULTS.tokenSource,
-      validate: oneOf(CONFIG, 'tokenSource', ['credential', 'file']),
+      validate: oneOf(CONFIG, 'tokenSource', TOKEN_SOURCES),
     },
     keyFile: { value: '' },
   }),
@@ -93,7 +96,7 @@ export const config: NodeEditor = {
       form.hint('url'),
       form.text('tls', 'lock', { classes: 'mimoe-https-only' }),
       ...selfSignedAndProxyRows(form),
-      form.select('tokenSource', 'key', ['credential', 'file']),
+      form.select('tokenSource', 'key', TOKEN_SOURCES),
       form.text('token', 'lock', { placeholder: true, password: true, classes: credential }),
       form.hint('token', credential),
       form.text('keyFile', 'file-text-o', { placeholder: true, classes: file }),
@@ -121,7 +124,7 @@ export const fleet: NodeEditor = {
     name: { value: '' },
     members: { value: [], validate: members },
     discover: {
-      value: false,
+      value: FLEET_DEFAULTS.discover,
       // A fleet needs members: listed ones, or discovery.
       validate(_value, _options) {
         const listed = $('#node-config-input-mimoe-members').length ? readMemberList() : this.members;
@@ -144,7 +147,7 @@ export const fleet: NodeEditor = {
     },
     // Blank is 0 (a new config node gets no falsy default values).
     interval: { value: FLEET_DEFAULTS.interval, validate: number(FLEET, 'interval', { min: 0, allowBlank: true }) },
-    localKeyFile: { value: false },
+    localKeyFile: { value: FLEET_DEFAULTS.localKeyFile },
     keyFile: { value: '' },
     ...connectionDefaults(FLEET),
   }),

@@ -1,4 +1,5 @@
 /** mimoe-list: the mims or the images of a runtime. */
+import { ACTION_DEFAULTS } from '../../mcm/defaults';
 import { RESOURCE_KINDS } from '../../mcm/models';
 import { oneOf } from '../checks';
 import { Form } from '../rows';
@@ -10,7 +11,7 @@ export const list: NodeEditor = {
   defaults: () => ({
     name: nameDefault(),
     server: configDefault(),
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
+    resource: { value: ACTION_DEFAULTS.resource, validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
   }),
   behaviour: actionBehaviour(TYPE, {
     label() {

@@ -1,4 +1,5 @@
 /** mimoe-remove: a mim or an image, by id. */
+import { ACTION_DEFAULTS } from '../../mcm/defaults';
 import { RESOURCE_KINDS } from '../../mcm/models';
 import { ID, oneOf } from '../checks';
 import { optionHelp, typedField } from '../dialog';
@@ -12,7 +13,7 @@ export const remove: NodeEditor = {
   defaults: () => ({
     name: nameDefault(),
     server: configDefault(),
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
+    resource: { value: ACTION_DEFAULTS.resource, validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
     ...typedDefaults('target', { type: TYPE, text: ID }),
   }),
   behaviour: actionBehaviour(TYPE, {

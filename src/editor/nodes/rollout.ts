@@ -1,5 +1,5 @@
 /** mimoe-rollout: one operation on the members of a fleet, in waves. */
-import { ROLLOUT_DEFAULTS } from '../../mcm/defaults';
+import { ACTION_DEFAULTS, ROLLOUT_DEFAULTS } from '../../mcm/defaults';
 import { RESOURCE_KINDS, ROLLOUT_OPERATIONS } from '../../mcm/models';
 import { MIM_NAME, envList as checkEnvList, ID, names, noWhitespace, number, oneOf, specs, typed } from '../checks';
 import { optionalOutput, saveOptionalOutput, SPEC_TYPES, spinners, TYPES, typedField } from '../dialog';
@@ -15,7 +15,7 @@ const op = (operation: string) => `mimoe-rollout-op mimoe-rollout-op-${operation
 /** The rows of the operations that deploy (deploy, composition). */
 const DEPLOYS = 'mimoe-rollout-deploys';
 
-const checkSpecs = typed({ type: TYPE, typeField: 'specsType', defaultType: 'json', json: specs });
+const checkSpecs = typed({ type: TYPE, typeField: 'specsType', defaultType: ACTION_DEFAULTS.specsType, json: specs });
 
 export const rollout: NodeEditor = {
   defaults: () => ({
@@ -40,8 +40,8 @@ export const rollout: NodeEditor = {
         return operation !== 'composition' || checkSpecs.call(this, value, options);
       },
     },
-    specsType: { value: 'json' },
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
+    specsType: { value: ACTION_DEFAULTS.specsType },
+    resource: { value: ACTION_DEFAULTS.resource, validate: oneOf(TYPE, 'resource', RESOURCE_KINDS) },
     ...typedDefaults('target', { type: TYPE, text: ID }),
     ...typedDefaults('filename', { type: TYPE }),
     ...deployPolicyDefaults(TYPE),
@@ -49,10 +49,10 @@ export const rollout: NodeEditor = {
     parallel: { value: ROLLOUT_DEFAULTS.parallel, validate: number(TYPE, 'parallel', { min: 1, integer: true }) },
     maxFailures: { value: ROLLOUT_DEFAULTS.maxFailures, validate: number(TYPE, 'maxFailures', { min: 0, integer: true }) },
     rollback: { value: ROLLOUT_DEFAULTS.rollback },
-    healthCheck: { value: false },
+    healthCheck: { value: ROLLOUT_DEFAULTS.healthCheck },
     healthPath: { value: '' },
     healthTimeout: { value: ROLLOUT_DEFAULTS.healthTimeout, validate: number(TYPE, 'healthTimeout', { min: 1 }) },
-    deviceOutput: { value: false },
+    deviceOutput: { value: ROLLOUT_DEFAULTS.deviceOutput },
     outputs: { value: 1 },
   }),
   behaviour: actionBehaviour(TYPE, {
@@ -66,7 +66,7 @@ export const rollout: NodeEditor = {
       typedField('devices', [...TYPES, 'json']);
       typedField('mimName');
       typedField('image');
-      typedField('specs', SPEC_TYPES, 'json');
+      typedField('specs', SPEC_TYPES, ACTION_DEFAULTS.specsType);
       typedField('target');
       typedField('filename');
       envList(TYPE, this.env);

@@ -1,4 +1,5 @@
 /** mimoe-upload: an image tar onto a runtime, with its progress on an optional second output. */
+import { ACTION_DEFAULTS } from '../../mcm/defaults';
 import { optionalOutput, saveOptionalOutput, typedField } from '../dialog';
 import { Form } from '../rows';
 import { actionBehaviour, configDefault, nameDefault, NodeEditor, typedDefaults } from './common';
@@ -10,7 +11,7 @@ export const upload: NodeEditor = {
     name: nameDefault(),
     server: configDefault(),
     ...typedDefaults('filename', { type: TYPE }),
-    progressOutput: { value: false },
+    progressOutput: { value: ACTION_DEFAULTS.progressOutput },
     outputs: { value: 1 },
   }),
   behaviour: actionBehaviour(TYPE, {

@@ -13,12 +13,12 @@ export const watch: NodeEditor = {
   defaults: () => ({
     name: nameDefault(),
     server: configDefault(),
-    resource: { value: 'mim', validate: oneOf(TYPE, 'resource', RESOURCES) },
+    resource: { value: WATCH_DEFAULTS.resource, validate: oneOf(TYPE, 'resource', RESOURCES) },
     interval: { value: WATCH_DEFAULTS.interval, validate: number(TYPE, 'interval', { min: 1 }) },
   }),
   behaviour: actionBehaviour(TYPE, {
     label() {
-      const resource = RESOURCES.find((known) => known === this.resource) ?? 'mim';
+      const resource = RESOURCES.find((known) => known === this.resource) ?? WATCH_DEFAULTS.resource;
       return this._(`${TYPE}.node.${resource}`);
     },
     output: () => 'change',

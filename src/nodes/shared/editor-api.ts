@@ -29,7 +29,13 @@ interface EditorQuery {
 }
 
 /** Seconds: a person is waiting for the answer in the dialog. */
-export const EDITOR_TIMEOUT = 10;
+const EDITOR_TIMEOUT = 10;
+
+/** The seconds an editor request waits: the dialog's posted timeout, at most EDITOR_TIMEOUT; that when none is posted. */
+export function editorTimeout(posted: unknown): number {
+  const seconds = typeof posted === 'number' || typeof posted === 'string' ? Number(posted) : NaN;
+  return seconds > 0 ? Math.min(seconds, EDITOR_TIMEOUT) : EDITOR_TIMEOUT;
+}
 /** The settings the editor may post (each a config setting: the compiler checks it). */
 const SETTINGS: ReadonlyArray<keyof ConfigSettings> = EDITOR_SETTINGS;
 /** Besides the URL, the settings that decide where a key goes (for every config node that has them). */
@@ -116,8 +122,7 @@ function editorClientOptions(RED: RED, query: EditorQuery): McmClientOptions {
       credentials.token = token;
     }
   }
-  const timeout = Math.min(Number(settings.timeout) > 0 ? Number(settings.timeout) : EDITOR_TIMEOUT, EDITOR_TIMEOUT);
-  return clientOptions(RED, { ...settings, timeout }, credentials, () => undefined);
+  return clientOptions(RED, { ...settings, timeout: editorTimeout(settings.timeout) }, credentials, () => undefined);
 }
 
 /** `text/html; charset=utf-8` -> `text/html`; anything else a server may put there is not shown. */

@@ -10,11 +10,17 @@ import { Msg, NodeConfig, RED } from './runtime';
 
 export type FromMsg = (msg: Msg) => unknown;
 
+/**
+ * The type of a TypedInput field saved without one (a config given to the Admin API, say): the
+ * type its dialog starts with, JSON for a composition's specs.
+ */
+const defaultInputType = (key: string): string => (key === 'specs' ? ACTION_DEFAULTS.specsType : ACTION_DEFAULTS.inputType);
+
 export function readInput(RED: RED, node: Node, config: NodeConfig, key: string, msg: Msg, fromMsg: FromMsg): Promise<unknown> {
   const value = config[key];
   if (isBlank(value)) return Promise.resolve(fromMsg(msg));
-  const type =
-    typeof config[`${key}Type`] === 'string' && config[`${key}Type`] ? (config[`${key}Type`] as string) : ACTION_DEFAULTS.inputType;
+  const saved = config[`${key}Type`];
+  const type = typeof saved === 'string' && saved ? saved : defaultInputType(key);
   return new Promise((resolve, reject) => {
     // The callback form is the one that works with asynchronous context stores.
     RED.util.evaluateNodeProperty(value as string, type, node, msg, (err: Error | null, result: unknown) =>

@@ -6,9 +6,18 @@
  * imports, so each step is tested on its own.
  *
  * A new step goes at the end of its type's list; the list's length is the type's current version.
- * Steps return a new object and never change the one given.
+ * Steps return a new object and never change the one given. What a step must assume:
+ * - The config may already be in a later shape: a dialog saves the current version on the shape
+ *   it shows (src/editor/nodes/common.ts, savingVersion), and a flow may be edited by hand or
+ *   posted to the Admin API with any version. So a step only fills in or converts what is not yet
+ *   in its shape, and running it again changes nothing.
+ * - Numbers may still be text where a dialog saved them ("60"): the dialogs save their number
+ *   fields as text whatever the version says, so every reader converts them.
+ * This module is also in the editor's bundle: it imports nothing but src/mcm's defaults and
+ * input checks.
  */
 import { ACTION_DEFAULTS, CONNECTION_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS, WATCH_DEFAULTS } from '../../mcm/defaults';
+import { isBlank } from '../../mcm/input-checks';
 
 /** A node's saved settings, as in a flow file. */
 export interface SavedConfig {
@@ -19,7 +28,6 @@ export interface SavedConfig {
 
 type Step = (config: SavedConfig) => SavedConfig;
 
-const isBlank = (value: unknown): boolean => value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
 /**
@@ -159,10 +167,7 @@ function savedVersion(config: SavedConfig): number {
   return typeof version === 'number' && Number.isInteger(version) && version >= 0 ? version : 0;
 }
 
-/**
- * Brings a saved config to the shape this release reads. The editor calls it when a dialog opens
- * (and copies every key of `config` onto the node); the runtime before a node reads its settings.
- */
+/** Brings a saved config to the shape this release reads: the runtime runs it before a node reads its settings. */
 export function migrateConfig(config: SavedConfig): Migration {
   const list = MIGRATIONS[config.type] ?? [];
   const from = savedVersion(config);

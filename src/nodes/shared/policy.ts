@@ -11,7 +11,7 @@ export function policyFrom(ctx: ActionContext<unknown>, operation: McmOperation)
     ifExists: parseIfExists(ctx.msg.ifExists ?? ctx.config.ifExists, operation),
     waitStarted: ctx.config.waitStarted === true,
     waitTimeoutMs: (Number.isFinite(seconds) && seconds > 0 ? seconds : ACTION_DEFAULTS.waitTimeout) * 1000,
-    rollback: ctx.config.rollback !== false,
+    rollback: typeof ctx.config.rollback === 'boolean' ? ctx.config.rollback : ACTION_DEFAULTS.compositionRollback,
     onWaiting: (started, total) => ctx.progress(shared(ctx.RED, 'status.waiting', { started, total })),
   };
 }
