@@ -1,4 +1,5 @@
-// Lint for the TypeScript sources, tests and benchmarks, and the plain-JS scripts.
+// Lint for the TypeScript sources (the editor's code for the browser among them), tests and
+// benchmarks, and the plain-JS scripts.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -13,6 +14,13 @@ export default tseslint.config(
       // Node-RED node constructors keep `this` as `node` for the handlers they register.
       '@typescript-eslint/no-this-alias': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The editor's code runs in the browser, beside Node-RED's editor (src/editor/node-red-editor.d.ts).
+    files: ['src/editor/**/*.ts'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', RED: 'readonly', $: 'readonly' },
     },
   },
   {

@@ -28,7 +28,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { McmClient } from '../src/mcm/client';
-import { buildImageTar, writeImageTar } from '../src/mcm/image-tar';
+import { buildImageTar, writeImageTar } from '../src/wire/image-tar';
 import { curlUpload } from './lib/curl';
 import { FleetProcess } from './lib/fleet';
 import { cleanupNow, registerTempDir, removeTempDir, ROOT, runWorker } from './lib/processes';

@@ -2,7 +2,8 @@
 // `npm start`: Node-RED on 127.0.0.1:1880 with this package loaded, a user directory in the
 // git-ignored .node-red-home/, no calls to the internet, and a mimOE to talk to:
 // - MIMOE_URL and MIMOE_TOKEN set: that runtime, and no simulator;
-// - otherwise the MCM simulator on 127.0.0.1:8083 with a demo image already uploaded.
+// - otherwise the MCM simulator on 127.0.0.1:8083 (a free port when that one is taken, said in
+//   the summary) with a demo image already uploaded.
 // The demo flow's config node reads ${MIMOE_URL} and the key file ${MIMOE_KEY_FILE}, which
 // this script sets for Node-RED, so the same flow works with either. For the fleet examples it
 // also starts a simulated fleet of FLEET_SIZE devices on 127.0.0.1 that accept the key in that
@@ -16,7 +17,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const { linkPackage, startNodeRed, stopNodeRed, writeSettings } = require('./node-red-launcher');
 const { McmFleet, McmSimulator } = require(path.join(root, 'build/src/simulator'));
-const { buildImageTar } = require(path.join(root, 'build/src/mcm/image-tar'));
+const { buildImageTar } = require(path.join(root, 'build/src/wire/image-tar'));
 const { McmClient } = require(path.join(root, 'build/src/mcm/client'));
 
 const userDir = path.resolve(process.env.MIMOE_USER_DIR || path.join(root, '.node-red-home'));
@@ -49,16 +50,19 @@ async function startRuntime() {
     console.warn('npm start: set both MIMOE_URL and MIMOE_TOKEN to use a real runtime; starting the simulator instead');
   }
   let simulator;
+  let moved;
   try {
     simulator = await McmSimulator.start({ port: simulatorPort, keyFile, quiet: true, logLimit: 10_000 });
   } catch (err) {
     if (err.code !== 'EADDRINUSE') throw err;
+    // The demo reads ${MIMOE_URL}, so any port works: take a free one, and say so with the summary.
     simulator = await McmSimulator.start({ port: 0, keyFile, quiet: true, logLimit: 10_000 });
+    moved = `port ${simulatorPort} is in use, so the simulator took port ${new URL(simulator.url).port}; MIMOE_SIMULATOR_PORT chooses another`;
   }
   const client = new McmClient({ url: simulator.url, token: simulator.key });
   await client.uploadImage(demoTar);
   client.close();
-  return { url: simulator.url, simulator };
+  return { url: simulator.url, simulator, moved };
 }
 
 /** The fleet the fleet examples use: MIMOE_FLEET_SEED's, else a simulated one sharing the demo's key file. */
@@ -100,6 +104,7 @@ async function main() {
       ? `  mimOE runtime:    MCM simulator at ${runtime.url}/mcm/v1 (key in ${keyFile}; demo image hello-v1 uploaded)`
       : `  mimOE runtime:    ${runtime.url}/mcm/v1 (from MIMOE_URL; token from MIMOE_TOKEN)`,
   );
+  if (runtime.moved) console.log(`  Note:             ${runtime.moved}`);
   console.log(
     fleet.fleet
       ? `  mimOE fleet:      ${FLEET_SIZE} simulated devices, ${fleet.fleet.urls.join(' ')} (same key; MIMOE_FLEET_SEED=${fleet.seed})`

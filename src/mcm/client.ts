@@ -8,6 +8,7 @@
  * as one McmError that never carries the token.
  */
 import { setMaxListeners } from 'node:events';
+import { CLIENT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { McmError, McmOperation } from './errors';
 import { ImageSource, OpenedSource, openImageSource, SourceOptions, UploadBody, UploadProgress, uploadBody } from './image-source';
@@ -55,7 +56,7 @@ export interface McmClientOptions {
   clientId?: string;
   /** Milliseconds without progress before a call fails. Default 30 000. */
   timeoutMs?: number;
-  /** Requests in flight at once; the rest wait in order. Default 8. */
+  /** Requests in flight at once; the rest wait in order. Default 4. */
   maxConcurrent?: number;
   /** Extra attempts for idempotent reads after connection errors, 429/502/503/504. Default 2. */
   retries?: number;
@@ -179,24 +180,24 @@ export class McmClient {
       url,
       token,
       clientId,
-      timeoutMs: Math.min(options.timeoutMs ?? 30_000, MAX_TIMER_MS),
-      retries: options.retries ?? 2,
-      retryBaseMs: options.retryBaseMs ?? 250,
-      retryMaxMs: options.retryMaxMs ?? 10_000,
-      mimsResource: options.mimsResource ?? 'mims',
-      dataStorePollMs: options.dataStorePollMs ?? 500,
-      dataStoreMaxWaitMs: options.dataStoreMaxWaitMs ?? 10 * 60_000,
+      timeoutMs: Math.min(options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, MAX_TIMER_MS),
+      retries: options.retries ?? CLIENT_DEFAULTS.retries,
+      retryBaseMs: options.retryBaseMs ?? CLIENT_DEFAULTS.retryBaseMs,
+      retryMaxMs: options.retryMaxMs ?? CLIENT_DEFAULTS.retryMaxMs,
+      mimsResource: options.mimsResource ?? CLIENT_DEFAULTS.mimsResource,
+      dataStorePollMs: options.dataStorePollMs ?? CLIENT_DEFAULTS.dataStorePollMs,
+      dataStoreMaxWaitMs: options.dataStoreMaxWaitMs ?? CLIENT_DEFAULTS.dataStoreMaxWaitMs,
     };
     // Every call in flight or queued listens for close(): no listener limit applies.
     setMaxListeners(0, this.closing.signal);
     this.transport = new HttpTransport({
       url,
-      maxConcurrent: Math.max(1, options.maxConcurrent ?? 8),
+      maxConcurrent: Math.max(1, options.maxConcurrent ?? CLIENT_DEFAULTS.maxConcurrent),
       tls: options.tls,
-      answerTimeoutMs: Math.min(options.answerTimeoutMs ?? 300_000, MAX_TIMER_MS),
-      lowSpeedBytes: options.lowSpeedBytes ?? 1024,
-      lowSpeedWindowMs: Math.min(options.lowSpeedWindowMs ?? 60_000, MAX_TIMER_MS),
-      maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+      answerTimeoutMs: Math.min(options.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs, MAX_TIMER_MS),
+      lowSpeedBytes: options.lowSpeedBytes ?? CLIENT_DEFAULTS.lowSpeedBytes,
+      lowSpeedWindowMs: Math.min(options.lowSpeedWindowMs ?? CLIENT_DEFAULTS.lowSpeedWindowMs, MAX_TIMER_MS),
+      maxResponseBytes: options.maxResponseBytes ?? CLIENT_DEFAULTS.maxResponseBytes,
       proxy: options.proxy,
       tunnelTimeoutMs: this.options.timeoutMs,
       redact: (text) => this.redact(text),
@@ -571,6 +572,7 @@ function mediaType(header: string | undefined): string | undefined {
  */
 function runtimeUrl(given: unknown): string {
   const text = typeof given === 'string' ? given.trim() : '';
+  if (!text) throw new TypeError('the runtime URL is required, e.g. http://127.0.0.1:8083');
   const scheme = /^(https?):\/\//i.exec(text);
   const rest = scheme ? text.slice(scheme[0].length) : '';
   if (!scheme || !/^[^/?#]/.test(rest))

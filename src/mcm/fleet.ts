@@ -8,6 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { CallOptions, McmClient, McmClientOptions, serverMessage } from './client';
+import { CLIENT_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
 import { ImageSource, openImageSource } from './image-source';
@@ -24,14 +25,13 @@ import {
   RolloutResult,
   unwrapList,
 } from './models';
+import { nameFilterFault } from './name-filter';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
 import { Redactor } from './redact';
 import { Exchange, HttpTransport, ProxyOptions, TlsOptions } from './transport';
 import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable } from './validate';
 
 export const INSIGHT_BASE_PATH = '/mimik-mesh/insight/v1';
-/** mimOE's default Insight token: public, so never redacted (it would mangle port numbers). */
-const DEFAULT_INSIGHT_TOKEN = '1234';
 /** The env key that mounts a mim's API: health checks need it. */
 export const BASE_API_PATH_KEY = 'MCM.BASE_API_PATH';
 
@@ -79,20 +79,11 @@ export class FleetError extends Error {
 // ------------------------------------------------------------------------------------------------
 // Names: comma-separated globs
 
-const GLOB_REFUSED = /[[\]{}]/;
-
-/**
- * A name filter is a comma-separated list of globs, e.g. `cam-*, gw-0?`: `*` stands for any run of
- * characters, `?` for one; case does not matter. Blank matches every name. Says what is wrong, or
- * undefined when the filter is valid.
- */
+/** What is wrong with a name filter (see name-filter.ts), in words, or undefined when it is valid. */
 export function nameFilterProblem(filter: string): string | undefined {
-  if (filter.trim() === '') return undefined;
-  const parts = filter.split(',').map((part) => part.trim());
-  if (parts.some((part) => part === '')) return 'an empty entry between commas';
-  const refused = parts.find((part) => GLOB_REFUSED.test(part));
-  if (refused) return `only * and ? are wildcards ("${refused}")`;
-  return undefined;
+  const fault = nameFilterFault(filter);
+  if (!fault) return undefined;
+  return fault.rule === 'empty-entry' ? 'an empty entry between commas' : `only * and ? are wildcards ("${fault.entry}")`;
 }
 
 function globRegExp(glob: string): RegExp {
@@ -277,8 +268,6 @@ interface DeviceRun<R> {
 const INSIGHT_MAX_BYTES = 16 * 1024 * 1024;
 const HEALTH_MAX_BYTES = 1024 * 1024;
 
-const DEFAULTS = { canary: 1, parallel: 4, maxFailures: 0, healthTimeoutMs: 30_000, healthIntervalMs: 500, timeoutMs: 30_000 };
-
 function wholeNumber(option: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined || value === null || value === '') return fallback;
   const n = Number(value);
@@ -364,9 +353,9 @@ export class FleetClient {
    * result. `stopped` says whether it ended early.
    */
   async rollout<P extends RolloutPlan>(plan: P, options: RolloutOptions = {}): Promise<RolloutResult<PayloadOf<P>>> {
-    const canary = wholeNumber('canary', options.canary, DEFAULTS.canary, 0);
-    const parallel = wholeNumber('parallel', options.parallel, DEFAULTS.parallel, 1);
-    const maxFailures = wholeNumber('maxFailures', options.maxFailures, DEFAULTS.maxFailures, 0);
+    const canary = wholeNumber('canary', options.canary, ROLLOUT_DEFAULTS.canary, 0);
+    const parallel = wholeNumber('parallel', options.parallel, ROLLOUT_DEFAULTS.parallel, 1);
+    const maxFailures = wholeNumber('maxFailures', options.maxFailures, ROLLOUT_DEFAULTS.maxFailures, 0);
     const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
     // Every request of every device in flight listens to it.
     setMaxListeners(0, signal);
@@ -452,7 +441,7 @@ export class FleetClient {
 
   /** A transport for discovery or health checks: GETs one at a time, answers capped, the members' TLS and proxy settings. */
   private transportTo(url: string, maxResponseBytes: number, redactor: Redactor): HttpTransport {
-    const timeoutMs = this.options.timeoutMs ?? DEFAULTS.timeoutMs;
+    const timeoutMs = this.options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs;
     const proxy = this.options.proxy ?? this.options.client?.proxy;
     if (proxy) redactor.add(proxy.password);
     return new HttpTransport({
@@ -478,7 +467,7 @@ export class FleetClient {
         .catch((err: unknown) => {
           if (!this.closing.signal.aborted) this.options.onDiscoveryError?.(err);
         })
-        .finally(() => this.schedule(this.options.discovery?.intervalMs ?? 0));
+        .finally(() => this.schedule(this.options.discovery?.intervalMs ?? FLEET_DEFAULTS.interval * 1000));
     }, ms);
     this.timer.unref?.();
   }
@@ -490,9 +479,10 @@ export class FleetClient {
       .trim()
       .replace(/\/+$/, '')
       .replace(/\/mcm\/v1$/i, '');
-    const token = discovery.token || DEFAULT_INSIGHT_TOKEN;
+    const token = discovery.token || FLEET_DEFAULTS.insightToken;
     const redactor = new Redactor();
-    if (token !== DEFAULT_INSIGHT_TOKEN) redactor.add(token);
+    // mimOE's default token is public, so never redacted (it would mangle port numbers).
+    if (token !== FLEET_DEFAULTS.insightToken) redactor.add(token);
     const transport = this.transportTo(seedUrl, INSIGHT_MAX_BYTES, redactor);
     const op = 'discoverMembers';
     const get = async (path: string): Promise<unknown> => {
@@ -501,7 +491,7 @@ export class FleetClient {
         method: 'GET',
         path: `${INSIGHT_BASE_PATH}${path}`,
         headers: () => ({ Accept: 'application/json', Authorization: `Bearer ${token}` }),
-        timeoutMs: this.options.timeoutMs ?? DEFAULTS.timeoutMs,
+        timeoutMs: this.options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs,
         signals: [this.closing.signal, ...(signal ? [signal] : [])],
       });
       return jsonAnswer(op, response.status, response.text, redactor);
@@ -560,8 +550,8 @@ export class FleetClient {
     const op = 'checkHealth';
     const origin = new URL(member.url).origin;
     const transport = this.transportTo(origin, HEALTH_MAX_BYTES, new Redactor());
-    const timeoutMs = health.timeoutMs ?? DEFAULTS.healthTimeoutMs;
-    const intervalMs = health.intervalMs ?? DEFAULTS.healthIntervalMs;
+    const timeoutMs = health.timeoutMs ?? ROLLOUT_DEFAULTS.healthTimeout * 1000;
+    const intervalMs = health.intervalMs ?? ROLLOUT_DEFAULTS.healthIntervalMs;
     try {
       for (const mim of mims) {
         const basePath = mim.env[BASE_API_PATH_KEY];
@@ -577,7 +567,10 @@ export class FleetClient {
               path,
               // No Authorization: a mim's own API must never see the runtime's key.
               headers: () => ({ Accept: '*/*' }),
-              timeoutMs: Math.max(1, Math.min(call.timeoutMs ?? this.options.timeoutMs ?? DEFAULTS.timeoutMs, deadline - Date.now())),
+              timeoutMs: Math.max(
+                1,
+                Math.min(call.timeoutMs ?? this.options.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs, deadline - Date.now()),
+              ),
               signals: call.signal ? [call.signal] : [],
             });
             if (answer.status >= 200 && answer.status < 300) break;

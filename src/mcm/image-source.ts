@@ -24,7 +24,7 @@ import { basename, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { McmError } from './errors';
-import { ImageTarScanner } from './image-tar';
+import { ImageTarScanner } from '../wire/image-tar';
 import { isReadable } from './validate';
 
 /**

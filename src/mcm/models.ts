@@ -1,6 +1,7 @@
 /**
  * The MCM models, with exactly the field names of the wire contract (docs/mcm-api.md).
- * Defined once here and used by the client, the nodes, the simulator and the tests.
+ * Defined once here and used by the client, the nodes and the tests (the simulator keeps its own
+ * copy, src/simulator/shapes.ts, so that it stays an independent oracle).
  *
  * The runtime may send fields not listed here: normalisers keep them (never strip unknown
  * fields) and fill missing listed fields with the contract's defaults.
@@ -64,7 +65,8 @@ export interface DataStoreResult extends Extra {
 }
 
 /** Which kind of resource a list/remove node works on. */
-export type ResourceKind = 'mim' | 'image';
+export const RESOURCE_KINDS = ['mim', 'image'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 function asObject(raw: unknown): Extra {
   return raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Extra) : {};
@@ -204,6 +206,10 @@ export function normalizeInsightNode(raw: unknown): InsightNode {
 
 export const ROLLOUT_OPERATIONS = ['deploy', 'composition', 'remove', 'upload'] as const;
 export type RolloutOperation = (typeof ROLLOUT_OPERATIONS)[number];
+
+/** What a deploy does when a mim of the same name runs already (src/mcm/policies.ts). */
+export const IF_EXISTS = ['fail', 'replace', 'keep'] as const;
+export type IfExists = (typeof IF_EXISTS)[number];
 
 /** What mimoe-remove sends: the same result per device in a rollout. */
 export interface RemoveResult {

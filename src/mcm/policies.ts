@@ -4,13 +4,11 @@
  * Built only from McmClient calls, so library users get the same behaviour as the nodes.
  */
 import { CallOptions, McmClient } from './client';
+import { ACTION_DEFAULTS, CLIENT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { McmError, McmOperation } from './errors';
-import { Env, Mim, MimSpec } from './models';
+import { Env, IF_EXISTS, IfExists, Mim, MimSpec } from './models';
 import { checkEnv, checkImageName, checkName, checkSpecs } from './validate';
-
-export const IF_EXISTS = ['fail', 'replace', 'keep'] as const;
-export type IfExists = (typeof IF_EXISTS)[number];
 
 export interface DeployPolicy {
   /** What to do when a mim of the same name runs already. Default `fail`. */
@@ -28,7 +26,7 @@ export interface DeployPolicy {
 }
 
 export function parseIfExists(value: unknown, operation: McmOperation): IfExists {
-  if (value === undefined || value === null || value === '') return 'fail';
+  if (value === undefined || value === null || value === '') return ACTION_DEFAULTS.ifExists;
   if ((IF_EXISTS as readonly unknown[]).includes(value)) return value as IfExists;
   throw McmError.invalid(operation, 'if-exists', { value: String(value) });
 }
@@ -66,7 +64,7 @@ function plan(specs: MimSpec[], running: Mim[], ifExists: IfExists): { keep: Mim
 export async function deployMimWithPolicy(client: McmClient, spec: MimSpec, policy: DeployPolicy = {}, call?: CallOptions): Promise<Mim> {
   const op = 'deployMim';
   const checked: MimSpec = { name: checkName(op, spec.name), image: checkImageName(op, spec.image), env: checkEnv(op, spec.env) };
-  const ifExists = policy.ifExists ?? 'fail';
+  const ifExists = policy.ifExists ?? ACTION_DEFAULTS.ifExists;
   let mim: Mim;
   if (ifExists === 'fail') {
     mim = await client.deployMim(checked.name, checked.image, checked.env, call);
@@ -96,8 +94,8 @@ export async function deployCompositionWithPolicy(
 ): Promise<Mim[]> {
   const op = 'deployComposition';
   const checked = checkSpecs(op, specs);
-  const ifExists = policy.ifExists ?? 'fail';
-  const rollback = policy.rollback ?? true;
+  const ifExists = policy.ifExists ?? ACTION_DEFAULTS.ifExists;
+  const rollback = policy.rollback ?? ACTION_DEFAULTS.compositionRollback;
   const before = await runningMims(client, op, call);
   const { keep, remove, deploy } = plan(checked, before, ifExists);
   for (const old of remove) await client.removeMim(old.id, call);
@@ -197,8 +195,8 @@ export async function waitUntilStarted(
   policy: DeployPolicy,
   call?: CallOptions,
 ): Promise<Mim[]> {
-  const timeoutMs = policy.waitTimeoutMs ?? 60_000;
-  const pollMs = policy.pollMs ?? 500;
+  const timeoutMs = policy.waitTimeoutMs ?? ACTION_DEFAULTS.waitTimeout * 1000;
+  const pollMs = policy.pollMs ?? CLIENT_DEFAULTS.startedPollMs;
   const deadline = Date.now() + timeoutMs;
   let current = mims;
   for (;;) {

@@ -4,13 +4,15 @@
  * on redeploy, the way Node-RED's MQTT broker node owns its connection.
  */
 import { McmClient } from '../mcm/client';
+import { upgradeConfig, versionSetting } from './shared/config-version';
 import { clientOptions, ConfigCredentials, ConfigSettings } from './shared/config-client';
 import { registerEditorRoutes } from './shared/editor-api';
 import { MimoeConfigNode, NodeConfig, RED } from './shared/runtime';
 
 export = function (RED: RED) {
-  function MimoeConfig(this: MimoeConfigNode & { credentials: ConfigCredentials }, config: NodeConfig & ConfigSettings) {
-    RED.nodes.createNode(this, config);
+  function MimoeConfig(this: MimoeConfigNode & { credentials: ConfigCredentials }, saved: NodeConfig & ConfigSettings) {
+    RED.nodes.createNode(this, saved);
+    const config = upgradeConfig(RED, this, saved);
     try {
       this.client = new McmClient(clientOptions(RED, config, this.credentials ?? {}, (text) => this.warn(text)));
     } catch (err) {
@@ -22,6 +24,9 @@ export = function (RED: RED) {
       done();
     });
   }
-  RED.nodes.registerType('mimoe-config', MimoeConfig as never, { credentials: { token: { type: 'password' } } });
+  RED.nodes.registerType('mimoe-config', MimoeConfig as never, {
+    credentials: { token: { type: 'password' } },
+    ...versionSetting('mimoe-config'),
+  });
   registerEditorRoutes(RED);
 };

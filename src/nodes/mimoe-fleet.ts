@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
+import { CONNECTION_DEFAULTS, FLEET_DEFAULTS } from '../mcm/defaults';
 import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
 import { isLoopback } from '../mcm/proxy';
@@ -28,6 +29,7 @@ import {
   Refusal,
   sameAsDeployed,
 } from './shared/editor-api';
+import { upgradeConfig, versionSetting } from './shared/config-version';
 import { describeFailure } from './shared/errors';
 import { MimoeFleetNode, NodeConfig, RED, SHARED_CATALOG } from './shared/runtime';
 
@@ -89,12 +91,12 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
       ? {
           seedUrl: expandRequiredEnv(RED, settings.seedUrl ?? '').trim(),
           token: expandEnv(credentials.insightToken ?? '') || undefined,
-          includeSeed: settings.includeSeed !== false,
+          includeSeed: settings.includeSeed ?? FLEET_DEFAULTS.includeSeed,
           filter: settings.filter,
-          intervalMs: seconds(settings.interval, 0) * 1000,
+          intervalMs: seconds(settings.interval, FLEET_DEFAULTS.interval) * 1000,
         }
       : undefined,
-    timeoutMs: (seconds(settings.timeout, 30) || 30) * 1000,
+    timeoutMs: (seconds(settings.timeout, CONNECTION_DEFAULTS.timeout) || CONNECTION_DEFAULTS.timeout) * 1000,
     connect: (member) => {
       const own = keys[member.name];
       const local = own === undefined && settings.localKeyFile === true && isLoopback(new URL(member.url).hostname);
@@ -187,8 +189,9 @@ function registerAdminRoutes(RED: RED): void {
 }
 
 export = function (RED: RED) {
-  function MimoeFleet(this: MimoeFleetNode & { credentials: FleetCredentials }, config: NodeConfig & FleetSettings) {
-    RED.nodes.createNode(this, config);
+  function MimoeFleet(this: MimoeFleetNode & { credentials: FleetCredentials }, saved: NodeConfig & FleetSettings) {
+    RED.nodes.createNode(this, saved);
+    const config = upgradeConfig(RED, this, saved);
     let lastWarning = '';
     const warnOnce = (text: string) => {
       // Every member's client and every periodic discovery would say the same again.
@@ -211,6 +214,7 @@ export = function (RED: RED) {
   }
   RED.nodes.registerType('mimoe-fleet', MimoeFleet as never, {
     credentials: { token: { type: 'password' }, keys: { type: 'password' }, insightToken: { type: 'password' } },
+    ...versionSetting('mimoe-fleet'),
   });
   registerAdminRoutes(RED);
 };

@@ -4,6 +4,7 @@
  * RolloutResult. Waves (a canary, then the rest, `parallel` at a time), health checks, stop on
  * failures and rollback are the FleetClient's; this node reads inputs and reports.
  */
+import { ROLLOUT_DEFAULTS } from '../mcm/defaults';
 import type { FleetClient, RolloutOptions, RolloutPlan, RolloutProgress } from '../mcm/fleet';
 import { FleetError } from '../mcm/fleet';
 import type { RolloutResult } from '../mcm/models';
@@ -109,7 +110,10 @@ export = function (RED: RED) {
         maxFailures: config.maxFailures as number,
         rollback: config.rollback === true,
         health: config.healthCheck
-          ? { path: String(config.healthPath ?? ''), timeoutMs: (healthTimeout > 0 ? healthTimeout : 30) * 1000 }
+          ? {
+              path: String(config.healthPath ?? ''),
+              timeoutMs: (healthTimeout > 0 ? healthTimeout : ROLLOUT_DEFAULTS.healthTimeout) * 1000,
+            }
           : undefined,
         refresh: Boolean(msg.refresh),
         ...ctx.call,
@@ -126,7 +130,7 @@ export = function (RED: RED) {
       };
       ctx.progress(ctx.t(options.refresh ? 'status.discovering' : 'status.working'));
       const result = await ctx.client.rollout(plan, options);
-      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || 0, firstFailure);
+      if (result.stopped) throw stoppedError(RED, result, Number(config.maxFailures) || ROLLOUT_DEFAULTS.maxFailures, firstFailure);
       return result;
     },
     summary: (result, ctx) => {

@@ -4,13 +4,18 @@
  * the runtime is unreachable it backs off, says so in its status, and resumes by itself; what
  * changed meanwhile is reported on the first poll after. Each change in the kind of failure
  * (unreachable, then a 403 when the runtime comes back with another key) reaches Catch and the
- * log once; the status is sent only when it changes (each one goes to every open editor).
+ * log once; the status is sent only when it changes (each one goes to every open editor). The
+ * config lookup, failure texts, msg.statusCode and status light are the action nodes' own.
  */
-import type { Node, NodeStatus } from 'node-red';
+import type { Node } from 'node-red';
 import { McmClient } from '../mcm/client';
+import { WATCH_DEFAULTS } from '../mcm/defaults';
 import { McmError } from '../mcm/errors';
-import { configError, describeFailure, MimoeNodeError, shared } from './shared/errors';
-import { MimoeConfigNode, Msg, NodeConfig, RED } from './shared/runtime';
+import { upgradeConfig, versionSetting } from './shared/config-version';
+import { describeFailure, NodeFailure, setStatusCode } from './shared/errors';
+import { Msg, NodeConfig, RED } from './shared/runtime';
+import { serverClient } from './shared/server';
+import { StatusLight } from './shared/status';
 
 type Resource = 'mim' | 'image';
 type Item = { id: string; [field: string]: unknown };
@@ -48,41 +53,40 @@ function diff(resource: Resource, before: Map<string, Item>, after: Map<string, 
 }
 
 export = function (RED: RED) {
-  function MimoeWatch(this: Node, config: NodeConfig) {
-    RED.nodes.createNode(this, config);
+  function MimoeWatch(this: Node, saved: NodeConfig) {
+    RED.nodes.createNode(this, saved);
     const node = this;
-    const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
+    const config = upgradeConfig(RED, node, saved);
     const resources: Resource[] = config.resource === 'both' ? ['mim', 'image'] : [config.resource === 'image' ? 'image' : 'mim'];
-    const intervalMs = Math.max(0.1, Number(config.interval) || 10) * 1000;
+    const intervalMs = Math.max(0.1, Number(config.interval) || WATCH_DEFAULTS.interval) * 1000;
     const known = new Map<Resource, Map<string, Item>>();
     const controller = new AbortController();
+    const status = new StatusLight(node);
     let timer: NodeJS.Timeout | undefined;
     let failures = 0;
     /** The kind of the failure last reported; undefined while polls succeed. */
     let failing: string | undefined;
     let changes = 0;
-    let shown = '';
 
-    /** A Status node fires on every status: send one only when it differs from the last. */
-    function status(next: NodeStatus): void {
-      const key = JSON.stringify(next);
-      if (key === shown) return;
-      shown = key;
-      node.status(next);
-    }
+    /** To Catch nodes, else the log; msg.statusCode for HTTP failures, as the other nodes set it. */
+    const report = (failure: NodeFailure) => {
+      const msg = { topic: 'error' };
+      setStatusCode(msg, failure);
+      node.error(failure.error, msg as Msg);
+    };
 
     const list = (client: McmClient, resource: Resource): Promise<Item[]> =>
       resource === 'image' ? client.listImages({ signal: controller.signal }) : client.listMims({ signal: controller.signal });
 
     async function poll(): Promise<void> {
-      const client = server?.client;
-      if (!client) {
+      let client: McmClient;
+      try {
+        client = serverClient(RED, config);
+      } catch (err) {
         // Nothing to poll until the config is fixed (and redeployed): said once, to Catch or the log.
-        const problem = server
-          ? configError(RED, server.problem ?? '')
-          : new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG');
-        status({ fill: 'red', shape: 'ring', text: shared(RED, 'status.config') });
-        node.error(problem, { topic: 'error' } as Msg);
+        const failure = describeFailure(RED, err);
+        status.show('red', failure.status);
+        report(failure);
         return;
       }
       try {
@@ -99,11 +103,7 @@ export = function (RED: RED) {
         }
         failures = 0;
         failing = undefined;
-        status({
-          fill: 'green',
-          shape: 'dot',
-          text: changes ? RED._('mimoe-watch.status.changes', { count: changes }) : RED._('mimoe-watch.status.watching'),
-        });
+        status.show('green', changes ? RED._('mimoe-watch.status.changes', { count: changes }) : RED._('mimoe-watch.status.watching'));
         schedule(intervalMs);
       } catch (err) {
         if (controller.signal.aborted) return;
@@ -112,18 +112,14 @@ export = function (RED: RED) {
         const failure = describeFailure(RED, err);
         const seconds = Math.round(wait / 1000);
         const kind = failureKind(err);
-        status({
-          fill: 'red',
-          shape: 'ring',
-          text:
-            kind === 'unreachable'
-              ? RED._('mimoe-watch.status.unreachable', { seconds })
-              : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
-        });
-        // Once per kind of failure, not on every retry: to the log and to Catch nodes.
-        // msg.statusCode for HTTP failures, as the other nodes set it.
-        const msg = failure.statusCode === undefined ? { topic: 'error' } : { topic: 'error', statusCode: failure.statusCode };
-        if (kind !== failing) node.error(failure.error, msg as Msg);
+        status.show(
+          'red',
+          kind === 'unreachable'
+            ? RED._('mimoe-watch.status.unreachable', { seconds })
+            : `${failure.status}, ${RED._('mimoe-watch.status.retrying', { seconds })}`,
+        );
+        // Once per kind of failure, not on every retry.
+        if (kind !== failing) report(failure);
         failing = kind;
         schedule(wait);
       }
@@ -133,15 +129,15 @@ export = function (RED: RED) {
       if (!controller.signal.aborted) timer = setTimeout(() => void poll(), ms);
     }
 
-    status({ fill: 'blue', shape: 'dot', text: RED._('mimoe-watch.status.working') });
+    status.show('blue', RED._('mimoe-watch.status.working'));
     timer = setTimeout(() => void poll(), 0);
 
     node.on('close', (_removed: boolean, done: () => void) => {
       controller.abort();
       clearTimeout(timer);
-      node.status({});
+      status.stop();
       done();
     });
   }
-  RED.nodes.registerType('mimoe-watch', MimoeWatch);
+  RED.nodes.registerType('mimoe-watch', MimoeWatch, versionSetting('mimoe-watch'));
 };

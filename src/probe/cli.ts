@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, readFlags, runCommand } from '../command-line';
-import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
+import { KEY_FILE_VARIABLE, parseEnvFile } from '../wire/key-file';
 import { LogRefused } from './exchange-log';
 import { renderTable } from './points';
 import { EXIT_CODES, Probe, ProbeOptions, checkPrefix, defaultPrefix } from './probe';

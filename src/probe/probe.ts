@@ -12,7 +12,7 @@ import { posix } from 'node:path';
 import { CallOptions, McmClient } from '../mcm/client';
 import { delay } from '../mcm/delay';
 import { McmError } from '../mcm/errors';
-import { buildImageTar } from '../mcm/image-tar';
+import { buildImageTar } from '../wire/image-tar';
 import { DataStoreResult, Env, Mim, MimImage } from '../mcm/models';
 import { isPlainObject } from '../mcm/validate';
 import { ExchangeLog, LOG_FORMAT, LogExchange, bodyForLog } from './exchange-log';

@@ -2,6 +2,8 @@
  * The fault table: what a route should do instead of (or before) its normal answer.
  * Tests and benchmarks set faults by route name; the server takes one per request.
  */
+import { sendError, sendJson } from './responses';
+import type { Ctx } from './routing';
 
 export const SIM_ROUTES = [
   'listImages',
@@ -104,4 +106,40 @@ export class FaultTable {
   list(): Array<{ route: SimRoute; fault: Fault; left: number | null }> {
     return [...this.faults].map(([route, e]) => ({ route, fault: { ...e.fault }, left: Number.isFinite(e.left) ? e.left : null }));
   }
+}
+
+/**
+ * Answers a request as its route's fault says; true when the fault answered (or will never
+ * answer), false when the normal answer follows (a fault with only a delay or headers).
+ */
+export async function answerWithFault(ctx: Ctx, route: SimRoute, fault: Fault, sleep: (ms: number) => Promise<void>): Promise<boolean> {
+  const { req, res } = ctx;
+  for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
+  if (fault.delayMs) await sleep(fault.delayMs);
+  if (res.destroyed) return true; // the client gave up while we waited
+  if (fault.reset) {
+    req.socket.destroy();
+    return true;
+  }
+  if (fault.hang) return true; // nothing is ever sent; stop() destroys the socket
+  if (fault.resetMidResponse) {
+    const text = JSON.stringify({ data: [{ id: 'cut-short', name: 'cut-short', note: 'this answer never completes' }] });
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.write(text.slice(0, Math.floor(text.length / 2)), () => req.socket.destroy());
+    return true;
+  }
+  if (fault.malformed) {
+    const text = '{"data": [{"id": "malformed", "name": ';
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return true;
+  }
+  if (fault.status === undefined) return false;
+  if (fault.body === undefined) sendError(res, fault.status, `simulated fault: HTTP ${fault.status} on ${route}`);
+  else if (typeof fault.body === 'string') {
+    if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.writeHead(fault.status, { 'Content-Length': Buffer.byteLength(fault.body) });
+    res.end(fault.body);
+  } else sendJson(res, fault.status, fault.body);
+  return true;
 }

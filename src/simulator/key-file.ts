@@ -1,13 +1,11 @@
 /**
  * The simulator's API key: kept in a mimoe-api-key.env file as the runtime keeps its own (read
- * from the file when it holds one, written to it otherwise), and compared in constant time.
+ * from the file when it holds one, written to it otherwise); the file's format is src/wire/key-file.ts.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { KEY_FILE_VARIABLE, parseEnvFile } from '../mcm/key-file';
-
-const KEY_LINE = /^\s*(?:export\s+)?MCM_API_KEY\s*=\s*(.*?)\s*$/;
+import { KEY_FILE_VARIABLE, parseEnvFile, setEnvFileValue } from '../wire/key-file';
 
 export function readKeyFile(file: string): string | undefined {
   let text: string;
@@ -22,20 +20,15 @@ export function readKeyFile(file: string): string | undefined {
 
 /** Sets MCM_API_KEY in the file, keeping its other lines; atomic, so a reader never sees half a file. */
 export function writeKeyFile(file: string, key: string): void {
-  let lines: string[];
+  let text: string;
   try {
-    lines = readFileSync(file, 'utf8')
-      .replace(/\r?\n$/, '')
-      .split(/\r?\n/);
+    text = readFileSync(file, 'utf8');
   } catch {
-    lines = ['# MCM API key of the MCM simulator (a throwaway key for tests)'];
+    text = '# MCM API key of the MCM simulator (a throwaway key for tests)\n';
   }
-  const at = lines.findIndex((line) => KEY_LINE.test(line) && !line.trimStart().startsWith('#'));
-  if (at >= 0) lines[at] = `MCM_API_KEY=${key}`;
-  else lines.push(`MCM_API_KEY=${key}`);
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(tmp, setEnvFileValue(text, KEY_FILE_VARIABLE, key), { mode: 0o600 });
   renameSync(tmp, file);
 }
 
@@ -46,11 +39,4 @@ export function chooseKey(key: string | undefined, keyFile: string | undefined):
   const chosen = key ?? (keyFile ? readKeyFile(keyFile) : undefined) ?? randomKey();
   if (keyFile && readKeyFile(keyFile) !== chosen) writeKeyFile(keyFile, chosen);
   return chosen;
-}
-
-/** Compares tokens without leaking how much of them matched. */
-export function sameToken(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }

@@ -1,13 +1,10 @@
 /**
  * Request bodies as the simulator reads them: streamed, given up when they stall, JSON bounded
- * in size and multipart uploads scanned as they arrive, each summarised in the request log; then
- * what they hold (mim specs, compositions, data store requests), checked as the runtime does.
+ * in size and multipart uploads scanned as they arrive, each summarised in the request log. What
+ * they must hold is request-rules.ts.
  */
 import type http from 'node:http';
-import { McmError } from '../mcm/errors';
-import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../mcm/image-tar';
-import { DataStoreAction, Env, MimSpec } from '../mcm/models';
-import { checkImageName, checkName, checkPath, isPlainObject, typeName } from '../mcm/validate';
+import { ImageTarError, ImageTarInfo, ImageTarScanner } from '../wire/image-tar';
 import { MultipartError, MultipartParser } from './multipart';
 import { LOG_BODY_BYTES, LOG_PARTS, RequestLogEntry, UploadPartLog, clipForLog } from './request-log';
 import { SimError } from './state';
@@ -22,6 +19,10 @@ export interface BodyContext {
   /** How long the body may send nothing (0: forever). */
   bodyTimeoutMs: number;
 }
+
+/** A JSON object (not an array, not null): what every JSON body of MCM is. */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** JSON bodies are small specs; anything bigger is a mistake. */
 const MAX_JSON_BYTES = 1024 * 1024;
@@ -128,54 +129,4 @@ export async function receiveImage(ctx: BodyContext, boundary: string): Promise<
     const badInput = err instanceof MultipartError || err instanceof ImageTarError;
     throw badInput ? new SimError(400, (err as Error).message) : err;
   }
-}
-
-// ---------------------------------------------------------------- what bodies hold
-
-/** Runs a validate.ts check; its McmError becomes a 400 with the rule's text. */
-function check<T>(fn: () => T, label = ''): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof McmError)) throw err;
-    const text = err.rule ? McmError.ruleText(err.rule, err.params) : err.message;
-    throw new SimError(400, label + text);
-  }
-}
-
-/** Server side, env values must be strings already (the client converts numbers, the runtime does not). */
-function strictEnv(env: unknown, label: string): Env {
-  if (env === undefined || env === null) return {};
-  if (!isPlainObject(env)) throw new SimError(400, label + McmError.ruleText('env-not-object', {}));
-  for (const [key, value] of Object.entries(env)) {
-    if (typeof value !== 'string') throw new SimError(400, label + McmError.ruleText('env-value', { key, type: typeName(value) }));
-  }
-  return { ...(env as Env) };
-}
-
-export function toSpec(raw: unknown, label = ''): MimSpec {
-  if (!isPlainObject(raw)) throw new SimError(400, `${label}a mim spec must be a JSON object {name, image, env}`);
-  return {
-    name: check(() => checkName('deployMim', raw.name), label),
-    image: check(() => checkImageName('deployMim', raw.image), label),
-    env: strictEnv(raw.env, label),
-  };
-}
-
-/** Composition bodies: {"mims": [...]}, {"data": [...]} or a bare array. */
-export function toSpecs(body: unknown): MimSpec[] {
-  const list = Array.isArray(body) ? body : isPlainObject(body) ? (body.mims ?? body.data) : undefined;
-  if (!Array.isArray(list))
-    throw new SimError(400, 'a composition must be {"mims": [mim specs]}, {"data": [...]} or an array of mim specs');
-  if (list.length === 0) throw new SimError(400, McmError.ruleText('specs-empty', {}));
-  return list.map((raw, index) => toSpec(raw, `mim spec ${index}: `));
-}
-
-export function toDataStoreRequest(body: unknown): { action: DataStoreAction; path: string } {
-  if (!isPlainObject(body)) throw new SimError(400, 'the body must be a JSON object {action, path}');
-  const action = body.action;
-  if (action !== 'backup' && action !== 'restore') {
-    throw new SimError(400, `action must be "backup" or "restore" (got ${JSON.stringify(action) ?? 'nothing'})`);
-  }
-  return { action, path: check(() => checkPath('backupDataStore', body.path)) };
 }

@@ -3,8 +3,8 @@
  * operations, kept per client id (the runtime scopes everything to the caller's client id).
  * Methods throw SimError(status, message) for the answers the contract (or the profile) defines.
  */
-import { DataStoreAction, DataStoreResult, Env, Mim, MimImage, MimSpec } from '../mcm/models';
 import { ErrorAnswer, ProfileRules } from './profile';
+import { SimDataStoreAction, SimDataStoreResult, SimEnv, SimImage, SimMim, SimMimSpec } from './shapes';
 
 export class SimError extends Error {
   constructor(
@@ -24,32 +24,32 @@ export type DeployRefusals = Pick<ProfileRules, 'unknownImage' | 'duplicateMim'>
 
 /** A mim as stored: `startsAt` is when a 'created' mim becomes 'started' (Infinity = never). */
 interface StoredMim {
-  mim: Mim;
+  mim: SimMim;
   startsAt?: number;
 }
 
 /** What a backup keeps: enough to show that a restore found the right one. */
 interface Backup {
   mimId: string;
-  env: Env;
+  env: SimEnv;
   /** Per client id, 1 for the first backup; lets tests tell backups apart. */
   seq: number;
   takenAt: string;
 }
 
 interface DataStoreOp {
-  action: DataStoreAction;
+  action: SimDataStoreAction;
   path: string;
   /** Polls needed to finish (0 = finished on the POST). */
   steps: number;
   polls: number;
   /** Set when the operation is finished; computed then, so a backup sees the state of that moment. */
-  result?: DataStoreResult;
-  finish: () => DataStoreResult;
+  result?: SimDataStoreResult;
+  finish: () => SimDataStoreResult;
 }
 
 interface ClientState {
-  images: Map<string, MimImage>; // by name
+  images: Map<string, SimImage>; // by name
   mims: Map<string, StoredMim>; // by id
   backups: Map<string, Backup>; // by path
   ops: Map<string, DataStoreOp>; // by mim id: the latest operation
@@ -88,13 +88,13 @@ export class SimState {
 
   // ---- images ----
 
-  listImages(clientId?: string): MimImage[] {
+  listImages(clientId?: string): SimImage[] {
     return this.scopes(clientId).flatMap((c) => [...c.images.values()].map(clone));
   }
 
   /** Adds an image, or replaces the one with the same name. */
-  putImage(clientId: string, upload: ImageUpload): MimImage {
-    const image: MimImage = {
+  putImage(clientId: string, upload: ImageUpload): SimImage {
+    const image: SimImage = {
       id: `${clientId}-${upload.name}`,
       name: upload.name,
       digest: upload.digest,
@@ -107,7 +107,7 @@ export class SimState {
   }
 
   /** Deletes by id, or also by bare name when `byName`. */
-  deleteImage(clientId: string, idOrName: string, byName: boolean): MimImage {
+  deleteImage(clientId: string, idOrName: string, byName: boolean): SimImage {
     const c = this.client(clientId);
     const image = [...c.images.values()].find((i) => i.id === idOrName) ?? (byName ? c.images.get(idOrName) : undefined);
     if (!image) throw new SimError(404, `image "${idOrName}" not found`);
@@ -119,12 +119,12 @@ export class SimState {
 
   // ---- mims ----
 
-  listMims(clientId?: string): Mim[] {
+  listMims(clientId?: string): SimMim[] {
     return this.scopes(clientId).flatMap((c) => [...c.mims.values()].map((m) => clone(this.current(m))));
   }
 
   /** Brings a 'created' mim to 'started' once its time has come (no timers to clean up). */
-  private current(stored: StoredMim): Mim {
+  private current(stored: StoredMim): SimMim {
     if (stored.startsAt !== undefined && Date.now() >= stored.startsAt) {
       stored.mim.state = 'started';
       stored.mim.status = 'up';
@@ -137,7 +137,7 @@ export class SimState {
    * Deploys all specs or none: every image must exist and every name be free before any mim is
    * created. `startDelayMs` > 0 keeps new mims 'created' that long; < 0 forever.
    */
-  deploy(clientId: string, specs: MimSpec[], startDelayMs: number, refusals: DeployRefusals): Mim[] {
+  deploy(clientId: string, specs: SimMimSpec[], startDelayMs: number, refusals: DeployRefusals): SimMim[] {
     const c = this.client(clientId);
     const seen = new Set<string>();
     const plan = specs.map((spec) => {
@@ -152,7 +152,7 @@ export class SimState {
     const now = Date.now();
     const pending = startDelayMs !== 0;
     return plan.map(({ spec, image, id }) => {
-      const mim: Mim = {
+      const mim: SimMim = {
         id,
         name: spec.name,
         image: image.name,
@@ -169,7 +169,7 @@ export class SimState {
     });
   }
 
-  removeMim(clientId: string, id: string): Mim {
+  removeMim(clientId: string, id: string): SimMim {
     const c = this.client(clientId);
     const stored = this.findMim(c, id);
     c.mims.delete(id);
@@ -178,7 +178,7 @@ export class SimState {
   }
 
   /** The mim, or a 404. */
-  getMim(clientId: string, id: string): Mim {
+  getMim(clientId: string, id: string): SimMim {
     return clone(this.current(this.findMim(this.client(clientId), id)));
   }
 
@@ -194,7 +194,7 @@ export class SimState {
    * Starts a backup or restore. With `steps` 0 it finishes at once; otherwise it answers
    * 'inProgress' and finishes on the `steps`-th status poll.
    */
-  startDataStore(clientId: string, mimId: string, action: DataStoreAction, path: string, steps = 0): DataStoreResult {
+  startDataStore(clientId: string, mimId: string, action: SimDataStoreAction, path: string, steps = 0): SimDataStoreResult {
     const c = this.client(clientId);
     const stored = this.findMim(c, mimId);
     const finish = action === 'backup' ? () => this.backup(c, stored.mim, path) : () => this.restore(c, stored.mim, path);
@@ -205,7 +205,7 @@ export class SimState {
   }
 
   /** The latest operation's status; each call moves an unfinished one a step on. */
-  pollDataStore(clientId: string, mimId: string): DataStoreResult {
+  pollDataStore(clientId: string, mimId: string): SimDataStoreResult {
     const c = this.client(clientId);
     this.findMim(c, mimId);
     const op = c.ops.get(mimId);
@@ -217,14 +217,14 @@ export class SimState {
     return clone(op.result ?? progress(op, Math.round((op.polls * 100) / op.steps)));
   }
 
-  private backup(c: ClientState, mim: Mim, path: string): DataStoreResult {
+  private backup(c: ClientState, mim: SimMim, path: string): SimDataStoreResult {
     c.backupSeq += 1;
     c.backups.set(path, { mimId: mim.id, env: { ...mim.env }, seq: c.backupSeq, takenAt: new Date().toISOString() });
     const message = `backup #${c.backupSeq} of mim "${mim.id}" saved to ${path}`;
     return { action: 'backup', status: 'completed', message, path, percentage: 100 };
   }
 
-  private restore(c: ClientState, mim: Mim, path: string): DataStoreResult {
+  private restore(c: ClientState, mim: SimMim, path: string): SimDataStoreResult {
     const backup = c.backups.get(path);
     if (!backup) {
       return { action: 'restore', status: 'failed', message: `no backup found at ${path}`, path, percentage: 100 };
@@ -234,6 +234,6 @@ export class SimState {
   }
 }
 
-function progress(op: DataStoreOp, percentage: number): DataStoreResult {
+function progress(op: DataStoreOp, percentage: number): SimDataStoreResult {
   return { action: op.action, status: 'inProgress', message: `${op.action} in progress`, path: op.path, percentage };
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar, writeImageTar } from '../../src/wire/image-tar';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { DataStoreResult, Mim, MimImage } from '../../src/mcm/models';
 import { McmSimulator } from '../../src/simulator';

@@ -6,7 +6,7 @@
  * simulator's fault table.
  */
 import assert from 'node:assert/strict';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { DataStoreResult } from '../../src/mcm/models';

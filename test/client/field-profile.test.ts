@@ -6,7 +6,7 @@
  * nothing staged by faults.
  */
 import assert from 'node:assert/strict';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { McmClient } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { FleetClient } from '../../src/mcm/fleet';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmFleet } from '../../src/simulator';
 import { waitFor } from '../support/simulator-helpers';
 

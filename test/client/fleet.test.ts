@@ -18,7 +18,7 @@ import {
   parseMemberKeys,
 } from '../../src/mcm/fleet';
 import { McmError } from '../../src/mcm/errors';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 
 const SIZE = 5;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { bypasses, isLoopback, proxyFor } from '../../src/mcm/proxy';
 import { McmSimulator } from '../../src/simulator';
 import { RecordingProxy } from '../support/proxy';

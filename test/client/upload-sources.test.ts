@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Exchange, McmClient, McmClientOptions } from '../../src/mcm/client';
-import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar, writeImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { rejects } from '../support/client';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { McmClient } from '../../src/mcm/client';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmFleet } from '../../src/simulator';
 import { EditorPage, text } from '../support/editor-page';
 

@@ -10,9 +10,10 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { listenOnLoopback } from '../support/loopback-server';
@@ -23,6 +24,8 @@ const launcher = require('../../../scripts/node-red-launcher.js') as typeof impo
 const bcrypt = require('bcryptjs') as { hashSync(text: string, rounds: number): string };
 
 const PLACEHOLDER = '__PWRD__';
+/** The client's internal operation names, which no message of the routes shows. */
+const OPERATION_NAMES = /checkConnection|listImages|listMims|discoverMembers|failed:/;
 /** Secrets with characters that JSON, URL and base64 encodings all change. */
 const BOT_TOKEN = 'bot-token/+=Zq1';
 const ENV_SECRET = 'env-secret/+=Zq2';
@@ -30,6 +33,13 @@ const OTHER_FILE_KEY = 'other-file-key/+=Zq3';
 /** What the recording listener serves: markers that must never come back through the routes. */
 const INTERNAL_PAGE = `<html><body>INTERNAL-PAGE ${'internal '.repeat(40)}</body></html>`;
 const FOREIGN_PAGE = `<html><body>FOREIGN-PAGE ${'x'.repeat(1200)}</body></html>`;
+/** Plain-text answers by path prefix (most specific first): only an error's first line, without markup, may come back. */
+const PLAIN_ANSWERS: Array<{ prefix: string; status: number; body: (req: http.IncomingMessage) => string }> = [
+  { prefix: '/plain-ok', status: 200, body: () => 'PLAIN-OK-BODY of an internal service' },
+  { prefix: '/plain-markup', status: 404, body: () => '<h1>MARKUP-IN-PLAIN</h1>' },
+  { prefix: '/plain-echo', status: 403, body: (req) => `denied: ${req.headers.authorization ?? ''}\nPLAIN-SECOND-LINE` },
+  { prefix: '/plain', status: 404, body: () => '404 page not found\nPLAIN-SECOND-LINE' },
+];
 
 interface Recorded {
   method: string;
@@ -38,7 +48,7 @@ interface Recorded {
   body: string;
 }
 
-/** An HTTP server on 127.0.0.1 that records every request (CONNECT included) and answers HTML. */
+/** An HTTP server on 127.0.0.1 that records every request (CONNECT included) and answers HTML or plain text. */
 async function startRecorder(): Promise<{ url: string; requests: Recorded[]; stop(): Promise<void> }> {
   const requests: Recorded[] = [];
   const server = http.createServer((req, res) => {
@@ -46,6 +56,12 @@ async function startRecorder(): Promise<{ url: string; requests: Recorded[]; sto
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('latin1') });
+      const plain = PLAIN_ANSWERS.find((answer) => (req.url ?? '').startsWith(answer.prefix));
+      if (plain) {
+        res.writeHead(plain.status, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(plain.body(req));
+        return;
+      }
       const internal = (req.url ?? '').startsWith('/internal');
       res.writeHead(internal ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(internal ? INTERNAL_PAGE : FOREIGN_PAGE);
@@ -310,7 +326,10 @@ describe('the editor admin routes in a real Node-RED', function () {
       });
       const text = await res.text();
       answers.push(text);
-      return { status: res.status, text, json: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined };
+      const json = (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined;
+      // The dialog shows the message as it is: in the user's words, not the client's operation names.
+      assert.doesNotMatch(json?.message ?? '', OPERATION_NAMES, text);
+      return { status: res.status, text, json };
     };
 
     before(async () => {
@@ -394,10 +413,13 @@ describe('the editor admin routes in a real Node-RED', function () {
       assert.equal(wrong.json.status, 403);
       assert.match(
         wrong.json.message,
-        /^checkConnection failed: HTTP 403 .*; the runtime refused the API key \(401: missing or expired, 403: wrong\)/,
+        /^the runtime refused the API key \(HTTP 403 .*; 401: missing or expired, 403: wrong\): check the key or the key file$/,
       );
-      const unreachable = await api('/mimoe/check', { settings: { url: 'http://127.0.0.1:1' }, token: 'x' });
-      assert.match(unreachable.json.message, /cannot reach the mimOE runtime \(ECONNREFUSED/);
+      for (const url of ['', '   ']) {
+        const blank = await api('/mimoe/check', { settings: { url }, token: 'x' });
+        assert.equal(blank.json.code, 'MCM_CONFIG', blank.text);
+        assert.equal(blank.json.message, 'the mimOE server config cannot be used: the runtime URL is required, e.g. http://127.0.0.1:8083');
+      }
       const withPassword = await api('/mimoe/check', { settings: { url: 'http://alice:s3cret-word@127.0.0.1:1' }, token: 'x' });
       assert.equal(withPassword.json.code, 'MCM_CONFIG', withPassword.text);
       assert.match(withPassword.json.message, /^the mimOE server config cannot be used: /);
@@ -459,27 +481,75 @@ describe('the editor admin routes in a real Node-RED', function () {
       ]) {
         const res = await api('/mimoe/check', body);
         assert.equal(res.json.ok, false, res.text);
-        assert.match(res.json.message, /^checkConnection: no API key or token is set/, 'it has no key to send');
+        assert.match(res.json.message, /^no API key or token is set/, 'it has no key to send');
       }
       assert.deepEqual(trap.requests, [], 'nothing went out: a call without a key is refused before it leaves');
       assertNoSecretLeft();
     });
 
-    it('describes an answer that is not MCM by status and type, never echoing it', async () => {
-      const foreign = await api('/mimoe/check', { settings: { url: trap.url }, token: 'typed-key' });
+    it('names a server that is not MCM as such, by status and type, with at most the first line of a plain-text error', async () => {
+      const notMcm = 'the server answers, but is not a mimOE Compute Manager';
+      const check = (url: string, token = 'typed-key') => api('/mimoe/check', { settings: { url }, token });
+      const foreign = await check(trap.url);
       assert.equal(foreign.json.ok, false);
-      assert.match(
-        foreign.json.message,
-        /^checkConnection failed: HTTP 404, text\/html, 1\.\d kB: this does not look like a mimOE runtime$/,
-      );
+      assert.equal(foreign.json.message, `${notMcm}: HTTP 404, text/html`);
       const listed = await api('/mimoe/resources/images', { settings: { url: trap.url }, token: 'typed-key' });
-      assert.match(listed.json.message, /^listImages failed: HTTP 404, text\/html, 1\.\d kB/);
-      // A URL ending in # reads another path of an internal service (until the client refuses such URLs).
-      const internal = await api('/mimoe/check', { settings: { url: `${trap.url}/internal/secret#` }, token: 'typed-key' });
+      assert.equal(listed.json.message, `${notMcm}: HTTP 404, text/html`);
+      const plain = await check(`${trap.url}/plain`);
+      assert.equal(plain.json.message, `${notMcm}: HTTP 404, text/plain: 404 page not found`);
+      const plainOk = await check(`${trap.url}/plain-ok`);
+      assert.equal(plainOk.json.message, `${notMcm}: HTTP 200, text/plain`, 'a 2xx body is never shown');
+      const markup = await check(`${trap.url}/plain-markup`);
+      assert.equal(markup.json.message, `${notMcm}: HTTP 404, text/plain`, 'markup is never shown');
+      const typedKey = 'typed-key/+=Zq4-long-enough';
+      const echo = await check(`${trap.url}/plain-echo`, typedKey);
+      assert.match(echo.json.message, /^the runtime refused the API key \(HTTP 403, text\/plain: denied: Bearer \S+; 401: missing/);
+      assert.deepEqual(secretsIn(echo.text, { 'typed key': typedKey }), [], 'the echoed key is redacted');
+      // A URL ending in # once read another path of an internal service: the client refuses it now.
+      const internal = await check(`${trap.url}/internal/secret#`);
       assert.equal(internal.json.ok, false);
-      for (const answer of [foreign, listed, internal]) {
-        assert.doesNotMatch(answer.text, /INTERNAL-PAGE|FOREIGN-PAGE|internal internal|xxxxxxxx/, 'the answer echoes the body');
+      for (const answer of [foreign, listed, plain, plainOk, markup, echo, internal]) {
+        assert.doesNotMatch(
+          answer.text,
+          /INTERNAL-PAGE|FOREIGN-PAGE|internal internal|xxxxxxxx|PLAIN-OK-BODY|PLAIN-SECOND-LINE|MARKUP|<h1>/,
+          'the answer echoes the body',
+        );
       }
+      assertNoSecretLeft();
+    });
+
+    it('says why a server cannot be reached, in words and without operation names, for Test connection and autocomplete', async () => {
+      // A port nothing listens on: a listener started and closed again.
+      const closed = http.createServer();
+      const closedUrl = await listenOnLoopback(closed);
+      await new Promise((resolve) => closed.close(resolve));
+      const port = new URL(closedUrl).port;
+      const refused = new RegExp(`^connection refused at 127\\.0\\.0\\.1:${port}: nothing listens there\\. Is the runtime running`);
+      for (const path of ['/mimoe/check', '/mimoe/resources/images', '/mimoe/resources/mims']) {
+        const res = await api(path, { settings: { url: closedUrl }, token: 'typed-key' });
+        assert.equal(res.json.ok, false, res.text);
+        assert.equal(res.json.code, 'MCM_UNREACHABLE');
+        assert.match(res.json.message, refused, path);
+      }
+      // A server that accepts the connection and never answers.
+      const sockets: net.Socket[] = [];
+      const silent = net.createServer((socket) => sockets.push(socket));
+      const silentUrl = await listenOnLoopback(silent);
+      try {
+        const res = await api('/mimoe/resources/mims', { settings: { url: silentUrl, timeout: 1 }, token: 'typed-key' });
+        assert.equal(res.json.code, 'MCM_TIMEOUT', res.text);
+        assert.match(res.json.message, /^timed out: nothing from the runtime for 1 s\. Is the runtime running, and is the URL right\?$/);
+      } finally {
+        sockets.forEach((socket) => socket.destroy());
+        await new Promise((resolve) => silent.close(resolve));
+      }
+      // https:// to a plain HTTP server.
+      const notTls = await api('/mimoe/check', { settings: { url: sim.url.replace('http:', 'https:') }, token: 'typed-key' });
+      assert.equal(notTls.json.code, 'MCM_TLS', notTls.text);
+      assert.match(
+        notTls.json.message,
+        /^127\.0\.0\.1:\d+ does not answer in TLS \(\w+\): for a plain HTTP server the URL starts with http:\/\/$/,
+      );
       assertNoSecretLeft();
     });
 

@@ -168,7 +168,7 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
     const wrong = await post({ settings: { discover: true, seedUrl: fleet.urls[0] }, insightToken: 'not-the-insight-token' });
     assert.equal(wrong.json.ok, false);
     assert.equal(wrong.json.status, 403);
-    assert.match(wrong.json.message, /^discoverMembers failed: HTTP 403/);
+    assert.match(wrong.json.message, /^the seed refused the Insight token \(HTTP 403 .*\): check the Insight token$/);
   });
 
   it('uses the stored Insight token only with the deployed TLS, accept self-signed and proxy settings', async () => {
@@ -221,7 +221,7 @@ describe('mimoe-fleet in a real Node-RED with admin authentication', function ()
     assert.equal(unverified.json.code, 'MCM_TLS');
     assert.match(
       unverified.json.message,
-      /^discoverMembers failed: TLS problem with the mimOE runtime \(DEPTH_ZERO_SELF_SIGNED_CERT 127\.0\.0\.1:\d+\)/,
+      /^the certificate of 127\.0\.0\.1:\d+ is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\): choose its CA under TLS, or accept self-signed/,
     );
     const insecure = await post({ id: 'fleetTls', settings: { ...settings, insecure: true }, insightToken: INSIGHT_TOKEN });
     assert.deepEqual(insecure.json, { ok: true, members: [{ name: 'device-02', url: httpsFleet.urls[1], source: 'discovered' }] });

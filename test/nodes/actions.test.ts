@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { collect, helper, loadActionFlow, run, statuses } from '../support/nodes';
 import { byProfile, createdStatus, simulatorProfile } from '../support/simulator-helpers';
@@ -294,7 +294,7 @@ describe('action nodes', function () {
 
     it('sends progress msgs on a second output when asked', async () => {
       const big = join(dir, 'big.tar');
-      const { writeImageTar } = await import('../../src/mcm/image-tar');
+      const { writeImageTar } = await import('../../src/wire/image-tar');
       await writeImageTar(big, { name: 'big', paddingBytes: 12 * 1024 * 1024 });
       await loadActionFlow(sim, { type: 'mimoe-upload', progressOutput: true, outputs: 2 });
       const progress = collect('progress');

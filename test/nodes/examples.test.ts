@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
-import { CONFIG_DEFAULTS } from '../../src/nodes/shared/config-client';
+import { CONNECTION_DEFAULTS } from '../../src/mcm/defaults';
 import { McmFleet, McmSimulator } from '../../src/simulator';
 import { CORE, helper, loadFlow } from '../support/nodes';
 import { sleep } from '../support/simulator-helpers';
@@ -167,7 +167,9 @@ describe('examples', function () {
       const flow = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as FlowNode[];
       const config = flow.find((n) => n.type === (file in FLEET_EXPECTED ? 'mimoe-fleet' : 'mimoe-config'));
       assert.ok(config, `${file} has its config node`);
-      for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) assert.equal(Number(config[key]), value, `${file}: ${key}`);
+      for (const [key, value] of Object.entries(CONNECTION_DEFAULTS)) {
+        if (typeof value === 'number') assert.equal(Number(config[key]), value, `${file}: ${key}`);
+      }
       assert.equal(config.proxy, '', `${file}: proxy (none: the environment's)`);
     }
   });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { McmClient } from '../../src/mcm/client';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import type { RolloutResult } from '../../src/mcm/models';
 import { McmFleet, McmFleetDevice, McmSimulator } from '../../src/simulator';
 import { CORE, helper, loadFlow, run } from '../support/nodes';

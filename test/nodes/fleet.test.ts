@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { McmClient } from '../../src/mcm/client';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import type { RolloutResult } from '../../src/mcm/models';
 import type { MimoeFleetNode } from '../../src/nodes/shared/runtime';
 import { McmFleet, McmFleetDevice } from '../../src/simulator';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar, writeImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { CORE, collect, configNode, helper, loadActionFlow, loadFlow, run, statuses } from '../support/nodes';

@@ -4,7 +4,7 @@
  * sent only when it changes (a Status node must not fire on every poll).
  */
 import assert from 'node:assert/strict';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadFlow, nextMessage, statuses } from '../support/nodes';

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { buildImageTar, writeImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar, writeImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
 import { RecordingProxy } from '../support/proxy';

@@ -52,6 +52,8 @@ describe('the packed package', function () {
       'build/src/index.d.ts',
       'build/src/mcm/client.d.ts',
       'build/src/simulator/cli.js',
+      'build/src/simulator/index.d.ts',
+      'build/src/wire/image-tar.js',
       'resources/mimoe-editor.js',
       'examples/round-trip.json',
     ]) {
@@ -85,12 +87,32 @@ describe('the packed package', function () {
     }
   });
 
-  it('installs into a fresh Node-RED, every node loaded and enabled, catalogs served', async () => {
+  it('installs into a fresh Node-RED, every node loaded and enabled, catalogs served; the simulator only at its subpath', async () => {
     const userDir = join(work, 'user');
     execFileSync('mkdir', ['-p', userDir]);
     writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }));
     // From npm's cache only (npm ci filled it): a test reaches no registry.
     npm(['install', '--offline', '--no-audit', '--no-fund', '--omit=dev', tarball], userDir);
+    // The simulator comes from its own subpath (with its types) and its command, never from the main entry.
+    const node = (code: string) => execFileSync(process.execPath, ['-e', code], { cwd: userDir, encoding: 'utf8' }).trim();
+    assert.equal(node(`console.log(typeof require('${pkg.name}/simulator').McmSimulator)`), 'function');
+    assert.equal(node(`console.log(typeof require('${pkg.name}').McmClient, 'McmSimulator' in require('${pkg.name}'))`), 'function false');
+    writeFileSync(
+      join(userDir, 'uses-simulator.ts'),
+      `import { McmSimulator } from '${pkg.name}/simulator';\nimport { McmClient } from '${pkg.name}';\nexport const started: Promise<McmSimulator> = McmSimulator.start({ quiet: true });\nexport type Client = McmClient;\n`,
+    );
+    for (const resolution of ['node16', 'node10']) {
+      const args = ['--noEmit', '--strict', '--skipLibCheck', '--module', resolution === 'node16' ? 'node16' : 'commonjs'];
+      args.push('--moduleResolution', resolution, '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node');
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), ...args, 'uses-simulator.ts'], {
+        cwd: userDir,
+        encoding: 'utf8',
+      });
+    }
+    assert.match(
+      execFileSync(join(userDir, 'node_modules', '.bin', 'mcm-simulator'), ['--help'], { encoding: 'utf8' }),
+      /^Usage: mcm-simulator/,
+    );
     const settings = launcher.writeSettings(userDir, { port: 0 });
     const red = await launcher.startNodeRed({ userDir, settings });
     try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { LogExchange, LogLine, parseLog } from '../../src/probe/exchange-log';
 import { POINTS, Verdict } from '../../src/probe/points';
 import { Probe } from '../../src/probe/probe';

@@ -1,7 +1,7 @@
 /**
  * `npm start` (scripts/start.js, run after the build as npm start runs it) the way a newcomer meets
- * it: the fleet examples work against what it sets up, with no other step, and a busy editor port
- * is said once, with what to do.
+ * it: the fleet examples work against what it sets up, with no other step, a busy editor port is
+ * said once, with what to do, and a busy simulator port is replaced and said once.
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -144,8 +144,41 @@ describe('npm start (scripts/start.js)', function () {
       assert.equal(await started.exited, 1);
       const output = started.output();
       assert.equal(occurrences(output, /npm start failed/), 1, output);
+      assert.equal(output.trim().split('\n').length, 1, `one line and nothing else:\n${output}`);
       assert.match(output, new RegExp(`npm start failed: port ${port} is in use .*PORT=${port + 1} npm start`));
       assert.equal(occurrences(output, /Welcome to Node-RED/), 0, `Node-RED was not started:\n${output}`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('with the simulator port taken: takes a free one and says so in one line naming MIMOE_SIMULATOR_PORT', async () => {
+    const { server, port } = await occupyPort();
+    try {
+      const dir = userDir();
+      const started = start(dir, { PORT: '0', MIMOE_SIMULATOR_PORT: String(port) });
+      running.push(started);
+      await until('npm start to be ready', () => (/Stop with Ctrl\+C/.test(started.output()) ? true : undefined), 60_000);
+      const output = started.output();
+      const runtime = /MCM simulator at http:\/\/127\.0\.0\.1:(\d+)\/mcm\/v1/.exec(output);
+      assert.ok(runtime, output);
+      assert.notEqual(Number(runtime[1]), port, 'the simulator is not on the taken port');
+      const said = output.split('\n').filter((line) => line.includes(`port ${port} is in use`));
+      assert.equal(said.length, 1, output);
+      assert.match(
+        said[0],
+        new RegExp(`port ${port} is in use, so the simulator took port ${runtime[1]}; MIMOE_SIMULATOR_PORT chooses another`),
+      );
+      const client = new McmClient({ url: `http://127.0.0.1:${runtime[1]}`, token: readApiKey(join(dir, 'mimoe-api-key.env')) });
+      try {
+        assert.deepEqual(
+          (await client.listImages()).map((image) => image.name),
+          ['hello-v1'],
+          'the demo image is on the simulator at the announced port',
+        );
+      } finally {
+        client.close();
+      }
     } finally {
       server.close();
     }

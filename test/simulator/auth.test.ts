@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator, startSimulator } from '../../src/simulator';
 import { TEST_KEY, api, startTestSimulator, tempDir, uploadTar } from '../support/simulator-helpers';
 

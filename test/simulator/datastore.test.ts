@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { api, startTestSimulator, uploadTar } from '../support/simulator-helpers';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmFleet, McmSimulator, startSimulator } from '../../src/simulator';
 import { api, multipartBody, rawRequest, sleep, socketExchange, startTestSimulator, uploadTar } from '../support/simulator-helpers';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmFleet, McmFleetDevice } from '../../src/simulator';
 import { api, rawRequest, tempDir, uploadTar } from '../support/simulator-helpers';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { connect } from 'node:net';
-import { buildImageTar, imageTarStream } from '../../src/mcm/image-tar';
+import { buildImageTar, imageTarStream } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { api, multipartBody, rawRequest, sha256, startTestSimulator, uploadTar, waitFor } from '../support/simulator-helpers';
 

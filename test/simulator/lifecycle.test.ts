@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { api, rawRequest, sleep, startTestSimulator, uploadTar, waitFor } from '../support/simulator-helpers';
 import { makeCertificate, TestCertificate } from '../support/tls';

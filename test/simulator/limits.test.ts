@@ -3,7 +3,7 @@
  * request log keeps bounded summaries with the Authorization header redacted.
  */
 import assert from 'node:assert/strict';
-import { buildImageTar } from '../../src/mcm/image-tar';
+import { buildImageTar } from '../../src/wire/image-tar';
 import { LOG_BODY_BYTES, LOG_PARTS, McmSimulator } from '../../src/simulator';
 import { api, multipartBody, sleep, socketExchange, startTestSimulator, uploadTar, waitFor } from '../support/simulator-helpers';
 

@@ -5,9 +5,11 @@
  */
 import type { Node } from 'node-red';
 import { CallOptions, McmClient } from '../../mcm/client';
-import { configError, describeFailure, MimoeNodeError, shared } from './errors';
+import { upgradeConfig, versionSetting } from './config-version';
+import { describeFailure, MimoeNodeError, setStatusCode } from './errors';
 import { FromMsg, readInput } from './inputs';
-import { Done, MimoeConfigNode, Msg, NodeConfig, RED, Send } from './runtime';
+import { Done, Msg, NodeConfig, RED, Send } from './runtime';
+import { serverClient } from './server';
 import { StatusLight } from './status';
 
 export interface ActionContext<C = McmClient> {
@@ -42,20 +44,13 @@ export interface ActionSpec<C = McmClient> {
   warning?(payload: unknown, ctx: ActionContext<C>): string | undefined;
 }
 
-/** The McmClient of the mimoe-config node a node names in `server`. */
-function serverClient(RED: RED, config: NodeConfig): McmClient {
-  const server = RED.nodes.getNode(config.server as string) as MimoeConfigNode | null;
-  if (!server) throw new MimoeNodeError(shared(RED, 'errors.no-config'), 'MCM_NO_CONFIG', { status: shared(RED, 'status.config') });
-  if (!server.client) throw configError(RED, server.problem ?? '');
-  return server.client;
-}
-
 export function registerAction<C = McmClient>(RED: RED, spec: ActionSpec<C>): void {
   // Without spec.client, C is McmClient (the default type argument).
   const clientOf = spec.client ?? ((config: NodeConfig) => serverClient(RED, config) as unknown as C);
-  function ActionNode(this: Node, config: NodeConfig) {
-    RED.nodes.createNode(this, config);
+  function ActionNode(this: Node, saved: NodeConfig) {
+    RED.nodes.createNode(this, saved);
     const node = this;
+    const config = upgradeConfig(RED, node, saved);
     const inFlight = new Map<AbortController, Promise<void>>();
     const t = (key: string, params?: Record<string, unknown>) => RED._(`${spec.type}.${key}`, params as Record<string, string>);
     const status = new StatusLight(node);
@@ -89,9 +84,7 @@ export function registerAction<C = McmClient>(RED: RED, spec: ActionSpec<C>): vo
         const failure = describeFailure(RED, err);
         // A failure that has a result to show (a rollout that stopped) puts it where Catch nodes look.
         if (err instanceof MimoeNodeError && err.payload !== undefined) msg.payload = err.payload;
-        // Set for HTTP failures; a status code from an earlier node would mislead a Catch node.
-        if (failure.statusCode !== undefined) msg.statusCode = failure.statusCode;
-        else delete msg.statusCode;
+        setStatusCode(msg, failure);
         status.show('red', failure.status);
         done(failure.error);
       }
@@ -111,5 +104,5 @@ export function registerAction<C = McmClient>(RED: RED, spec: ActionSpec<C>): vo
       void Promise.allSettled([...inFlight.values()]).then(() => done());
     });
   }
-  RED.nodes.registerType(spec.type, ActionNode);
+  RED.nodes.registerType(spec.type, ActionNode, versionSetting(spec.type));
 }

@@ -1,5 +1,6 @@
 /** Turns a config node's settings (deployed, or checked by the editor's admin routes) into McmClient options. */
 import { McmClientOptions, ProxyOptions, TlsOptions } from '../../mcm/client';
+import { CONNECTION_DEFAULTS } from '../../mcm/defaults';
 import { DEFAULT_KEY_FILE, readApiKey } from '../../mcm/key-file';
 import { RED, SHARED_CATALOG } from './runtime';
 
@@ -35,9 +36,6 @@ export type ConnectionOptions = Pick<McmClientOptions, 'tls' | 'proxy' | 'answer
 export interface ConfigCredentials {
   token?: string;
 }
-
-/** The settings' defaults; the dialog shows the same (nodes/mimoe-config.html). */
-export const CONFIG_DEFAULTS = { timeout: 30, concurrency: 4, answerTimeout: 300, lowSpeedBytes: 1024, lowSpeedWindow: 60 } as const;
 
 /** What the core `http proxy` config node keeps (node-red/nodes/core/network/06-httpproxy.js). */
 interface HttpProxyNode {
@@ -99,10 +97,10 @@ export function connectionOptions(RED: RED, settings: ConnectionSettings): Conne
   if (settings.insecure) tls.rejectUnauthorized = false;
   const options: ConnectionOptions = {
     tls,
-    answerTimeoutMs: positive(settings.answerTimeout, CONFIG_DEFAULTS.answerTimeout) * 1000,
+    answerTimeoutMs: positive(settings.answerTimeout, CONNECTION_DEFAULTS.answerTimeout) * 1000,
     // Up, not down: a limit of 0 bytes would never fail a stalled upload.
-    lowSpeedBytes: Math.ceil(positive(settings.lowSpeedBytes, CONFIG_DEFAULTS.lowSpeedBytes)),
-    lowSpeedWindowMs: positive(settings.lowSpeedWindow, CONFIG_DEFAULTS.lowSpeedWindow) * 1000,
+    lowSpeedBytes: Math.ceil(positive(settings.lowSpeedBytes, CONNECTION_DEFAULTS.lowSpeedBytes)),
+    lowSpeedWindowMs: positive(settings.lowSpeedWindow, CONNECTION_DEFAULTS.lowSpeedWindow) * 1000,
   };
   // No proxy node: undefined leaves the client to the environment (http_proxy, https_proxy, no_proxy).
   if (settings.proxy) options.proxy = proxyOptions(RED, settings.proxy);
@@ -126,8 +124,8 @@ export function clientOptions(
     url: expandRequiredEnv(RED, settings.url ?? '').trim(),
     token: '',
     clientId: settings.clientId?.trim() || undefined,
-    timeoutMs: positive(settings.timeout, CONFIG_DEFAULTS.timeout) * 1000,
-    maxConcurrent: Math.floor(positive(settings.concurrency, CONFIG_DEFAULTS.concurrency)),
+    timeoutMs: positive(settings.timeout, CONNECTION_DEFAULTS.timeout) * 1000,
+    maxConcurrent: Math.floor(positive(settings.concurrency, CONNECTION_DEFAULTS.concurrency)),
     mimsResource: settings.resource === 'containers' ? 'containers' : 'mims',
     ...connectionOptions(RED, settings),
   };

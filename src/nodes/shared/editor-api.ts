@@ -8,13 +8,15 @@
  *   deployed in that config;
  * - `${VAR}` is read only where it stands in the deployed config;
  * - only JSON bodies are taken, which a cross-site HTML form cannot send;
- * - an answer that is not MCM's is described by status, type and size, never echoed.
+ * - an answer that is not MCM's is described by status and type, with at most the first line of
+ *   a plain-text error answer, never markup.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { Exchange, McmClient, McmClientOptions } from '../../mcm/client';
 import { McmError } from '../../mcm/errors';
 import { clientOptions, ConfigCredentials, ConfigSettings, ConnectionSettings } from './config-client';
-import { configError, describeFailure } from './errors';
+import { EDITOR_SETTINGS, PASSWORD_PLACEHOLDER } from './editor-contract';
+import { configError, describeFailure, shared } from './errors';
 import { NodeConfig, RED } from './runtime';
 
 /** What the editor posts: the dialog's current values, deployed or not, and the key field. */
@@ -26,32 +28,18 @@ interface EditorQuery {
   token?: unknown;
 }
 
-/** Node-RED sends this in place of a stored password the editor never sees. */
-export const PASSWORD_PLACEHOLDER = '__PWRD__';
 /** Seconds: a person is waiting for the answer in the dialog. */
 export const EDITOR_TIMEOUT = 10;
-/** The settings the editor may post; anything else in the body is ignored. */
-const SETTINGS: Array<keyof ConfigSettings> = [
-  'url',
-  'clientId',
-  'timeout',
-  'concurrency',
-  'resource',
-  'tls',
-  'insecure',
-  'tokenSource',
-  'keyFile',
-  'answerTimeout',
-  'lowSpeedBytes',
-  'lowSpeedWindow',
-  'proxy',
-];
+/** The settings the editor may post (each a config setting: the compiler checks it). */
+const SETTINGS: ReadonlyArray<keyof ConfigSettings> = EDITOR_SETTINGS;
 /** Besides the URL, the settings that decide where a key goes (for every config node that has them). */
 export const CONNECTION_DESTINATION: Array<keyof ConnectionSettings> = ['tls', 'insecure', 'proxy'];
 /** The settings that decide where a key goes. The client id, timeouts and resource may vary freely. */
 const DESTINATION: Array<keyof ConfigSettings> = ['url', ...CONNECTION_DESTINATION];
 /** An environment reference in any of Node-RED's spellings; a posted one is never read. */
 export const ENV_REFERENCE = /\$\{[^}]*\}/;
+
+export { PASSWORD_PLACEHOLDER };
 
 /** A request the route answers itself, without contacting anything. */
 export class Refusal extends Error {}
@@ -137,31 +125,76 @@ function mediaType(header: string | undefined): string | undefined {
   return /^\s*([\w.+-]{1,40}\/[\w.+-]{1,60})/.exec(header ?? '')?.[1].toLowerCase();
 }
 
-function size(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} kB`;
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
-}
+/** Longest first line of a plain-text answer that is shown. */
+const FIRST_LINE_MAX = 120;
 
 /**
- * The editor's text for a failure. An answer whose message the client did not recognise as an MCM
- * error (or a 2xx it could not use) is described by status, type and size: an editor user may
- * point the route at any internal service, and its body must not come back.
+ * The first line of a plain-text error answer, as the client kept it (redacted), or undefined:
+ * never for another type, never when it holds markup, and never from a 2xx answer (the client
+ * keeps no text of those here), so an internal service's content does not come back.
  */
+function plainFirstLine(err: McmError, type: string | undefined): string | undefined {
+  if (type !== 'text/plain' || err.code !== 'http') return undefined;
+  const line = (err.serverMessage ?? '').split(/\r?\n/)[0].trim();
+  if (!line || /<[a-z!?/]/i.test(line)) return undefined;
+  return line.length > FIRST_LINE_MAX ? `${line.slice(0, FIRST_LINE_MAX)}…` : line;
+}
+
+/** Network failures by system code: the editor names the cause in words (see transport's `detail`: "CODE host:port"). */
+const NETWORK_CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'refused',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EHOSTUNREACH: 'noRoute',
+  ENETUNREACH: 'noRoute',
+  EADDRNOTAVAIL: 'noRoute',
+  EPROTO: 'notTls',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'notTls',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'selfSigned',
+  SELF_SIGNED_CERT_IN_CHAIN: 'selfSigned',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted',
+  UNABLE_TO_GET_ISSUER_CERT: 'untrusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'wrongName',
+  HOSTNAME_MISMATCH: 'wrongName',
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'expired',
+};
+
+/**
+ * The editor's text for a client failure, in the dialog user's words: no operation name. An
+ * answer that is not MCM's (HTML, text, unknown JSON, a 2xx the client could not use) is
+ * described by status and type, with only the first line of a plain-text error answer: an editor
+ * user may point the route at any internal service, and its content must not come back.
+ */
+function editorMessage(RED: RED, err: McmError, exchange: Exchange | undefined): string {
+  const text = (key: string, params: Record<string, unknown> = {}) => RED._(`mimoe-config.admin.${key}`, params as Record<string, string>);
+  // Insight's token and a mim's health check are not the MCM key.
+  const carriesKey = err.operation !== 'discoverMembers' && err.operation !== 'checkHealth';
+  if (err.code === 'http' || err.code === 'bad-response') {
+    const status = err.statusCode ?? (exchange && exchange.status > 0 ? exchange.status : undefined);
+    if (status === undefined) return text('failure.bad-response');
+    const fromMcm = err.code === 'http' && err.structured === true;
+    const type = mediaType(err.contentType ?? exchange?.responseHeaders['content-type']);
+    const line = plainFirstLine(err, type);
+    const answer = fromMcm
+      ? `HTTP ${status} ${err.serverMessage ?? ''}`.trimEnd()
+      : `HTTP ${status}, ${type ?? text('noType')}${line ? `: ${line}` : ''}`;
+    if (status === 401 || status === 403) return text(carriesKey ? 'keyRefused' : 'tokenRefused', { answer });
+    return text(fromMcm ? 'failure.http' : 'foreign', { answer });
+  }
+  if (err.code === 'invalid-input') return shared(RED, `invalid.${err.rule}`, err.params);
+  const [, systemCode = '', where = ''] = /^([A-Z][A-Z0-9_]+) (.+)$/.exec(err.detail ?? '') ?? [];
+  const cause = (err.code === 'unreachable' || err.code === 'tls') && NETWORK_CAUSES[systemCode];
+  if (cause) return text(`cause.${cause}`, { where, code: systemCode });
+  return text(`failure.${err.code}`, { ...err.params, detail: err.detail ?? '', message: err.serverMessage ?? '' });
+}
+
+/** The editor's answer for a failure, with the code and HTTP status the nodes would report. */
 export function failureAnswer(RED: RED, err: unknown, exchange: Exchange | undefined) {
   if (err instanceof Refusal) return { ok: false, code: 'MCM_EDITOR_REFUSED', message: err.message };
   const failure = describeFailure(RED, err);
-  let message = failure.error.message;
-  const answered = err instanceof McmError && exchange !== undefined && exchange.status > 0;
-  if (answered && (err.code === 'bad-response' || (err.code === 'http' && err.structured !== true))) {
-    const status = exchange.status;
-    message = RED._(status === 401 || status === 403 ? 'mimoe-config.admin.keyRefused' : 'mimoe-config.admin.foreign', {
-      operation: err.operation,
-      status,
-      type: mediaType(exchange.responseHeaders['content-type']) ?? RED._('mimoe-config.admin.noType'),
-      size: size(exchange.bytesReceived),
-    });
-  }
+  const message = err instanceof McmError ? editorMessage(RED, err, exchange) : failure.error.message;
   return { ok: false, code: failure.error.code, status: failure.statusCode, message };
 }
 

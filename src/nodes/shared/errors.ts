@@ -62,6 +62,15 @@ function keyRefused(err: McmError): boolean {
   );
 }
 
+/**
+ * msg.statusCode of a failure for Catch nodes: the runtime's HTTP status, or none. A status code an
+ * earlier node left in the msg (an http request node's 200) would say the call got that answer.
+ */
+export function setStatusCode(msg: Record<string, unknown>, failure: NodeFailure): void {
+  if (failure.statusCode !== undefined) msg.statusCode = failure.statusCode;
+  else delete msg.statusCode;
+}
+
 export function describeFailure(RED: RED, err: unknown): NodeFailure {
   if (err instanceof McmError) {
     const reason = err.rule ? shared(RED, `invalid.${err.rule}`, err.params) : '';

@@ -3,6 +3,7 @@
  * says (str, msg, flow, global, env, json...); a blank field takes its value from the msg.
  */
 import type { Node } from 'node-red';
+import { ACTION_DEFAULTS } from '../../mcm/defaults';
 import { McmError, McmOperation } from '../../mcm/errors';
 import { describeType, isBlank, isPlainObject, isReadable } from '../../mcm/validate';
 import { Msg, NodeConfig, RED } from './runtime';
@@ -12,7 +13,8 @@ export type FromMsg = (msg: Msg) => unknown;
 export function readInput(RED: RED, node: Node, config: NodeConfig, key: string, msg: Msg, fromMsg: FromMsg): Promise<unknown> {
   const value = config[key];
   if (isBlank(value)) return Promise.resolve(fromMsg(msg));
-  const type = typeof config[`${key}Type`] === 'string' && config[`${key}Type`] ? (config[`${key}Type`] as string) : 'str';
+  const type =
+    typeof config[`${key}Type`] === 'string' && config[`${key}Type`] ? (config[`${key}Type`] as string) : ACTION_DEFAULTS.inputType;
   return new Promise((resolve, reject) => {
     // The callback form is the one that works with asynchronous context stores.
     RED.util.evaluateNodeProperty(value as string, type, node, msg, (err: Error | null, result: unknown) =>

@@ -1,9 +1,10 @@
 /**
  * A node's status, sent at most every STATUS_INTERVAL_MS: each update goes to every open editor,
  * and at hundreds of msgs a second the updates cost more than the requests. The last update
- * always arrives (trailing); failures show at once; texts are built only when they are sent.
+ * always arrives (trailing); failures show at once; texts are built only when they are sent. A
+ * status the same as the last one is not sent again: a Status node fires on every one.
  */
-import type { Node } from 'node-red';
+import type { Node, NodeStatus } from 'node-red';
 
 export const STATUS_INTERVAL_MS = 250;
 
@@ -12,6 +13,8 @@ export type StatusText = string | undefined | (() => string | undefined);
 
 export class StatusLight {
   private last = 0;
+  /** The last status sent, as JSON. */
+  private shown = '';
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -39,9 +42,13 @@ export class StatusLight {
 
   private apply(fill: Fill, text: StatusText): void {
     this.timer = undefined;
-    this.last = Date.now();
     const shown = typeof text === 'function' ? text() : text;
-    const shape = fill === 'red' || fill === 'yellow' ? 'ring' : 'dot';
-    this.node.status(shown === undefined ? {} : { fill, shape, text: shown });
+    const status: NodeStatus =
+      shown === undefined ? {} : { fill, shape: fill === 'red' || fill === 'yellow' ? 'ring' : 'dot', text: shown };
+    const key = JSON.stringify(status);
+    if (key === this.shown) return;
+    this.shown = key;
+    this.last = Date.now();
+    this.node.status(status);
   }
 }

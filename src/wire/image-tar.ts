@@ -1,11 +1,15 @@
 /**
- * mim image tars in `docker save` layout: build them (tests, examples, the demo) and read the
- * image name out of one while it streams past, never holding the tar in memory (the simulator
- * reads what it receives; the client what it sends, to look up an upload answered without it).
+ * mim image tars in `docker save` layout: build them (tests, examples, the demo, the probe) and
+ * read the image name out of one while it streams past, never holding the tar in memory (the
+ * simulator reads what it receives; the client what it sends, to look up an upload answered
+ * without it).
  *
  * Layout: manifest.json, repositories, <config>.json and <dir>/layer.tar, a tar holding index.js.
  * The image name is the repository name inside the tar, not the file name.
- */
+ *
+ * Shared by the client and the simulator because it is a codec of a file format, not a rule of
+ * the API: both must read the same bytes the same way, and a second tar reader would only add
+ * its own bugs. What the runtime answers about an image stays each side's own. */
 import { createHash, Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
