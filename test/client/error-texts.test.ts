@@ -64,8 +64,8 @@ describe('McmError texts', () => {
   it('a composition rolled back says which mims were removed and which could not be', () => {
     const init: McmErrorInit = { operation: 'deployComposition', code: 'http', statusCode: 500, serverMessage: 'boom' };
     assert.equal(
-      message({ ...init, rolledBack: ['api-a', 'api-b'], rollbackFailed: ['api-c'] }),
-      'deployComposition failed: HTTP 500 boom; rolled back: api-a, api-b; could not remove: api-c',
+      message({ ...init, rolledBack: ['api-a', 'api-b'], rollbackFailed: ['api-c', 'api-d'] }),
+      'deployComposition failed: HTTP 500 boom; rolled back: api-a, api-b; could not remove: api-c, api-d',
     );
     assert.equal(message({ ...init, rolledBack: [], rollbackFailed: [] }), 'deployComposition failed: HTTP 500 boom');
   });

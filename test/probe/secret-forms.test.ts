@@ -43,6 +43,15 @@ describe('the forms of a key', () => {
     assert.deepEqual(redactor.leaks(escape(key)), ['URL-encoded']);
   });
 
+  it('finds a key with spaces form-encoded, spaces as "+"', () => {
+    const key = 'my key 0123';
+    assert.deepEqual(new KeyRedactor(key).leaks(`q=${encodeURIComponent(key).replace(/%20/g, '+')}`), ['URL-encoded']);
+  });
+
+  it('finds a key of three bytes in base64 (one whole group of four characters)', () => {
+    assert.deepEqual(new KeyRedactor('k3y').leaks(Buffer.from('k3y').toString('base64')), ['base64']);
+  });
+
   it('leaves short base64 runs that are common in any text alone', () => {
     const redactor = new KeyRedactor('ab');
     const text = `header ${Buffer.from('xxab').toString('base64')} and ${Buffer.from('ab').toString('base64')}`;
