@@ -15,8 +15,10 @@ interface CurlOutcome {
   transferMs: number;
   processMs: number;
   peakRss: number;
-  /** User + system CPU time, from GNU time (undefined without it). */
+  /** User + system CPU time, from GNU time (undefined without it), and its parts. */
   cpuMs?: number;
+  userMs?: number;
+  systemMs?: number;
   error?: string;
 }
 
@@ -43,7 +45,9 @@ async function curl(args: string[], timeoutMs: number): Promise<CurlOutcome> {
   const httpCode = Number(code) || 0;
   const user = /User time \(seconds\):\s*([\d.]+)/.exec(finished.stderr);
   const system = /System time \(seconds\):\s*([\d.]+)/.exec(finished.stderr);
-  const cpuMs = gnuTime && user && system ? (Number(user[1]) + Number(system[1])) * 1000 : undefined;
+  const userMs = gnuTime && user ? Number(user[1]) * 1000 : undefined;
+  const systemMs = gnuTime && system ? Number(system[1]) * 1000 : undefined;
+  const cpuMs = userMs !== undefined && systemMs !== undefined ? userMs + systemMs : undefined;
   const problems = finished.stderr
     .split('\n')
     .filter((line) => line.startsWith('curl:'))
@@ -54,6 +58,8 @@ async function curl(args: string[], timeoutMs: number): Promise<CurlOutcome> {
     processMs: finished.wallMs,
     peakRss,
     cpuMs,
+    userMs,
+    systemMs,
     error: finished.timedOut ? `timed out after ${timeoutMs} ms` : problems || undefined,
   };
 }
@@ -69,6 +75,8 @@ export async function curlUpload(url: string, key: string, file: string, timeout
     count: error ? 0 : 1,
     wallMs: upload.transferMs,
     cpuMs: upload.cpuMs,
+    userMs: upload.userMs,
+    systemMs: upload.systemMs,
     baselineRss: idle.peakRss,
     peakRssSampled: upload.peakRss,
     maxRss: upload.peakRss,

@@ -1,6 +1,7 @@
 /**
- * The counting receiver (bench/receiver.ts) in its own process: an upload target that only counts
- * bytes, so the uploader's cost is measured without the simulator's multipart parsing and hashing.
+ * The fast receiver (bench/receiver.ts) in its own process: lists and deploys answered from memory
+ * and uploads only counted, so a contender's own cost is measured without the simulator's parsing,
+ * hashing, state and log.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,18 +10,24 @@ import { cpuMsOf, stop, track, urlPrinted } from './processes';
 import { callJson } from './simulator';
 
 export class ReceiverProcess {
+  readonly name = 'fast receiver';
+
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
     readonly key: string,
   ) {}
 
-  /** `imageName`: the name the answers give the uploaded image (the receiver does not read the tar). */
-  static async start(root: string, imageName: string): Promise<ReceiverProcess> {
+  /**
+   * `imageName`: the name the answers give the uploaded image (the receiver does not read the tar)
+   * and the listed mims' image; `mims`: how many mims a list holds.
+   */
+  static async start(root: string, imageName: string, mims: number): Promise<ReceiverProcess> {
     const key = randomBytes(16).toString('hex');
     const script = join(root, 'build', 'bench', 'receiver.js');
-    const child = track(process.execPath, [script, '--key', key, '--image', imageName], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await urlPrinted(child, 'the counting receiver', /listening on (http:\/\/\S+)/);
+    const args = [script, '--key', key, '--image', imageName, '--mims', String(mims)];
+    const child = track(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await urlPrinted(child, 'the fast receiver', /listening on (http:\/\/\S+)/);
     return new ReceiverProcess(child, url, key);
   }
 

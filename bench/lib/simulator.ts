@@ -42,6 +42,8 @@ export function callJson(base: string, key: string, method: string, path: string
 }
 
 export class SimulatorProcess {
+  readonly name = 'simulator';
+
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,

@@ -24,12 +24,29 @@ function coreModule(type: CoreNode): NodeModule {
 }
 
 /**
- * Loads a flow: every node but config nodes goes on one tab, as the editor saves them.
- * `core` lists the core node types the flow uses (catch/status/complete come with the helper).
+ * `bench-pass`: sends each msg on as it came and calls done, nothing else: a flow with it in the
+ * place of a mimoe node costs what Node-RED's own routing costs.
  */
-export async function loadBenchFlow(flow: Msg[], credentials: object = {}, core: CoreNode[] = []): Promise<void> {
+export const passThroughModule: NodeModule = (red) => {
+  const RED = red as unknown as { nodes: { createNode(node: Node, config: object): void; registerType(type: string, fn: unknown): void } };
+  function PassThrough(this: Node, config: object) {
+    RED.nodes.createNode(this, config);
+    this.on('input', (msg: Msg, send: (msg: Msg) => void, done: () => void) => {
+      send(msg);
+      done();
+    });
+  }
+  RED.nodes.registerType('bench-pass', PassThrough);
+};
+
+/**
+ * Loads a flow: every node but config nodes goes on one tab, as the editor saves them.
+ * `core` lists the core node types the flow uses (catch/status/complete come with the helper),
+ * `extra` node modules of the benchmark's own.
+ */
+export async function loadBenchFlow(flow: Msg[], credentials: object = {}, core: CoreNode[] = [], extra: NodeModule[] = []): Promise<void> {
   const placed = flow.map((n) => (CONFIG_TYPES.includes(n.type as string) ? n : { z: 'tab', x: 100, y: 100, ...n }));
-  const modules = [...(await nodeModules()), ...core.map(coreModule)];
+  const modules = [...(await nodeModules()), ...core.map(coreModule), ...extra];
   await helper.load(modules as never, [{ id: 'tab', type: 'tab', label: 'bench' }, ...placed] as never, credentials);
 }
 

@@ -5,8 +5,13 @@
  *
  * Workers get their parameters as JSON in BENCH_WORKER_CONFIG and print one result line
  * `@@BENCH_RESULT@@ {json}` on stdout (anything else a worker prints is ignored).
+ *
+ * BENCH_PROFILE_DIR: a V8 CPU profile of the measured work alone (not the flow's loading) is
+ * written there, one .cpuprofile per worker, named after its config (bench/profile-summary.ts reads them).
  */
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 
 export const RESULT_MARKER = '@@BENCH_RESULT@@';
 const SAMPLE_MS = 20;
@@ -31,6 +36,9 @@ export interface WorkerResult extends MemoryFigures {
   wallMs: number;
   /** CPU time (user + system) of this process during the measured work. */
   cpuMs?: number;
+  /** Its user and system parts. */
+  userMs?: number;
+  systemMs?: number;
   /** Work units completed (requests, msgs, bytes...), per benchmark. */
   count?: number;
   failed?: number;
@@ -55,6 +63,33 @@ async function settleGarbage(): Promise<void> {
   const collect = (globalThis as { gc?: (options?: { type: 'major'; execution: 'async' }) => void }).gc;
   collect?.({ type: 'major', execution: 'async' });
   await sleep(500);
+}
+
+let profiler: Session | undefined;
+
+function startProfile(): void {
+  if (!process.env.BENCH_PROFILE_DIR) return;
+  profiler = new Session();
+  profiler.connect();
+  profiler.post('Profiler.enable');
+  profiler.post('Profiler.start');
+}
+
+/** Writes the profile of the measured work, if one was started. */
+async function writeProfile(): Promise<void> {
+  const session = profiler;
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!session || !dir) return;
+  profiler = undefined;
+  const profile = await new Promise<unknown>((resolve, reject) =>
+    session.post('Profiler.stop', (err, result) => (err ? reject(err) : resolve(result.profile))),
+  );
+  session.disconnect();
+  const config = JSON.parse(process.env.BENCH_WORKER_CONFIG ?? '{}') as Record<string, unknown>;
+  const name = [config.operation, config.mode, config.helperSpies === false ? 'nospy' : undefined, config.warmups ? 'warm' : undefined]
+    .filter((part) => part !== undefined)
+    .join('-');
+  writeFileSync(join(dir, `${name || 'worker'}-${process.pid}.cpuprofile`), JSON.stringify(profile));
 }
 
 export class Meter {
@@ -84,12 +119,13 @@ export class Meter {
       const now = rss();
       if (now > this.peak) this.peak = now;
     }, SAMPLE_MS);
+    startProfile();
     this.cpu = process.cpuUsage();
     this.started = process.hrtime.bigint();
   }
 
   /** Stops the clock and returns the figures. */
-  stop(): { wallMs: number; cpuMs: number } & MemoryFigures {
+  stop(): { wallMs: number; cpuMs: number; userMs: number; systemMs: number } & MemoryFigures {
     const wallMs = Number(process.hrtime.bigint() - this.started) / 1e6;
     const cpu = process.cpuUsage(this.cpu);
     clearInterval(this.timer);
@@ -99,6 +135,8 @@ export class Meter {
     return {
       wallMs,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      userMs: cpu.user / 1000,
+      systemMs: cpu.system / 1000,
       baselineRss: this.baseline,
       peakRssSampled: this.peak,
       maxRss,
@@ -122,7 +160,8 @@ export function report(result: WorkerResult): void {
 /** Runs a worker's main, reports a failure as a result line, and exits (open handles must not keep it alive). */
 export function runWorker(main: () => Promise<WorkerResult>): void {
   main().then(
-    (result) => {
+    async (result) => {
+      await writeProfile();
       report(result);
       process.exit(0);
     },

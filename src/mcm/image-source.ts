@@ -46,7 +46,7 @@ const SEND_SLICE_BYTES = 64 * 1024;
 
 /**
  * File uploads read into buffers that are read into again once the request has written their
- * chunk to its socket (UploadBody.recycle), shared by the uploads of the process. A fresh buffer
+ * chunk to its socket (UploadBody.written), shared by the uploads of the process. A fresh buffer
  * per chunk, held back by a busy receiver, outlived V8's young generation: in a Node-RED heap 16
  * uploads at once then cost 2.4x the CPU of the same uploads one after another (bench/, fleet).
  * There are as many as were ever in flight at once (about three per upload: 48 for 16 at once);
@@ -102,6 +102,8 @@ export interface SourceOptions {
 export interface OpenedSource {
   /** A fresh stream of the tar; a caller's own stream (sent as it comes) can be taken once only. */
   take: () => Readable;
+  /** The file the tar is in (the one named, or a private copy): an upload's body reads it itself. */
+  file?: string;
   total: number;
   filename: string;
   /** The file a person named, watched for size changes while it is sent. */
@@ -121,19 +123,19 @@ export interface PartSummary {
 
 /** One attempt's multipart body. */
 export interface UploadBody {
-  /** form-data's multipart stream, the tar in it as part `image`: what the request reads. */
-  form: FormData;
+  /** The multipart body, the tar in it as part `image`: what the request reads. */
+  body: Readable;
   /** Content-Type with the boundary, and Content-Length. */
   headers: Record<string, string>;
   summary: { multipart: PartSummary[] };
-  /** Body bytes the request has taken so far, multipart framing included. */
+  /** Body bytes the request has written to its socket so far, multipart framing included. */
   sent: () => number;
   /** The image name read from the tar's metadata as it went past, once seen. */
   imageName: () => string | undefined;
-  /** Lets the tar flow into the form as the request reads it; `onError` hears a source that failed or changed. */
+  /** Lets the tar flow into the body as the request reads it; `onError` hears a source that failed or changed. */
   start: (onError: (error: McmError) => void) => void;
-  /** The request has written this chunk to its socket: a file's read buffer can be reused. */
-  recycle: (chunk: Buffer) => void;
+  /** The request has written this chunk to its socket: it counts as sent, and a file's read buffer can be reused. */
+  written: (chunk: Buffer) => void;
   destroy: () => void;
 }
 
@@ -196,6 +198,7 @@ async function openFile(path: string, options: SourceOptions, signal?: AbortSign
   if (stat.size === 0) throw McmError.invalid(op, 'source-empty');
   return {
     take: () => new FileChunks(path),
+    file: path,
     total: stat.size,
     filename,
     watchedPath: path,
@@ -233,6 +236,7 @@ async function spool(stream: Readable, filename: string, signal?: AbortSignal): 
   }
   return {
     take: () => new FileChunks(file),
+    file,
     total: size,
     filename,
     replayable: true,
@@ -241,14 +245,17 @@ async function spool(stream: Readable, filename: string, signal?: AbortSignal): 
 }
 
 /**
- * A multipart body for one attempt: a form-data FormData holding the tar as part `image`, with its
- * length declared, so the body has a Content-Length and is never read into memory. Per chunk it
- * only counts (and skips through the tar's headers for the image name); the file's size is
- * checked on a timer.
+ * A multipart body for one attempt: the tar as part `image` between form-data's framing, with its
+ * length declared, so the body has a Content-Length and is never read into memory. The request
+ * reads it as one stream, with nothing between (form-data's own stream would pass every chunk
+ * through two more streams and a pipe: per-chunk work, and functions V8 optimizes again for each
+ * upload). Per chunk it only counts (and skips through the tar's headers for the image name);
+ * the file's size is checked on a timer.
  */
 export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadProgress) => void): UploadBody {
   const contentType = 'application/x-tar';
   const total = opened.total;
+  const framing = multipartFraming(opened.filename, contentType);
   const scanner = new ImageTarScanner({ digest: false });
   let source: Readable | undefined;
   let sizeCheck: NodeJS.Timeout | undefined;
@@ -261,7 +268,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
   const stop = () => {
     clearInterval(sizeCheck);
     source?.destroy();
-    tar.destroy();
+    body.destroy();
   };
   const fail = (error: McmError) => {
     if (failed) return;
@@ -279,33 +286,52 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
     statCallback(path, (err, stat) => report(err ? 'an unknown number of' : stat.size));
   };
 
-  // The tar on its way into the form. A source longer or shorter than the length declared stops
-  // here, its extra chunk and its end held back, so the runtime never gets a body that ends
-  // otherwise than its Content-Length says.
-  const tar = new Transform({
-    transform(chunk: Buffer, _encoding, next) {
-      tarBytes += chunk.length;
-      if (tarBytes > total) return changed();
-      scanner.write(chunk);
-      onProgress?.({ bytes: tarBytes, total, percentage: Math.floor((tarBytes / total) * 100) });
-      for (let offset = 0; offset < chunk.length; offset += SEND_SLICE_BYTES) this.push(chunk.subarray(offset, offset + SEND_SLICE_BYTES));
-      next();
-    },
-    flush(next) {
-      if (tarBytes < total) return changed();
-      clearInterval(sizeCheck);
-      ended = true;
-      next();
-    },
-  });
-  const form = new FormData();
-  form.append('image', tar, { filename: opened.filename, contentType, knownLength: total });
-  // form-data hands every chunk to the request as the request reads it (its framing as strings).
-  form.on('data', (chunk: Buffer | string) => (bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length));
+  /** Sees a chunk of the tar before it is sent; false: the source is longer than declared. */
+  const see = (chunk: Buffer): boolean => {
+    tarBytes += chunk.length;
+    if (tarBytes > total) {
+      changed();
+      return false;
+    }
+    scanner.write(chunk);
+    onProgress?.({ bytes: tarBytes, total, percentage: Math.floor((tarBytes / total) * 100) });
+    return true;
+  };
+  /** The tar ended; false: shorter than declared. */
+  const end = (): boolean => {
+    if (tarBytes < total) {
+      changed();
+      return false;
+    }
+    clearInterval(sizeCheck);
+    ended = true;
+    return true;
+  };
+
+  // A file is read by the body itself. Any other source flows in through a Transform. Either way a
+  // source longer or shorter than the length declared stops at see() or end(), its extra chunk and
+  // its end held back, so the runtime never gets a body that ends otherwise than its Content-Length says.
+  const file = opened.file;
+  let tar: Transform | undefined;
+  let body: Readable;
+  if (file === undefined) {
+    body = tar = new Transform({
+      transform(chunk: Buffer, _encoding, next) {
+        if (!see(chunk)) return;
+        pushSlices(this, chunk);
+        next();
+      },
+      flush(next) {
+        if (end()) next(null, framing.tail);
+      },
+    });
+  } else {
+    body = new FileChunks(file, { ...framing, see, end });
+  }
 
   const start = (listener: (error: McmError) => void) => {
     onError = listener;
-    const taken = (source = opened.take());
+    const taken = (source = file === undefined ? opened.take() : body);
     // A caller's stream may have failed while the upload waited for a free slot.
     if (taken.destroyed) {
       return fail(McmError.invalid(op, 'source-stream-failed', { reason: taken.errored?.message ?? 'the stream was closed' }));
@@ -319,17 +345,20 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
         });
       }, SIZE_CHECK_MS);
     }
+    if (!tar) return;
+    tar.push(framing.head);
     taken.pipe(tar);
   };
 
   return {
-    form,
-    headers: { 'Content-Type': String(form.getHeaders()['content-type']), 'Content-Length': String(form.getLengthSync()) },
+    body,
+    headers: { 'Content-Type': framing.contentType, 'Content-Length': String(framing.head.length + total + framing.tail.length) },
     summary: { multipart: [{ name: 'image', filename: opened.filename, contentType, bytes: total }] },
     sent: () => bodyBytes,
     imageName: () => scanner.imageName(),
     start,
-    recycle: (chunk) => {
+    written: (chunk) => {
+      bodyBytes += chunk.length;
       if (source instanceof FileChunks) source.recycle(chunk);
     },
     destroy: stop,
@@ -337,22 +366,50 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
 }
 
 /**
+ * form-data's framing of one file part, as it would stream it: the part's head (boundary,
+ * Content-Disposition with the file name escaped, Content-Type) and, after the content, the
+ * line break and the closing boundary. Built from an empty part, whose whole form is head + tail.
+ */
+function multipartFraming(filename: string, contentType: string): { head: Buffer; tail: Buffer; contentType: string } {
+  const form = new FormData();
+  form.append('image', Buffer.alloc(0), { filename, contentType });
+  const whole = form.getBuffer();
+  const tail = Buffer.from(`\r\n--${form.getBoundary()}--\r\n`);
+  return { head: whole.subarray(0, whole.length - tail.length), tail, contentType: String(form.getHeaders()['content-type']) };
+}
+
+/** What an upload's body puts around a file's bytes and sees of them (uploadBody). */
+interface BodyFraming {
+  head: Buffer;
+  tail: Buffer;
+  /** Sees a chunk before it is sent; false: the body stops there. */
+  see: (chunk: Buffer) => boolean;
+  /** The file ended; false: the body stops without its tail. */
+  end: () => boolean;
+}
+
+/**
  * A file's bytes in chunks, read into the shared free buffers (a new one when none is free). A
  * buffer goes back to them once every byte of its chunk was recycled (written by the request; a
  * chunk split on its way counts piece by piece); a chunk never recycled leaves its buffer to the
- * garbage collector.
+ * garbage collector. With a framing, it is an upload's whole body: the part's head, the file's
+ * bytes in SEND_SLICE_BYTES pieces, the tail (no stream between the file and the request).
  */
 class FileChunks extends Readable {
   private fd?: number;
   private position = 0;
   private reading = false;
+  private headSent = false;
   private closeAfterRead?: () => void;
   /** Held strongly while this upload lives. */
   private readonly free = sharedFreeReadBuffers();
   /** Buffers sent on, by their memory, with the bytes of their chunk not yet recycled. */
   private readonly unwritten = new Map<ArrayBufferLike, { buffer: Buffer; bytes: number }>();
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly framing?: BodyFraming,
+  ) {
     super({ highWaterMark: UPLOAD_CHUNK_BYTES });
   }
 
@@ -364,6 +421,13 @@ class FileChunks extends Readable {
   }
 
   override _read(): void {
+    const framing = this.framing;
+    // The head alone: pushed from here, a read started with it could be started twice.
+    if (framing && !this.headSent) {
+      this.headSent = true;
+      this.push(framing.head);
+      return;
+    }
     const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(UPLOAD_CHUNK_BYTES);
     this.reading = true;
     readFd(this.fd as number, buffer, 0, buffer.length, this.position, (error, bytes) => {
@@ -372,11 +436,16 @@ class FileChunks extends Readable {
       if (error) return this.destroy(error);
       if (bytes === 0) {
         this.free.push(buffer);
+        if (framing && !framing.end()) return;
+        if (framing) this.push(framing.tail);
         return this.push(null);
       }
       this.position += bytes;
+      const chunk = bytes === buffer.length ? buffer : buffer.subarray(0, bytes);
+      if (framing && !framing.see(chunk)) return this.free.push(buffer);
       this.unwritten.set(buffer.buffer, { buffer, bytes });
-      this.push(bytes === buffer.length ? buffer : buffer.subarray(0, bytes));
+      if (framing) pushSlices(this, chunk);
+      else this.push(chunk);
     });
   }
 
@@ -418,6 +487,11 @@ async function* bytesOnly(source: AsyncIterable<unknown>): AsyncGenerator<Buffer
     else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     else throw McmError.invalid(op, 'source-type', { type: 'stream of objects' });
   }
+}
+
+/** A chunk on its way to the request, in SEND_SLICE_BYTES views (no copy). */
+function pushSlices(stream: Readable, chunk: Buffer): void {
+  for (let offset = 0; offset < chunk.length; offset += SEND_SLICE_BYTES) stream.push(chunk.subarray(offset, offset + SEND_SLICE_BYTES));
 }
 
 function* chunks(buffer: Buffer): Generator<Buffer> {

@@ -249,16 +249,15 @@ export class HttpTransport {
           req.once('finish', () => (record.bytesSent = json?.length ?? 0));
           return req;
         }
-        recycleWritten(req, upload.recycle);
+        countWritten(req, upload.written);
         const { lowSpeedBytes, answerTimeoutMs } = this.options;
         const windowMs = Math.max(this.options.lowSpeedWindowMs, timeoutMs);
         // Connecting is silence; once connected, the upload moves at the link's pace, measured as
-        // the bytes the request has taken from the form (upload.sent). The form is piped into the
-        // request, which takes the next chunk only once its socket has passed on the last (a full
-        // socket buffer pauses the tar until 'drain'), so the count runs at most one chunk ahead
-        // of what the kernel accepted, and stops when the link stops. The socket's bytesWritten
-        // would tell no more: it counts the same queued chunk, and earlier requests on the
-        // kept-alive connection, and the header bytes.
+        // the body bytes the request has written to its socket (upload.sent): a write is done once
+        // the kernel has taken all of it, and the body, piped into the request, hands over its next
+        // piece only then (a full socket buffer pauses it until 'drain'), so the count stops when
+        // the link stops. The socket's bytesWritten would tell less: it counts a queued piece as
+        // written, and earlier requests on the kept-alive connection, and the header bytes.
         req.once('socket', (socket: net.Socket) => {
           const sending = () => answered || limits.lowSpeed(upload.sent, lowSpeedBytes, windowMs);
           if (socket.connecting) socket.once('connect', sending);
@@ -275,7 +274,7 @@ export class HttpTransport {
         method: spec.method,
         url: spec.path,
         headers,
-        data: upload?.form ?? json,
+        data: upload?.body ?? json,
         signal: controller.signal,
         transport,
       });
@@ -489,11 +488,11 @@ class TunnelAgent extends https.Agent {
 }
 
 /**
- * Hands each chunk back to the upload body once the request has written it to its socket, so
- * its read buffer can be reused: form-data pipes into the request without asking when a write
+ * Tells the upload body of each chunk the request has written to its socket (it counts it as
+ * sent and reuses its read buffer): the body is piped into the request without asking when a write
  * is done, and only the request's own write callback says so.
  */
-function recycleWritten(req: http.ClientRequest, recycle: (chunk: Buffer) => void): void {
+function countWritten(req: http.ClientRequest, written: (chunk: Buffer) => void): void {
   type Done = (error?: Error | null) => void;
   const write = req.write.bind(req) as (chunk: unknown, encoding?: BufferEncoding, done?: Done) => boolean;
   req.write = ((chunk: unknown, encoding?: BufferEncoding | Done, callback?: Done) => {
@@ -501,7 +500,7 @@ function recycleWritten(req: http.ClientRequest, recycle: (chunk: Buffer) => voi
     const given = typeof encoding === 'function' ? undefined : encoding;
     if (!Buffer.isBuffer(chunk)) return write(chunk, given, done);
     return write(chunk, given, (error) => {
-      if (!error) recycle(chunk);
+      if (!error) written(chunk);
       done?.(error);
     });
   }) as typeof req.write;

@@ -17,7 +17,7 @@ export = function (RED: RED) {
       const name = await ctx.input('mimName', fromPayload('name', DEPLOY_PAYLOAD));
       const image = await ctx.input('image', fromPayload('image', DEPLOY_PAYLOAD));
       const env = envFromNode(ctx.config) ?? fromPayload('env')(ctx.msg);
-      ctx.progress(ctx.t('status.deploying', { name: String(name ?? '') }));
+      ctx.progress(() => ctx.t('status.deploying', { name: String(name ?? '') }));
       const spec = { name: name as string, image: image as string, env: env as Env };
       return deployMimWithPolicy(ctx.client, spec, policyFrom(ctx, 'deployMim'), ctx.call);
     },

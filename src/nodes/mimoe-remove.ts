@@ -12,7 +12,7 @@ export = function (RED: RED) {
       const resource: ResourceKind = ctx.config.resource === 'image' ? 'image' : 'mim';
       const operation = resource === 'image' ? 'deleteImage' : 'removeMim';
       const id = checkId(operation, await ctx.input('target', idFromPayload));
-      ctx.progress(ctx.t('status.removing', { id }));
+      ctx.progress(() => ctx.t('status.removing', { id }));
       if (resource === 'image') await ctx.client.deleteImage(id, ctx.call);
       else await ctx.client.removeMim(id, ctx.call);
       return { id, resource, removed: true };

@@ -58,7 +58,9 @@ export = function (RED: RED) {
     const node = this;
     const config = upgradeConfig(RED, node, saved);
     const resources: Resource[] = config.resource === 'both' ? ['mim', 'image'] : [config.resource === 'image' ? 'image' : 'mim'];
-    const intervalMs = Math.max(0.1, Number(config.interval) || WATCH_DEFAULTS.interval) * 1000;
+    // A blank, negative or non-number interval polls at the default, never as fast as it can.
+    const seconds = Number(config.interval);
+    const intervalMs = Math.max(0.1, seconds > 0 ? seconds : WATCH_DEFAULTS.interval) * 1000;
     const known = new Map<Resource, Map<string, Item>>();
     const controller = new AbortController();
     const status = new StatusLight(node);

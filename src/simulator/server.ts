@@ -68,6 +68,9 @@ export class McmSimulator {
   private stops = 0;
   /** Insight's id for this device: one per instance, so it stays the same across restarts. */
   private readonly insightId = randomUUID();
+  /** What reset() goes back to: the options and key it was started with. */
+  private readonly startOptions: SimulatorOptions;
+  private readonly startKey: string;
 
   /** What the route handlers see of this simulator. */
   private readonly host: RouteHost = {
@@ -93,6 +96,8 @@ export class McmSimulator {
     }
     this.options = options;
     this.key = chooseKey(options.key, options.keyFile);
+    this.startOptions = { ...options };
+    this.startKey = this.key;
   }
 
   static async start(options: SimulatorOptions = {}): Promise<McmSimulator> {
@@ -160,10 +165,14 @@ export class McmSimulator {
     this.accepted = 0;
   }
 
+  /** Back to how it started: no state, faults or log, its first options (in place) and key. */
   reset(): void {
     this.state.reset();
     this.faults.clear();
     this.resetStats();
+    for (const name of Object.keys(this.options)) delete this.options[name as keyof SimulatorOptions];
+    Object.assign(this.options, this.startOptions);
+    if (this.key !== this.startKey) this.rotateKey(this.startKey);
   }
 
   /** Closes the server and destroys every socket (keep-alive, hung, mid-upload); state stays. */

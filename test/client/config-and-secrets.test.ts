@@ -9,6 +9,7 @@ import { Redactor } from '../../src/mcm/redact';
 import { McmSimulator } from '../../src/simulator';
 import { makeCertificate } from '../support/tls';
 import { rejects, simulatorClient } from '../support/client';
+import { useSimulator } from '../support/simulator-fixture';
 
 /** A key with the characters every encoding treats specially (all sendable in a header). */
 const KEY = 'k3y/With+Sp=cial&"Ch\\rs%é~0123456789abcdef';
@@ -63,24 +64,17 @@ function leaks(text: string, key: string): string[] {
 }
 
 describe('McmClient configuration and secrets', function () {
-  let sim: McmSimulator;
+  const sim = useSimulator({ key: KEY });
   let client: McmClient | undefined;
-  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim(), options);
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true, key: KEY });
-  });
-  after(async () => {
-    await sim.stop();
-  });
-  beforeEach(() => sim.reset());
   afterEach(() => client?.close());
 
   describe('keys and client ids', () => {
     it('trims a key and a client id pasted with surrounding whitespace', async () => {
       client = make({ token: `  ${KEY}\r\n`, clientId: ' edge-7\t' });
       assert.deepEqual(await client.listMims(), []);
-      const [entry] = sim.requests('listMims');
+      const [entry] = sim().requests('listMims');
       assert.equal(entry.status, 200, 'the trimmed key was taken (a Latin-1 é included)');
       assert.equal(entry.clientId, 'edge-7');
     });
@@ -123,14 +117,14 @@ describe('McmClient configuration and secrets', function () {
           fromFile.close();
         }
       }
-      assert.equal(sim.log.length, 0, 'no request was sent');
+      assert.equal(sim().log.length, 0, 'no request was sent');
     });
 
     it('refuses such a client id with a TypeError', () => {
       for (const [label, id] of odd) {
         assert.throws(() => make({ clientId: id }), /client id holds a line break, another control character/, label);
       }
-      assert.equal(sim.log.length, 0);
+      assert.equal(sim().log.length, 0);
     });
 
     it('refuses a key that turns odd after a reload, before the repeat', async () => {
@@ -144,7 +138,7 @@ describe('McmClient configuration and secrets', function () {
       });
       const error = await rejects(client.listMims());
       assert.equal(error.rule, 'token-invalid');
-      assert.equal(sim.log.length, 1, 'only the first, refused attempt went out');
+      assert.equal(sim().log.length, 1, 'only the first, refused attempt went out');
     });
   });
 
@@ -158,14 +152,14 @@ describe('McmClient configuration and secrets', function () {
           ['in HTML', `<p>token=${form}</p>`, { 'Content-Type': 'text/html' }],
         ];
         for (const [where, body, headers] of bodies) {
-          sim.setFault('listMims', { status: 400, body, headers, times: 1 });
+          sim().setFault('listMims', { status: 400, body, headers, times: 1 });
           const error = await rejects(client.listMims());
           assert.deepEqual(leaks(error.message, KEY), [], `${where}: ${error.message}`);
           assert.deepEqual(leaks(JSON.stringify(error), KEY), [], where);
           assert.match(error.message, /\*\*\*/, where);
         }
         // A 2xx that is not JSON: the excerpt in the error.
-        sim.setFault('listImages', { status: 200, body: `${form} is the key`, times: 1 });
+        sim().setFault('listImages', { status: 200, body: `${form} is the key`, times: 1 });
         const malformed = await rejects(client.listImages());
         assert.equal(malformed.code, 'bad-response');
         assert.deepEqual(leaks(malformed.message, KEY), [], malformed.message);
@@ -176,7 +170,7 @@ describe('McmClient configuration and secrets', function () {
       client = make();
       for (const [name, form] of Object.entries(echoes(KEY))) {
         for (const at of [490, 497, 499]) {
-          sim.setFault('listMims', { status: 400, body: `${'x'.repeat(at)}${form}${'y'.repeat(200)}`, times: 1 });
+          sim().setFault('listMims', { status: 400, body: `${'x'.repeat(at)}${form}${'y'.repeat(200)}`, times: 1 });
           const error = await rejects(client.listMims());
           const shown = error.serverMessage ?? '';
           assert.ok(shown.length <= 501, `${name} at ${at}`);
@@ -187,7 +181,7 @@ describe('McmClient configuration and secrets', function () {
 
     it('masks credentials and queries of URLs in the runtime’s text', async () => {
       client = make();
-      sim.setFault('listMims', { status: 502, body: 'upstream http://admin:hunter2@10.0.0.1/x?sig=abc123&k=v failed' });
+      sim().setFault('listMims', { status: 502, body: 'upstream http://admin:hunter2@10.0.0.1/x?sig=abc123&k=v failed' });
       const error = await rejects(client.listMims());
       assert.equal(error.serverMessage, 'upstream http://***@10.0.0.1/x?*** failed');
     });
@@ -195,10 +189,10 @@ describe('McmClient configuration and secrets', function () {
     it('forgets no token it sent: an echo of a rotated key is removed too', async () => {
       let key = 'first-key-0123456789';
       client = make({ token: () => key });
-      sim.setFault('listMims', { status: 400, body: 'x', times: 1 });
+      sim().setFault('listMims', { status: 400, body: 'x', times: 1 });
       await rejects(client.listMims());
       key = KEY;
-      sim.setFault('listMims', { status: 400, body: 'old first-key-0123456789 new ' + KEY });
+      sim().setFault('listMims', { status: 400, body: 'old first-key-0123456789 new ' + KEY });
       const error = await rejects(client.listMims());
       assert.equal(error.serverMessage, 'old *** new ***');
     });
@@ -221,8 +215,8 @@ describe('McmClient configuration and secrets', function () {
 
   describe('URLs', () => {
     it('takes the scheme in any case', async () => {
-      client = make({ url: sim.url.replace('http://', 'HTTP://') });
-      assert.equal(client.url, sim.url);
+      client = make({ url: sim().url.replace('http://', 'HTTP://') });
+      assert.equal(client.url, sim().url);
       assert.deepEqual(await client.listMims(), []);
     });
 

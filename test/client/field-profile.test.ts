@@ -10,29 +10,19 @@ import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { deployCompositionWithPolicy, deployMimWithPolicy } from '../../src/mcm/policies';
-import { McmSimulator } from '../../src/simulator';
 import { rejects, simulatorClient } from '../support/client';
+import { useSimulator } from '../support/simulator-fixture';
 import { sortedMimIds } from '../support/simulator-helpers';
 
 describe('McmClient against the field profile', function () {
-  let sim: McmSimulator;
+  const sim = useSimulator({ profile: 'field', tokens: { 'renewed-key': 'api' } });
   let client: McmClient;
-  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim, options);
+  const make = (options: Partial<McmClientOptions> = {}) => simulatorClient(sim(), options);
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true, profile: 'field', tokens: { 'renewed-key': 'api' } });
-  });
-  after(async () => {
-    await sim.stop();
-  });
   beforeEach(async () => {
-    sim.reset();
-    sim.options.startDelayMs = 0;
-    sim.options.asyncDataStore = false;
-    sim.options.expiredTokens = undefined;
     client = make();
     await client.uploadImage(buildImageTar({ name: 'v1' }));
-    sim.resetStats();
+    sim().resetStats();
   });
   afterEach(() => client.close());
 
@@ -53,12 +43,12 @@ describe('McmClient against the field profile', function () {
         assert.match(error.message, /^listMims: no API key or token is set .*: mimOE refuses every call without one/);
         client.close();
       }
-      assert.equal(sim.log.length, 0, 'no request was sent');
+      assert.equal(sim().log.length, 0, 'no request was sent');
     });
 
     it('an expired key (401): reloaded once, and the call repeated with the new one', async () => {
-      sim.options.expiredTokens = [sim.key];
-      let key = sim.key;
+      sim().options.expiredTokens = [sim().key];
+      let key = sim().key;
       client = make({
         token: () => key,
         reloadToken: () => {
@@ -68,7 +58,9 @@ describe('McmClient against the field profile', function () {
       });
       assert.equal((await client.listImages()).length, 1);
       assert.deepEqual(
-        sim.requests('listImages').map((e) => e.status),
+        sim()
+          .requests('listImages')
+          .map((e) => e.status),
         [401, 200],
       );
     });
@@ -80,15 +72,15 @@ describe('McmClient against the field profile', function () {
       ['a reverse proxy prefix that is not there', '/edge', '/edge/mcm/v1/mims'],
     ]) {
       it(`${label}: no-api at once, naming the URL tried`, async () => {
-        client = make({ url: sim.url + suffix });
+        client = make({ url: sim().url + suffix });
         const error = await rejects(client.listMims());
         assert.equal(error.code, 'no-api');
         assert.equal(
           error.message,
-          `listMims failed: nothing answers at that path (GET ${sim.url}${tried}: HTTP 503 with an empty body); ` +
+          `listMims failed: nothing answers at that path (GET ${sim().url}${tried}: HTTP 503 with an empty body); ` +
             "check the config node's URL (the base URL, without /mcm/v1)",
         );
-        assert.equal(sim.log.length, 1, 'not retried');
+        assert.equal(sim().log.length, 1, 'not retried');
       });
     }
   });
@@ -99,7 +91,7 @@ describe('McmClient against the field profile', function () {
       assert.equal(mim.id, 'api-svc');
       assert.deepEqual(mim.env, { 'MCM.BASE_API_PATH': '/svc/v1', URL: 'http://x/?a=b' });
       assert.equal(typeof mim.created, 'number');
-      assert.equal(sim.requests('deployMim')[0].status, 200);
+      assert.equal(sim().requests('deployMim')[0].status, 200);
       assert.equal(typeof (await client.listImages())[0].created, 'number');
     });
 
@@ -135,8 +127,10 @@ describe('McmClient against the field profile', function () {
       assert.equal(kept.id, 'api-svc');
       assert.deepEqual(replaced.env, { A: '2' });
       assert.ok(
-        sim.log.every((e) => e.status < 300),
-        sim.log.map((e) => `${e.route} ${e.status}`).join(', '),
+        sim().log.every((e) => e.status < 300),
+        sim()
+          .log.map((e) => `${e.route} ${e.status}`)
+          .join(', '),
       );
     });
 
@@ -149,7 +143,7 @@ describe('McmClient against the field profile', function () {
       assert.equal(a.id, 'api-svc');
       assert.equal(b.id, 'api-svc');
       assert.deepEqual(
-        sim
+        sim()
           .requests('deployMim')
           .map((e) => e.status)
           .sort(),
@@ -173,7 +167,7 @@ describe('McmClient against the field profile', function () {
           ['api-a', 'api-b'],
         ],
       );
-      assert.equal(sim.requests('removeMim').length, 0);
+      assert.equal(sim().requests('removeMim').length, 0);
     });
 
     it('the same composition twice at once with fail: one fails, and its rollback removes none of the other’s mims', async () => {
@@ -185,12 +179,12 @@ describe('McmClient against the field profile', function () {
       const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       assert.equal(failed.length, 1);
       assert.equal((failed[0].reason as McmError).statusCode, 400);
-      assert.equal(sim.requests('removeMim').length, 0);
-      assert.deepEqual(sortedMimIds(sim), ['api-a', 'api-b']);
+      assert.equal(sim().requests('removeMim').length, 0);
+      assert.deepEqual(sortedMimIds(sim()), ['api-a', 'api-b']);
     });
 
     it('a composition that fails part-way on a partial runtime still removes what it created', async () => {
-      sim.options.partialCompositions = true;
+      sim().options.partialCompositions = true;
       const error = await rejects(
         deployCompositionWithPolicy(client, [
           { name: 'one', image: 'v1' },
@@ -199,8 +193,8 @@ describe('McmClient against the field profile', function () {
       );
       assert.equal(error.statusCode, 400);
       assert.deepEqual(error.rolledBack, ['api-one']);
-      assert.deepEqual(sim.mims(), []);
-      sim.options.partialCompositions = false;
+      assert.deepEqual(sim().mims(), []);
+      sim().options.partialCompositions = false;
     });
   });
 
@@ -211,10 +205,10 @@ describe('McmClient against the field profile', function () {
     });
 
     it('inProgress with no follow-up (405): the result as the runtime gave it', async () => {
-      sim.options.asyncDataStore = true;
+      sim().options.asyncDataStore = true;
       const result = await client.backupDataStore('api-db', '/b');
       assert.equal(result.status, 'inProgress');
-      const followUps = sim.log.filter((e) => e.method === 'GET' && e.url.endsWith('/dataStore'));
+      const followUps = sim().log.filter((e) => e.method === 'GET' && e.url.endsWith('/dataStore'));
       assert.deepEqual(
         followUps.map((e) => e.status),
         [405],

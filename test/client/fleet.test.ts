@@ -20,6 +20,8 @@ import {
 import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
+import { useSimulator } from '../support/simulator-fixture';
+import { waitFor } from '../support/simulator-helpers';
 
 const SIZE = 5;
 const dir = mkdtempSync(join(tmpdir(), 'mimoe-fleet-client-'));
@@ -33,19 +35,13 @@ async function stateOf(sim: McmSimulator): Promise<string> {
 
 describe('FleetClient against several simulators', function () {
   this.timeout(20_000);
-  const sims: McmSimulator[] = [];
   const fleets: FleetClient[] = [];
   const names = Array.from({ length: SIZE }, (_, i) => `dev-${i + 1}`);
+  const devices = names.map((_, i) => useSimulator({ key: `key-of-device-${i + 1}` }));
+  const sims = (): McmSimulator[] => devices.map((device) => device());
 
-  before(async () => {
-    for (let i = 0; i < SIZE; i++) sims.push(await McmSimulator.start({ quiet: true, key: `key-of-device-${i + 1}` }));
-  });
-  after(async () => {
-    await Promise.all(sims.map((sim) => sim.stop()));
-  });
   beforeEach(async () => {
-    for (const sim of sims) {
-      sim.reset();
+    for (const sim of sims()) {
       const client = new McmClient({ url: sim.url, token: sim.key });
       await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
       await client.uploadImage(buildImageTar({ name: 'hello-v2' }));
@@ -59,8 +55,8 @@ describe('FleetClient against several simulators', function () {
 
   function fleet(options: Partial<FleetClientOptions> = {}): FleetClient {
     const made = new FleetClient({
-      members: sims.map((sim, i) => ({ name: names[i], url: sim.url })),
-      keys: Object.fromEntries(sims.map((sim, i) => [names[i], sim.key])),
+      members: sims().map((sim, i) => ({ name: names[i], url: sim.url })),
+      keys: Object.fromEntries(sims().map((sim, i) => [names[i], sim.key])),
       client: { timeoutMs: 3000, retryBaseMs: 20 },
       ...options,
     });
@@ -83,18 +79,18 @@ describe('FleetClient against several simulators', function () {
     );
     for (const [i, device] of result.devices.entries()) {
       assert.equal(device.ok, true);
-      assert.equal(device.url, sims[i].url);
+      assert.equal(device.url, sims()[i].url);
       assert.equal(device.result?.id, 'api-hello');
       assert.equal(device.result?.image, 'hello-v2');
       assert.ok(device.ms >= 0);
-      assert.equal(sims[i].mims().length, 1);
+      assert.equal(sims()[i].mims().length, 1);
     }
     assert.equal(seen.length, SIZE);
     assert.equal(seen[0], 'dev-1 1/5', 'the canary finishes first');
   });
 
   it('uses each member its own key: a wrong key fails that device alone, without the key in its error', async () => {
-    const keys = Object.fromEntries(sims.map((sim, i) => [names[i], sim.key]));
+    const keys = Object.fromEntries(sims().map((sim, i) => [names[i], sim.key]));
     keys['dev-3'] = 'not-the-key-of-dev-3';
     const result = await fleet({ keys, token: 'shared-fallback-key' }).rollout(deployPlan(), { maxFailures: 1 });
     assert.equal(result.succeeded, SIZE - 1);
@@ -104,17 +100,17 @@ describe('FleetClient against several simulators', function () {
     assert.doesNotMatch(JSON.stringify(result), /not-the-key|key-of-device|shared-fallback/);
     // A member without a key of its own gets the shared one.
     delete keys['dev-2'];
-    sims[1].rotateKey('shared-fallback-key');
+    sims()[1].rotateKey('shared-fallback-key');
     try {
       const again = await fleet({ keys, token: 'shared-fallback-key' }).rollout(deployPlan('hello-v2', 'replace'), { devices: ['dev-2'] });
       assert.equal(again.succeeded, 1);
     } finally {
-      sims[1].rotateKey('key-of-device-2');
+      sims()[1].rotateKey('key-of-device-2');
     }
   });
 
   it('one device offline fails alone and is named; the others succeed', async () => {
-    const offline = sims[2];
+    const offline = sims()[2];
     await offline.stop();
     try {
       const result = await fleet().rollout(deployPlan(), { maxFailures: 1 });
@@ -134,30 +130,30 @@ describe('FleetClient against several simulators', function () {
   });
 
   it('a failing canary stops the rollout before any other device is touched', async () => {
-    sims[0].setFault('deployMim', { status: 500, body: { error: { code: 500, message: 'bad image' } } });
+    sims()[0].setFault('deployMim', { status: 500, body: { error: { code: 500, message: 'bad image' } } });
     const result = await fleet().rollout(deployPlan(), { canary: 1, parallel: 4 });
     assert.equal(result.stopped, 'failures');
     assert.deepEqual([result.succeeded, result.failed, result.skipped], [0, 1, SIZE - 1]);
     assert.equal(result.devices[0].statusCode, 500);
     assert.match(result.devices[0].error!, /HTTP 500 bad image/);
     for (const device of result.devices.slice(1)) assert.equal(device.note, 'skipped');
-    for (const sim of sims.slice(1)) assert.equal(sim.requests().length, 0, `${sim.url} was not touched`);
+    for (const sim of sims().slice(1)) assert.equal(sim.requests().length, 0, `${sim.url} was not touched`);
   });
 
   it('stops when failures exceed maxFailures and rolls back every device it touched', async () => {
     // Every device runs v1 with its own env; one device also runs a mim the rollout must not touch.
-    for (const sim of sims) {
+    for (const sim of sims()) {
       const client = new McmClient({ url: sim.url, token: sim.key });
       await client.deployMim('hello', 'hello-v1', { COLOUR: 'blue' });
       client.close();
     }
-    const other = new McmClient({ url: sims[1].url, token: sims[1].key });
+    const other = new McmClient({ url: sims()[1].url, token: sims()[1].key });
     await other.deployMim('bystander', 'hello-v1');
     other.close();
-    const before = await Promise.all(sims.map(stateOf));
-    sims.forEach((sim) => sim.resetStats());
-    sims[2].setFault('deployMim', { status: 500, body: { error: { code: 500, message: 'disk full' } }, times: 1 });
-    sims[3].setFault('deployMim', { status: 500, body: { error: { code: 500, message: 'disk full' } }, times: 1 });
+    const before = await Promise.all(sims().map(stateOf));
+    sims().forEach((sim) => sim.resetStats());
+    sims()[2].setFault('deployMim', { status: 500, body: { error: { code: 500, message: 'disk full' } }, times: 1 });
+    sims()[3].setFault('deployMim', { status: 500, body: { error: { code: 500, message: 'disk full' } }, times: 1 });
     const result = await fleet().rollout(deployPlan('hello-v2', 'replace'), { canary: 1, parallel: 1, maxFailures: 1, rollback: true });
     assert.equal(result.stopped, 'failures');
     assert.deepEqual(
@@ -171,25 +167,25 @@ describe('FleetClient against several simulators', function () {
       ],
     );
     assert.equal(result.rolledBack, 4);
-    assert.deepEqual(await Promise.all(sims.map(stateOf)), before, 'every device is as it was');
-    assert.equal(sims[4].requests().length, 0);
+    assert.deepEqual(await Promise.all(sims().map(stateOf)), before, 'every device is as it was');
+    assert.equal(sims()[4].requests().length, 0);
   });
 
   it('rolls back a remove by deploying the removed mim again, and an upload by deleting the new image', async () => {
-    for (const sim of sims) {
+    for (const sim of sims()) {
       const client = new McmClient({ url: sim.url, token: sim.key });
       await client.deployMim('hello', 'hello-v1', { COLOUR: 'green' });
       client.close();
     }
-    const before = await Promise.all(sims.map(stateOf));
-    sims[1].setFault('removeMim', { status: 500 });
+    const before = await Promise.all(sims().map(stateOf));
+    sims()[1].setFault('removeMim', { status: 500 });
     const removed = await fleet().rollout({ operation: 'remove', id: 'api-hello' }, { rollback: true, parallel: 1 });
     assert.equal(removed.stopped, 'failures');
     assert.equal(removed.devices[0].note, 'rolled-back');
-    assert.deepEqual(await Promise.all(sims.map(stateOf)), before);
+    assert.deepEqual(await Promise.all(sims().map(stateOf)), before);
 
-    sims[1].clearFaults();
-    sims[2].setFault('uploadImage', { status: 500 });
+    sims()[1].clearFaults();
+    sims()[2].setFault('uploadImage', { status: 500 });
     const upload = await fleet().rollout(
       { operation: 'upload', source: buildImageTar({ name: 'hello-v3' }) },
       { rollback: true, canary: 0, parallel: 2 },
@@ -197,11 +193,11 @@ describe('FleetClient against several simulators', function () {
     assert.equal(upload.stopped, 'failures');
     assert.equal(upload.devices[0].result?.name, 'hello-v3');
     assert.equal(upload.devices[0].note, 'rolled-back');
-    assert.deepEqual(await Promise.all(sims.map(stateOf)), before);
+    assert.deepEqual(await Promise.all(sims().map(stateOf)), before);
   });
 
   it('says when a rollback cannot restore what was changed', async () => {
-    sims[1].setFault('uploadImage', { status: 500 });
+    sims()[1].setFault('uploadImage', { status: 500 });
     const result = await fleet().rollout(
       { operation: 'upload', source: buildImageTar({ name: 'hello-v1', indexJs: '// v1 again\n' }) },
       { rollback: true, parallel: 1 },
@@ -216,7 +212,7 @@ describe('FleetClient against several simulators', function () {
       result.devices.map((d) => d.device),
       ['dev-1', 'dev-4', 'dev-5'],
     );
-    assert.equal(sims[1].requests().length + sims[2].requests().length, 0);
+    assert.equal(sims()[1].requests().length + sims()[2].requests().length, 0);
     await assert.rejects(fleet().rollout(deployPlan(), { devices: ['dev-9', 'dev-1'] }), (err: FleetError) => {
       assert.equal(err.code, 'devices-unknown');
       assert.match(err.message, /no fleet member matches "dev-9"/);
@@ -225,10 +221,12 @@ describe('FleetClient against several simulators', function () {
   });
 
   it('close mid-rollout ends it: every device noted aborted or skipped, nothing half-done without a note', async () => {
-    for (const sim of sims) sim.setFault('deployMim', { delayMs: 400 });
+    for (const sim of sims()) sim.setFault('deployMim', { delayMs: 400 });
     const client = fleet();
     const running = client.rollout(deployPlan(), { canary: 1, parallel: 2 });
-    await new Promise((r) => setTimeout(r, 600));
+    // Mid-rollout: the canary is done once the next wave's deploys reach the simulators, which hold them.
+    const [, ...others] = sims();
+    await waitFor(() => others.some((sim) => sim.requests('deployMim').length > 0), 'the next wave in flight');
     client.close();
     const started = Date.now();
     const result = await running;
@@ -262,7 +260,7 @@ describe('FleetClient against several simulators', function () {
         return true;
       });
     }
-    for (const sim of sims) assert.equal(sim.requests().length, 0);
+    for (const sim of sims()) assert.equal(sim.requests().length, 0);
   });
 
   it('uploads a file to every device, streamed from its path', async () => {
@@ -271,7 +269,7 @@ describe('FleetClient against several simulators', function () {
     writeFileSync(file, tar);
     const result = await fleet().rollout({ operation: 'upload', source: file }, { parallel: 3 });
     assert.equal(result.succeeded, SIZE);
-    for (const [i, sim] of sims.entries()) {
+    for (const [i, sim] of sims().entries()) {
       assert.equal(result.devices[i].result?.size, tar.length);
       assert.ok(sim.images().some((image) => image.name === 'hello-v4'));
     }

@@ -11,7 +11,8 @@ import { buildImageTar } from '../../src/wire/image-tar';
 import { bypasses, isLoopback, proxyFor } from '../../src/mcm/proxy';
 import { McmSimulator } from '../../src/simulator';
 import { RecordingProxy } from '../support/proxy';
-import { byProfile } from '../support/simulator-helpers';
+import { useSimulator } from '../support/simulator-fixture';
+import { byProfile, sleep, waitFor } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
 import { listenOnLoopback } from '../support/loopback-server';
 
@@ -131,22 +132,20 @@ describe('proxy decision', () => {
 
 describe('requests through a proxy', function () {
   this.timeout(20_000);
-  let sim: McmSimulator;
+  // The log keeps the Authorization header: the test checks what the proxy passed on.
+  const sim = useSimulator({ logSecrets: true });
   let proxy: RecordingProxy;
   let client: McmClient | undefined;
   let restoreEnv: (() => void) | undefined;
-  const deviceUrl = () => `http://${DEVICE}:${sim.port}`;
+  const deviceUrl = () => `http://${DEVICE}:${sim().port}`;
   const make = (options: Partial<McmClientOptions>) =>
-    (client = new McmClient({ url: deviceUrl(), token: sim.key, retries: 0, ...options }));
+    (client = new McmClient({ url: deviceUrl(), token: sim().key, retries: 0, ...options }));
 
   before(async () => {
-    // The log keeps the Authorization header: the test checks what the proxy passed on.
-    sim = await McmSimulator.start({ quiet: true, logSecrets: true });
-    proxy = await RecordingProxy.start({ [`${DEVICE}:${sim.port}`]: sim.port });
+    proxy = await RecordingProxy.start({ [`${DEVICE}:${sim().port}`]: sim().port });
   });
   after(async () => {
     await proxy.stop();
-    await sim.stop();
   });
   afterEach(() => {
     client?.close();
@@ -154,7 +153,6 @@ describe('requests through a proxy', function () {
     restoreEnv?.();
     restoreEnv = undefined;
     proxy.seen.length = 0;
-    sim.reset();
   });
 
   it('sends every call through http_proxy from the environment, as absolute-form requests', async () => {
@@ -172,22 +170,22 @@ describe('requests through a proxy', function () {
         field: [`POST ${images}`, `GET ${images}`, `POST ${mims}`, `GET ${mims}`, `GET ${mims}`],
       }),
     );
-    assert.equal(proxy.seen[0].headers.host, `${DEVICE}:${sim.port}`);
+    assert.equal(proxy.seen[0].headers.host, `${DEVICE}:${sim().port}`);
     assert.ok(Number(proxy.seen[0].headers['content-length']) > 0, 'the upload went with its Content-Length');
-    assert.equal(sim.requests().length, proxy.seen.length, 'the simulator got them all from the proxy');
-    assert.equal(sim.requests('listMims')[0].headers.authorization, `Bearer ${sim.key}`);
+    assert.equal(sim().requests().length, proxy.seen.length, 'the simulator got them all from the proxy');
+    assert.equal(sim().requests('listMims')[0].headers.authorization, `Bearer ${sim().key}`);
   });
 
   it('sends an explicit proxy its credentials, and never shows them in the exchange log', async () => {
     const expected = `Basic ${Buffer.from('me:pw').toString('base64')}`;
-    const guarded = await RecordingProxy.start({ [`${DEVICE}:${sim.port}`]: sim.port }, expected);
+    const guarded = await RecordingProxy.start({ [`${DEVICE}:${sim().port}`]: sim().port }, expected);
     const logged: string[] = [];
     try {
       make({ proxy: { url: guarded.url, username: 'me', password: 'pw' }, onExchange: (e) => logged.push(JSON.stringify(e)) });
       await client!.listMims();
       assert.equal(guarded.seen.length, 1);
       assert.equal(guarded.seen[0].headers['proxy-authorization'], expected);
-      assert.equal(sim.requests('listMims')[0].headers['proxy-authorization'], undefined, 'the runtime never sees them');
+      assert.equal(sim().requests('listMims')[0].headers['proxy-authorization'], undefined, 'the runtime never sees them');
       assert.ok(!logged.join().includes(expected.slice(6)) && !/authorization/i.test(logged.join()));
     } finally {
       await guarded.stop();
@@ -196,12 +194,12 @@ describe('requests through a proxy', function () {
 
   it('goes direct to loopback although a proxy is set: the proxy sees nothing', async () => {
     restoreEnv = withEnv({ http_proxy: proxy.url, https_proxy: proxy.url });
-    client = new McmClient({ url: sim.url, token: sim.key });
+    client = new McmClient({ url: sim().url, token: sim().key });
     await client.listMims();
     await client.uploadImage(buildImageTar({ name: 'direct' }));
     assert.equal(proxy.seen.length, 0);
     // In the field profile the upload's answer has no image: the list is asked for it.
-    assert.equal(sim.requests().length, byProfile({ contract: 2, field: 3 }));
+    assert.equal(sim().requests().length, byProfile({ contract: 2, field: 3 }));
   });
 
   it('names the proxy when it cannot be reached', async () => {
@@ -212,35 +210,30 @@ describe('requests through a proxy', function () {
     const error = await client!.listMims().catch((err: McmError) => err);
     assert.ok(error instanceof McmError);
     assert.equal(error.code, 'unreachable');
-    assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${sim.port} via the proxy 127\\.0\\.0\\.1:\\d+`));
+    assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${sim().port} via the proxy 127\\.0\\.0\\.1:\\d+`));
   });
 
   describe('https through a CONNECT tunnel', () => {
-    let tlsSim: McmSimulator;
     let cert: ReturnType<typeof makeCertificate>;
-    before(async () => {
+    const tlsSim = useSimulator(() => {
       cert = makeCertificate([DEVICE]);
-      tlsSim = await McmSimulator.start({ quiet: true, tls: { key: cert.key, cert: cert.cert } });
-      proxy.routes[`${DEVICE}:${tlsSim.port}`] = tlsSim.port;
+      return { tls: { key: cert.key, cert: cert.cert } };
     });
-    after(async () => {
-      await tlsSim.stop();
-    });
-    afterEach(() => tlsSim.reset());
-    const tlsUrl = () => `https://${DEVICE}:${tlsSim.port}`;
+    before(() => (proxy.routes[`${DEVICE}:${tlsSim().port}`] = tlsSim().port));
+    const tlsUrl = () => `https://${DEVICE}:${tlsSim().port}`;
 
     it('tunnels https_proxy requests and checks the runtime’s certificate against its name', async () => {
       restoreEnv = withEnv({ https_proxy: proxy.url });
-      client = new McmClient({ url: tlsUrl(), token: tlsSim.key, tls: { ca: cert.cert } });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim().key, tls: { ca: cert.cert } });
       await client.uploadImage(buildImageTar({ name: 'tunnelled', paddingBytes: 2 * 1024 * 1024 }));
       assert.deepEqual(
         (await client.listImages()).map((i) => i.name),
         ['tunnelled'],
       );
       assert.ok(proxy.seen.length >= 1);
-      assert.ok(proxy.seen.every((r) => r.method === 'CONNECT' && r.target === `${DEVICE}:${tlsSim.port}`));
+      assert.ok(proxy.seen.every((r) => r.method === 'CONNECT' && r.target === `${DEVICE}:${tlsSim().port}`));
       // In the field profile the upload's answer has no image: the list is asked for it.
-      assert.equal(tlsSim.requests().length, byProfile({ contract: 2, field: 3 }));
+      assert.equal(tlsSim().requests().length, byProfile({ contract: 2, field: 3 }));
     });
 
     it('refuses a certificate for another name, inside the tunnel too', async () => {
@@ -264,12 +257,13 @@ describe('requests through a proxy', function () {
 
     it('keeps an idle tunnel open longer than the time allowed to open one', async () => {
       restoreEnv = withEnv({ https_proxy: proxy.url });
-      client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 300, tls: { ca: cert.cert } });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 300, tls: { ca: cert.cert } });
       await client.listMims();
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      // Idle on purpose, longer than the 300 ms allowed to open a tunnel: it must not be closed.
+      await sleep(800);
       await client.listMims();
       assert.equal(proxy.seen.length, 1, 'one tunnel, reused');
-      assert.equal(tlsSim.connections, 1);
+      assert.equal(tlsSim().connections, 1);
     });
 
     it('gives up on a proxy that never answers the tunnel request, and leaves no connection open', async () => {
@@ -281,24 +275,23 @@ describe('requests through a proxy', function () {
       });
       const proxyUrl = await listenOnLoopback(silent);
       try {
-        client = new McmClient({ url: tlsUrl(), token: tlsSim.key, timeoutMs: 400, retries: 0, proxy: { url: proxyUrl } });
+        client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 400, retries: 0, proxy: { url: proxyUrl } });
         const started = Date.now();
         const error = await client.listMims().catch((err: McmError) => err);
         assert.ok(error instanceof McmError);
         // Whichever of the two equal limits ends it first: the tunnel's or the call's silence.
         assert.match(error.message, /opened no tunnel within 400 ms for mimoe-device\.test:\d+|nothing from the runtime for 400 ms/);
         assert.ok(Date.now() - started < 400 + 1500);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        assert.equal(open.size, 0, 'the tunnel request was closed');
+        await waitFor(() => open.size === 0, 'the tunnel request closed');
       } finally {
         silent.close();
       }
     });
 
     it('says so when the proxy refuses the tunnel', async () => {
-      const guarded = await RecordingProxy.start({ [`${DEVICE}:${tlsSim.port}`]: tlsSim.port }, 'Basic right');
+      const guarded = await RecordingProxy.start({ [`${DEVICE}:${tlsSim().port}`]: tlsSim().port }, 'Basic right');
       try {
-        client = new McmClient({ url: tlsUrl(), token: tlsSim.key, retries: 0, tls: { ca: cert.cert }, proxy: { url: guarded.url } });
+        client = new McmClient({ url: tlsUrl(), token: tlsSim().key, retries: 0, tls: { ca: cert.cert }, proxy: { url: guarded.url } });
         const error = await client.listMims().catch((err: McmError) => err);
         assert.ok(error instanceof McmError);
         assert.equal(error.code, 'unreachable');
@@ -306,7 +299,7 @@ describe('requests through a proxy', function () {
           error.message,
           /the proxy 127\.0\.0\.1:\d+ answered HTTP 407 to the tunnel request \(CONNECT\) for mimoe-device\.test:\d+/,
         );
-        assert.equal(tlsSim.requests().length, 0);
+        assert.equal(tlsSim().requests().length, 0);
       } finally {
         await guarded.stop();
       }

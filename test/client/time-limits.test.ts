@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { buildImageTar } from '../../src/wire/image-tar';
-import { McmSimulator } from '../../src/simulator';
 import { ThrottlingRelay } from '../support/relay';
 import { rejects } from '../support/client';
+import { useSimulator } from '../support/simulator-fixture';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
+import { sleep } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 /** A failure may come this much later than its limit says (timer ticks, a loaded machine). */
@@ -22,26 +23,20 @@ const BOUND_MS = 1500;
 
 describe('time limits over slow links', function () {
   this.timeout(30_000);
-  let sim: McmSimulator;
+  const sim = useSimulator();
   let relay: ThrottlingRelay;
   let client: McmClient | undefined;
-  const make = (options: Partial<McmClientOptions>) => (client = new McmClient({ url: relay.url, token: sim.key, retries: 0, ...options }));
+  const make = (options: Partial<McmClientOptions>) =>
+    (client = new McmClient({ url: relay.url, token: sim().key, retries: 0, ...options }));
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true });
-  });
-  after(async () => {
-    await sim.stop();
-  });
   afterEach(async () => {
     client?.close();
     client = undefined;
     await relay?.stop();
-    sim.reset();
   });
 
   it('a slow upload that keeps moving succeeds although each write waits far longer than the timeout', async () => {
-    relay = await ThrottlingRelay.start(sim.port, { up: 2 * MiB });
+    relay = await ThrottlingRelay.start(sim().port, { up: 2 * MiB });
     const tar = buildImageTar({ name: 'slow-link', paddingBytes: 8 * MiB });
     let longestGap = 0;
     let last = Date.now();
@@ -60,13 +55,14 @@ describe('time limits over slow links', function () {
   });
 
   it('an upload that stops moving fails within the low-speed window, saying it stalled', async () => {
-    relay = await ThrottlingRelay.start(sim.port, { up: 2 * MiB });
+    relay = await ThrottlingRelay.start(sim().port, { up: 2 * MiB });
     const windowMs = 1600;
     const started = Date.now();
     const upload = make({ timeoutMs: 300, lowSpeedWindowMs: windowMs, lowSpeedBytes: 1024 }).uploadImage(
       buildImageTar({ name: 'stuck', paddingBytes: 12 * MiB }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A second of a moving upload, several timeouts long, before the link freezes.
+    await sleep(1000);
     relay.rates.up = 0;
     const frozeAt = Date.now();
     const error = await rejects(upload);
@@ -75,7 +71,7 @@ describe('time limits over slow links', function () {
     assert.match(error.message, /^uploadImage failed: timed out \(the upload stalled: fewer than 1024 bytes sent in 1\.6 s\)$/);
     assert.ok(took >= windowMs, `failed after ${took} ms, before a whole window`);
     assert.ok(Date.now() - frozeAt <= windowMs + windowMs / 8 + BOUND_MS, `failed ${Date.now() - frozeAt} ms after the link froze`);
-    assert.equal(sim.images().length, 0);
+    assert.equal(sim().images().length, 0);
   });
 
   it('an answer that trickles in for longer than the timeout succeeds', async () => {
@@ -86,8 +82,8 @@ describe('time limits over slow links', function () {
       state: 'started',
       padding: 'x'.repeat(100),
     }));
-    sim.setFault('listMims', { status: 200, body: { data: mims } });
-    relay = await ThrottlingRelay.start(sim.port, { down: 80 * 1024 });
+    sim().setFault('listMims', { status: 200, body: { data: mims } });
+    relay = await ThrottlingRelay.start(sim().port, { down: 80 * 1024 });
     const started = Date.now();
     const listed = await make({ timeoutMs: 500 }).listMims();
     assert.equal(listed.length, 1500);
@@ -96,11 +92,12 @@ describe('time limits over slow links', function () {
 
   it('an answer that stops arriving fails one timeout after its last byte, saying so', async () => {
     const mims = Array.from({ length: 1500 }, (_, i) => ({ id: `api-m${i}`, name: `m${i}`, padding: 'x'.repeat(100) }));
-    sim.setFault('listMims', { status: 200, body: { data: mims } });
-    relay = await ThrottlingRelay.start(sim.port, { down: 80 * 1024 });
+    sim().setFault('listMims', { status: 200, body: { data: mims } });
+    relay = await ThrottlingRelay.start(sim().port, { down: 80 * 1024 });
     const started = Date.now();
     const listing = make({ timeoutMs: 500 }).listMims();
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // An answer that keeps coming for longer than the timeout is not cut off; then it stops.
+    await sleep(1200);
     relay.rates.down = 0;
     const frozeAt = Date.now();
     const error = await rejects(listing);

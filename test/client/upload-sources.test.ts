@@ -15,33 +15,24 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Exchange, McmClient, McmClientOptions } from '../../src/mcm/client';
 import { buildImageTar, writeImageTar } from '../../src/wire/image-tar';
-import { McmSimulator } from '../../src/simulator';
 import { rejects } from '../support/client';
+import { useSimulator } from '../support/simulator-fixture';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
 import { ThrottlingRelay } from '../support/relay';
-import { byProfile, sleep, tmpdirPerTest } from '../support/simulator-helpers';
+import { byProfile, tmpdirPerTest, waitFor } from '../support/simulator-helpers';
 
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(tmpdir(), 'mimoe-sources-'));
 
 describe('upload sources', function () {
   this.timeout(20_000);
-  let sim: McmSimulator;
+  const sim = useSimulator();
   let client: McmClient;
   const make = (options: Partial<McmClientOptions> = {}) =>
-    (client = new McmClient({ url: sim.url, token: sim.key, timeoutMs: 5000, retries: 0, ...options }));
+    (client = new McmClient({ url: sim().url, token: sim().key, timeoutMs: 5000, retries: 0, ...options }));
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true });
-  });
-  after(async () => {
-    await sim.stop();
-  });
   beforeEach(() => make());
-  afterEach(() => {
-    client.close();
-    sim.reset();
-  });
+  afterEach(() => client.close());
 
   describe('a stream of unknown length, kept in a temporary file', () => {
     const spoolRoot = tmpdirPerTest();
@@ -55,9 +46,9 @@ describe('upload sources', function () {
 
     it('is sent with Content-Length from a private file (0600 in a 0700 directory), removed after success', async () => {
       const tar = buildImageTar({ name: 'spooled', paddingBytes: MiB });
-      sim.setFault('uploadImage', { delayMs: 300, times: 1 });
+      sim().setFault('uploadImage', { delayMs: 300, times: 1 });
       const upload = client.uploadImage(streamOf(tar));
-      await sleep(150);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
       const [dir] = copies();
       assert.ok(dir?.startsWith('mimoe-upload-'), `a copy is kept while sending: ${copies().join()}`);
       assert.equal(statSync(join(spoolRoot(), dir)).mode & 0o777, 0o700);
@@ -66,15 +57,15 @@ describe('upload sources', function () {
       const image = await upload;
       assert.equal(image.name, 'spooled');
       assert.deepEqual(copies(), [], 'the copy is gone');
-      const [sent] = sim.requests('uploadImage');
+      const [sent] = sim().requests('uploadImage');
       assert.ok(Number(sent.headers['content-length']) > tar.length);
       assert.equal(sent.headers['transfer-encoding'], undefined);
     });
 
     it('is removed after the runtime refuses the upload', async () => {
-      sim.setFault('uploadImage', { delayMs: 200, status: 400, body: { message: 'no room' } });
+      sim().setFault('uploadImage', { delayMs: 200, status: 400, body: { message: 'no room' } });
       const upload = client.uploadImage(streamOf(buildImageTar({ name: 'refused' })));
-      await sleep(100);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
       assert.equal(copies().length, 1, 'a copy is kept while sending');
       const error = await rejects(upload);
       assert.equal(error.statusCode, 400);
@@ -85,20 +76,19 @@ describe('upload sources', function () {
       const stream = streamOf(buildImageTar({ name: 'never-ends' }), false);
       const controller = new AbortController();
       const upload = client.uploadImage(stream, { signal: controller.signal });
-      await sleep(100);
-      assert.equal(copies().length, 1, 'copying has begun');
+      await waitFor(() => copies().length === 1, 'the copying begun');
       controller.abort();
       assert.equal((await rejects(upload)).code, 'aborted');
       assert.ok(stream.destroyed);
       assert.deepEqual(copies(), []);
-      assert.equal(sim.requests().length, 0, 'nothing was sent');
+      assert.equal(sim().requests().length, 0, 'nothing was sent');
     });
 
     it('is removed when the client closes mid-upload', async () => {
-      sim.setFault('uploadImage', { hang: true });
+      sim().setFault('uploadImage', { hang: true });
       const upload = client.uploadImage(streamOf(buildImageTar({ name: 'closing' })));
-      await sleep(150);
-      assert.equal(sim.inFlight, 1);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
+      assert.equal(sim().inFlight, 1);
       assert.equal(copies().length, 1, 'a copy is kept while sending');
       client.close();
       assert.equal((await rejects(upload)).code, 'aborted');
@@ -107,11 +97,13 @@ describe('upload sources', function () {
 
     it('makes a stream repeatable: the upload is sent again after a reloaded key', async () => {
       let token = 'stale-key';
-      make({ token: () => token, reloadToken: () => ((token = sim.key), true) });
+      make({ token: () => token, reloadToken: () => ((token = sim().key), true) });
       const image = await client.uploadImage(streamOf(buildImageTar({ name: 'again' })));
       assert.equal(image.name, 'again');
       assert.deepEqual(
-        sim.requests('uploadImage').map((r) => r.status),
+        sim()
+          .requests('uploadImage')
+          .map((r) => r.status),
         [403, byProfile({ contract: 201, field: 200 })],
       );
       assert.deepEqual(copies(), []);
@@ -121,7 +113,7 @@ describe('upload sources', function () {
       const error = await rejects(client.uploadImage('/proc/self/status'));
       // Its bytes went out with their real length; the runtime found no tar in them.
       assert.equal(error.statusCode, 400);
-      const [sent] = sim.requests('uploadImage');
+      const [sent] = sim().requests('uploadImage');
       assert.ok((sent.parts?.[0].bytes ?? 0) > 100, `sent ${sent.parts?.[0].bytes} bytes`);
       assert.equal(sent.headers['transfer-encoding'], undefined);
       assert.deepEqual(copies(), []);
@@ -135,7 +127,7 @@ describe('upload sources', function () {
       const started = Date.now();
       const error = await rejects(client.uploadImage(file));
       assert.equal(error.statusCode, 400);
-      assert.equal(sim.requests('uploadImage')[0].parts?.[0].bytes, content.length);
+      assert.equal(sim().requests('uploadImage')[0].parts?.[0].bytes, content.length);
       assert.ok(Date.now() - started < 2000);
     });
   });
@@ -154,9 +146,9 @@ describe('upload sources', function () {
       it(`fails at once when ${label}, with a clear invalid-input error`, async () => {
         const { file, size } = await bigTar(`changing-${label.replace(/ /g, '-')}`);
         // The simulator sits on the request, so the upload is mid-file when the file changes.
-        sim.setFault('uploadImage', { delayMs: 4000 });
+        sim().setFault('uploadImage', { delayMs: 4000 });
         const upload = client.uploadImage(file);
-        await sleep(300);
+        await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
         change(file);
         const changedAt = Date.now();
         const error = await rejects(upload);
@@ -167,7 +159,7 @@ describe('upload sources', function () {
           `uploadImage: the image file "${file}" changed size while it was being sent (from ${size} to ${finalSize(size)} bytes); send it again once it is complete`,
         );
         assert.ok(Date.now() - changedAt < 1000, `failed ${Date.now() - changedAt} ms after the change`);
-        assert.equal(sim.images().length, 0);
+        assert.equal(sim().images().length, 0);
       });
     }
 
@@ -189,14 +181,14 @@ describe('upload sources', function () {
         error.message,
         `uploadImage: the image path "${fifo}" is a named pipe (FIFO), not a file; read it into msg.payload as a stream instead`,
       );
-      assert.equal(sim.requests().length, 0);
+      assert.equal(sim().requests().length, 0);
     });
 
     it('refuses a character device (it may never end), sending nothing', async () => {
       const error = await rejects(client.uploadImage('/dev/zero'));
       assert.equal(error.rule, 'source-not-file');
       assert.match(error.message, /is a character device, not a file/);
-      assert.equal(sim.requests().length, 0);
+      assert.equal(sim().requests().length, 0);
     });
   });
 
@@ -209,7 +201,7 @@ describe('upload sources', function () {
     before(async () => {
       front = http.createServer((req, res) => {
         const upstream = http.request(
-          { host: '127.0.0.1', port: sim.port, method: req.method, path: req.url, headers: req.headers },
+          { host: '127.0.0.1', port: sim().port, method: req.method, path: req.url, headers: req.headers },
           (reply) => {
             if (req.method === 'POST' && req.url === '/mcm/v1/images' && reply.statusCode === 201) {
               reply.resume();
@@ -222,10 +214,10 @@ describe('upload sources', function () {
         req.pipe(upstream);
       });
       frontUrl = await listenOnLoopback(front);
-      // A JWT-like token whose client id (a project UUID) holds hyphens, as image ids then do.
-      sim.options.tokens = { 'project-token': uuid };
     });
     after(() => closeServer(front));
+    // A JWT-like token whose client id (a project UUID) holds hyphens, as image ids then do.
+    beforeEach(() => (sim().options.tokens = { 'project-token': uuid }));
 
     for (const [label, reply] of [
       ['an empty 201', { status: 201, body: '' }],
@@ -245,7 +237,7 @@ describe('upload sources', function () {
     it('says so when the image named in the tar is not listed', async () => {
       answer = { status: 201, body: '' };
       client = new McmClient({ url: frontUrl, token: 'project-token', retries: 0 });
-      sim.setFault('listImages', { status: 200, body: { data: [] } });
+      sim().setFault('listImages', { status: 200, body: { data: [] } });
       const error = await rejects(client.uploadImage(buildImageTar({ name: 'vanished' })));
       assert.equal(error.code, 'bad-response');
       assert.match(error.message, /answered without the image, and "vanished" is not listed/);
@@ -264,15 +256,19 @@ describe('upload sources', function () {
         writeFileSync(path, tar);
         return { name, path, digest: `sha256:${createHash('sha256').update(tar).digest('hex')}` };
       });
-      const relay = await ThrottlingRelay.start(sim.port, { up: 16 * MiB });
-      const slow = new McmClient({ url: relay.url, token: sim.key, maxConcurrent: files.length, timeoutMs: 20_000, retries: 0 });
+      const relay = await ThrottlingRelay.start(sim().port, { up: 16 * MiB });
+      const slow = new McmClient({ url: relay.url, token: sim().key, maxConcurrent: files.length, timeoutMs: 20_000, retries: 0 });
       try {
         await Promise.all(files.map((file) => slow.uploadImage(file.path)));
       } finally {
         slow.close();
         await relay.stop();
       }
-      const stored = new Map(sim.images().map((image) => [image.name, image.digest]));
+      const stored = new Map(
+        sim()
+          .images()
+          .map((image) => [image.name, image.digest]),
+      );
       for (const file of files) assert.equal(stored.get(file.name), file.digest, `${file.name} arrived changed`);
     });
   });
@@ -286,7 +282,7 @@ describe('upload sources', function () {
       await client.deployMim('counted', 'counted');
       const exchange = (method: string, path: string) => seen.find((e) => e.method === method && e.path === `/mcm/v1${path}`)!;
       const [upload, deploy] = [exchange('POST', '/images'), exchange('POST', '/mims')];
-      assert.equal(upload.bytesSent, Number(sim.requests('uploadImage')[0].headers['content-length']));
+      assert.equal(upload.bytesSent, Number(sim().requests('uploadImage')[0].headers['content-length']));
       assert.deepEqual(upload.requestBody, {
         multipart: [{ name: 'image', filename: 'counted.tar', contentType: 'application/x-tar', bytes: tar.length }],
       });
@@ -296,9 +292,9 @@ describe('upload sources', function () {
       assert.match(imageAnswer.responseText, /"counted"/);
       assert.equal(imageAnswer.bytesReceived, Buffer.byteLength(imageAnswer.responseText));
       assert.equal(deploy.bytesSent, Buffer.byteLength(JSON.stringify(deploy.requestBody)));
-      assert.equal(deploy.bytesSent, Number(sim.requests('deployMim')[0].headers['content-length']));
+      assert.equal(deploy.bytesSent, Number(sim().requests('deployMim')[0].headers['content-length']));
       for (const exchange of seen) {
-        assert.ok(!JSON.stringify(exchange).includes(sim.key), 'the key is never in an exchange');
+        assert.ok(!JSON.stringify(exchange).includes(sim().key), 'the key is never in an exchange');
         assert.ok(!Object.keys(exchange.requestHeaders).some((name) => /authorization/i.test(name)));
       }
     });

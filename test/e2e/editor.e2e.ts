@@ -4,13 +4,15 @@
  * palette, a config node made in its own dialog (Test connection), autocomplete from the live
  * runtime, wires drawn with the mouse, Deploy, the inject button, the Mim in the debug sidebar.
  * Any page error, and any console error or failed request from the package's editor code, fails
- * the test. Writes the screenshots docs/palette.png, docs/autocomplete.png and docs/debug.png.
+ * the test. Takes the screenshots palette.png, autocomplete.png and debug.png: into docs/ when
+ * MIMOE_DOCS_SCREENSHOTS is set (`npm run docs:screenshots`), else into a temporary directory.
  *
  * Run by `npm run test:e2e` (scripts/ensure-chromium.sh installs chromium first); not part of
  * the main mocha run (not a *.test.ts file).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { McmClient } from '../../src/mcm/client';
@@ -24,7 +26,9 @@ const launcher = require('../../../scripts/node-red-launcher.js') as typeof impo
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
 declare const RED: any, $: any, document: any, getComputedStyle: any;
 
-const docs = join(__dirname, '..', '..', '..', 'docs');
+/** The committed screenshots change only when asked for; every run still takes them. */
+const toDocs = Boolean(process.env.MIMOE_DOCS_SCREENSHOTS);
+const screenshots = toDocs ? join(__dirname, '..', '..', '..', 'docs') : mkdtempSync(join(tmpdir(), 'mimoe-screenshots-'));
 /** An environment variable of the Node-RED process, for a config URL written as ${NAME}. */
 const URL_ENV = 'MIMOE_E2E_URL';
 type Catalog = Record<string, unknown>;
@@ -45,12 +49,13 @@ describe('the editor in a real browser (chromium)', function () {
     client.close();
     editor = await EditorPage.start({ env: { ...process.env, [URL_ENV]: sim.url } });
     page = editor.page;
-    mkdirSync(docs, { recursive: true });
+    mkdirSync(screenshots, { recursive: true });
   });
 
   after(async () => {
     await editor?.stop();
     await sim?.stop();
+    if (!toDocs) rmSync(screenshots, { recursive: true, force: true });
   });
 
   afterEach(function () {
@@ -136,7 +141,7 @@ describe('the editor in a real browser (chromium)', function () {
     assert.deepEqual([...paletteTypes].sort(), launcher.nodeTypes.filter((type) => !configTypes.includes(type)).sort());
     await page.mouse.move(640, 400);
     await settled();
-    await page.locator('#red-ui-palette').screenshot({ path: join(docs, 'palette.png') });
+    await page.locator('#red-ui-palette').screenshot({ path: join(screenshots, 'palette.png') });
 
     // Three nodes in a row, dragged from the palette.
     await paletteCategory('common', true);
@@ -173,7 +178,7 @@ describe('the editor in a real browser (chromium)', function () {
     await item.waitFor();
     assert.match(await suggestions().innerText(), /hello-v1\s+api-hello-v1/, 'the image with its id as detail');
     await settled();
-    await page.screenshot({ path: join(docs, 'autocomplete.png') });
+    await page.screenshot({ path: join(screenshots, 'autocomplete.png') });
     await item.click();
     await suggestions().waitFor({ state: 'hidden' });
     assert.equal(await typedInput('image').inputValue(), 'hello-v1');
@@ -215,7 +220,7 @@ describe('the editor in a real browser (chromium)', function () {
     assert.ok(chart);
     await page.mouse.click(chart.x + chart.width - 60, chart.y + chart.height - 60); // nothing selected
     await settled();
-    await page.screenshot({ path: join(docs, 'debug.png'), style: '.red-ui-notification { display: none !important; }' });
+    await page.screenshot({ path: join(screenshots, 'debug.png'), style: '.red-ui-notification { display: none !important; }' });
 
     const mims = sim.mims();
     assert.equal(mims.length, 1);

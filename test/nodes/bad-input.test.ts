@@ -8,8 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { McmSimulator } from '../../src/simulator';
 import { helper, loadActionFlow, run } from '../support/nodes';
+import { useSimulator } from '../support/simulator-fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'mimoe-bad-'));
 const emptyFile = join(dir, 'empty.tar');
@@ -291,14 +291,7 @@ const cases: Case[] = [
 ];
 
 describe('bad input', function () {
-  let sim: McmSimulator;
-
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true });
-  });
-  after(async () => {
-    await sim.stop();
-  });
+  const sim = useSimulator();
   afterEach(async () => {
     await helper.unload();
   });
@@ -309,13 +302,18 @@ describe('bad input', function () {
 
   for (const c of cases) {
     it(`${c.label}: Catch with a clear message, no request`, async () => {
-      sim.reset();
-      await loadActionFlow(sim, c.node);
+      await loadActionFlow(sim(), c.node);
       const { kind, msg } = await run(c.msg());
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, c.error);
       assert.equal(msg.statusCode, undefined);
-      assert.equal(sim.log.length, 0, `requests sent: ${sim.log.map((e) => e.url).join(', ')}`);
+      assert.equal(
+        sim().log.length,
+        0,
+        `requests sent: ${sim()
+          .log.map((e) => e.url)
+          .join(', ')}`,
+      );
     });
   }
 
@@ -326,17 +324,16 @@ describe('bad input', function () {
     ['mimoe-backup', 'mim', '../../images', 'dataStore'],
   ] as const) {
     it(`${type} ${resource} with the id "${id}" reaches only its own route`, async () => {
-      sim.reset();
-      await loadActionFlow(sim, { type, resource });
+      await loadActionFlow(sim(), { type, resource });
       const payload = type === 'mimoe-remove' ? id : { mimId: id, path: '/p' };
       const { kind, msg } = await run({ payload });
       assert.equal(kind, 'caught');
       assert.equal(msg.statusCode, 404);
       assert.deepEqual(
-        sim.log.map((e) => e.route),
+        sim().log.map((e) => e.route),
         [route],
       );
-      assert.ok(sim.log[0].url.includes(encodeURIComponent(id)), sim.log[0].url);
+      assert.ok(sim().log[0].url.includes(encodeURIComponent(id)), sim().log[0].url);
     });
   }
 });

@@ -10,23 +10,15 @@ import { buildImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, nextMessage, run, statuses } from '../support/nodes';
+import { useSimulator } from '../support/simulator-fixture';
 import { byProfile, sleep, sortedMimIds, waitFor } from '../support/simulator-helpers';
 
 describe('beyond the SDK', function () {
-  let sim: McmSimulator;
+  const sim = useSimulator();
   let client: McmClient;
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true });
-  });
-  after(async () => {
-    await sim.stop();
-  });
   beforeEach(async () => {
-    sim.reset();
-    sim.options.startDelayMs = 0;
-    sim.options.partialCompositions = false;
-    client = new McmClient({ url: sim.url, token: sim.key });
+    client = new McmClient({ url: sim().url, token: sim().key });
     await client.uploadImage(buildImageTar({ name: 'v1' }));
     await client.uploadImage(buildImageTar({ name: 'v2' }));
   });
@@ -37,17 +29,17 @@ describe('beyond the SDK', function () {
 
   describe('ifExists', () => {
     it('a failure to list the running mims is named as the deploy the msg asked for', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
-      sim.setFault('listMims', { status: 500, body: { error: { code: 500, message: 'registry busy' } } });
+      await loadActionFlow(sim(), { type: 'mimoe-deploy', ifExists: 'keep' });
+      sim().setFault('listMims', { status: 500, body: { error: { code: 500, message: 'registry busy' } } });
       const { kind, msg } = await run({ payload: { name: 'svc', image: 'v1' } });
       assert.equal(kind, 'caught');
       assert.equal(msg.error.message, 'deployMim failed: HTTP 500 registry busy');
       assert.equal(msg.statusCode, 500);
-      assert.equal(sim.requests('deployMim').length, 0, 'nothing deployed without knowing what runs');
+      assert.equal(sim().requests('deployMim').length, 0, 'nothing deployed without knowing what runs');
     });
 
     it('keep: a repeated event deploys once and returns the running mim', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
+      await loadActionFlow(sim(), { type: 'mimoe-deploy', ifExists: 'keep' });
       const event = () => ({ payload: { name: 'svc', image: 'v1', env: { A: '1' } } });
       const first = await run(event());
       const second = await run(event());
@@ -55,34 +47,36 @@ describe('beyond the SDK', function () {
       assert.equal(first.kind, 'sent');
       assert.equal(second.kind, 'sent');
       assert.equal(third.msg.payload.id, 'api-svc');
-      assert.equal(sim.requests('deployMim').length, 1, 'deployed once');
-      assert.equal(sim.requests('removeMim').length, 0);
+      assert.equal(sim().requests('deployMim').length, 1, 'deployed once');
+      assert.equal(sim().requests('removeMim').length, 0);
     });
 
     it('keep: a different env replaces the running mim', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'keep' });
+      await loadActionFlow(sim(), { type: 'mimoe-deploy', ifExists: 'keep' });
       await run({ payload: { name: 'svc', image: 'v1', env: { A: '1' } } });
       const { msg } = await run({ payload: { name: 'svc', image: 'v1', env: { A: '2' } } });
       assert.deepEqual(msg.payload.env, { A: '2' });
-      assert.equal(sim.requests('deployMim').length, 2);
-      assert.equal(sim.requests('removeMim').length, 1);
+      assert.equal(sim().requests('deployMim').length, 2);
+      assert.equal(sim().requests('removeMim').length, 1);
     });
 
     it('replace: swaps the image', async () => {
       await client.deployMim('svc', 'v1');
-      await loadActionFlow(sim, { type: 'mimoe-deploy', ifExists: 'replace' });
+      await loadActionFlow(sim(), { type: 'mimoe-deploy', ifExists: 'replace' });
       const { kind, msg } = await run({ payload: { name: 'svc', image: 'v2' } });
       assert.equal(kind, 'sent');
       assert.equal(msg.payload.image, 'v2');
       assert.deepEqual(
-        sim.mims().map((m) => m.image),
+        sim()
+          .mims()
+          .map((m) => m.image),
         ['v2'],
       );
     });
 
     it("fail (the default) passes the runtime's refusal on; msg.ifExists overrides the node", async () => {
       await client.deployMim('svc', 'v1');
-      await loadActionFlow(sim, { type: 'mimoe-deploy' });
+      await loadActionFlow(sim(), { type: 'mimoe-deploy' });
       const failed = await run({ payload: { name: 'svc', image: 'v2' } });
       assert.equal(failed.kind, 'caught');
       assert.equal(failed.msg.statusCode, byProfile({ contract: 409, field: 400 }));
@@ -93,17 +87,17 @@ describe('beyond the SDK', function () {
     });
 
     it('refuses an unknown msg.ifExists before any request', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-deploy' });
-      sim.resetStats();
+      await loadActionFlow(sim(), { type: 'mimoe-deploy' });
+      sim().resetStats();
       const { kind, msg } = await run({ payload: { name: 'svc', image: 'v1' }, ifExists: 'overwrite' });
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /ifExists must be "fail", "replace" or "keep" \(got "overwrite"\)/);
-      assert.equal(sim.log.length, 0);
+      assert.equal(sim().log.length, 0);
     });
 
     it('keep in a composition skips the mims that match', async () => {
       await client.deployMim('a', 'v1');
-      await loadActionFlow(sim, { type: 'mimoe-composition', ifExists: 'keep' });
+      await loadActionFlow(sim(), { type: 'mimoe-composition', ifExists: 'keep' });
       const { kind, msg } = await run({
         payload: [
           { name: 'a', image: 'v1' },
@@ -115,7 +109,7 @@ describe('beyond the SDK', function () {
         msg.payload.map((m: { id: string }) => m.id),
         ['api-a', 'api-b'],
       );
-      const body = sim.requests('deployComposition')[0].body as { mims: Array<{ name: string }> };
+      const body = sim().requests('deployComposition')[0].body as { mims: Array<{ name: string }> };
       assert.deepEqual(
         body.mims.map((m) => m.name),
         ['b'],
@@ -125,8 +119,8 @@ describe('beyond the SDK', function () {
 
   describe('wait until started', () => {
     it('waits for started and reports progress in the status', async () => {
-      sim.options.startDelayMs = 300;
-      await loadActionFlow(sim, { type: 'mimoe-deploy', waitStarted: true, waitTimeout: 5 });
+      sim().options.startDelayMs = 300;
+      await loadActionFlow(sim(), { type: 'mimoe-deploy', waitStarted: true, waitTimeout: 5 });
       const seen = statuses('n1');
       const { kind, msg } = await run({ payload: { name: 'slow', image: 'v1' } });
       assert.equal(kind, 'sent');
@@ -138,8 +132,8 @@ describe('beyond the SDK', function () {
     });
 
     it('times out with a clear error while the simulator holds a mim in created', async () => {
-      sim.options.startDelayMs = -1;
-      await loadActionFlow(sim, { type: 'mimoe-deploy', waitStarted: true, waitTimeout: 1 });
+      sim().options.startDelayMs = -1;
+      await loadActionFlow(sim(), { type: 'mimoe-deploy', waitStarted: true, waitTimeout: 1 });
       const started = Date.now();
       const { kind, msg } = await run({ payload: { name: 'stuck', image: 'v1' } });
       assert.equal(kind, 'caught');
@@ -150,9 +144,9 @@ describe('beyond the SDK', function () {
 
   describe('composition rollback', () => {
     it('removes what a part-way failure created and says so', async () => {
-      sim.options.partialCompositions = true;
+      sim().options.partialCompositions = true;
       await client.deployMim('existing', 'v1');
-      await loadActionFlow(sim, { type: 'mimoe-composition' });
+      await loadActionFlow(sim(), { type: 'mimoe-composition' });
       const { kind, msg } = await run({
         payload: [
           { name: 'one', image: 'v1' },
@@ -164,15 +158,17 @@ describe('beyond the SDK', function () {
       assert.equal(msg.statusCode, byProfile({ contract: 404, field: 400 }), 'the unknown image');
       assert.match(msg.error.message, /rolled back \(removed again\): api-one, api-two/);
       assert.deepEqual(
-        sim.mims().map((m) => m.id),
+        sim()
+          .mims()
+          .map((m) => m.id),
         ['api-existing'],
         'nothing of this call is left; the older mim stays',
       );
     });
 
     it('removes the created mims when they do not start in time', async () => {
-      sim.options.startDelayMs = -1;
-      await loadActionFlow(sim, { type: 'mimoe-composition', waitStarted: true, waitTimeout: 1 });
+      sim().options.startDelayMs = -1;
+      await loadActionFlow(sim(), { type: 'mimoe-composition', waitStarted: true, waitTimeout: 1 });
       const { kind, msg } = await run({
         payload: [
           { name: 'one', image: 'v1' },
@@ -182,11 +178,11 @@ describe('beyond the SDK', function () {
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /not started within 1 s/);
       assert.match(msg.error.message, /rolled back/);
-      assert.deepEqual(sim.mims(), []);
+      assert.deepEqual(sim().mims(), []);
     });
 
     it('the same composition twice at once with keep: both succeed, nothing is rolled back', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-composition', ifExists: 'keep' });
+      await loadActionFlow(sim(), { type: 'mimoe-composition', ifExists: 'keep' });
       const outputs = collect('out');
       const caught = collect('caught');
       const specs = () => ({
@@ -203,13 +199,13 @@ describe('beyond the SDK', function () {
         outputs[1].payload.map((m: { id: string }) => m.id),
         ['api-a', 'api-b'],
       );
-      assert.deepEqual(sortedMimIds(sim), ['api-a', 'api-b']);
+      assert.deepEqual(sortedMimIds(sim()), ['api-a', 'api-b']);
     });
 
     it('never removes names that another call took', async () => {
       await client.deployMim('b', 'v2');
-      sim.options.partialCompositions = true;
-      await loadActionFlow(sim, { type: 'mimoe-composition' });
+      sim().options.partialCompositions = true;
+      await loadActionFlow(sim(), { type: 'mimoe-composition' });
       const { kind, msg } = await run({
         payload: [
           { name: 'a', image: 'v1' },
@@ -219,14 +215,16 @@ describe('beyond the SDK', function () {
       assert.equal(kind, 'caught');
       assert.equal(msg.statusCode, byProfile({ contract: 409, field: 400 }), 'the taken name');
       assert.ok(
-        sim.mims().some((m) => m.id === 'api-b'),
+        sim()
+          .mims()
+          .some((m) => m.id === 'api-b'),
         'the other mim stays',
       );
     });
 
     it('leaves the created mims when rollback is off', async () => {
-      sim.options.partialCompositions = true;
-      await loadActionFlow(sim, { type: 'mimoe-composition', rollback: false });
+      sim().options.partialCompositions = true;
+      await loadActionFlow(sim(), { type: 'mimoe-composition', rollback: false });
       const { kind } = await run({
         payload: [
           { name: 'one', image: 'v1' },
@@ -235,7 +233,9 @@ describe('beyond the SDK', function () {
       });
       assert.equal(kind, 'caught');
       assert.deepEqual(
-        sim.mims().map((m) => m.id),
+        sim()
+          .mims()
+          .map((m) => m.id),
         ['api-one'],
       );
     });
@@ -245,20 +245,30 @@ describe('beyond the SDK', function () {
     async function loadWatch(extra: Record<string, unknown> = {}): Promise<void> {
       await loadFlow(
         [
-          configNode(sim, { timeout: 1 }),
+          configNode(sim(), { timeout: 1 }),
           { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']], ...extra },
           { id: 'out', type: 'helper' },
           { id: 'catch', type: 'catch', scope: ['w'], uncaught: false, wires: [['caught']] },
           { id: 'caught', type: 'helper' },
         ],
-        { cfg: { token: sim.key } },
+        { cfg: { token: sim().key } },
       );
     }
 
+    /** The watch learns what is there from its first answer; changes after it are news. */
+    const firstPoll = () =>
+      waitFor(
+        () =>
+          sim()
+            .requests('listMims')
+            .some((e) => e.status === 200),
+        'the first poll answered',
+      );
+
     it('reports an add, a state change and a removal made behind its back', async () => {
-      sim.options.startDelayMs = 400;
+      sim().options.startDelayMs = 400;
       await loadWatch();
-      await sleep(250);
+      await firstPoll();
       const added = nextMessage('out', 3000);
       await client.deployMim('bg', 'v1');
       const a = await added;
@@ -279,10 +289,10 @@ describe('beyond the SDK', function () {
 
     it('survives a simulator restart, says so in its status, and reports what changed meanwhile', async () => {
       await loadWatch();
-      await sleep(250);
+      await firstPoll();
       const seen = statuses('w');
       const caught = collect('caught');
-      await sim.stop();
+      await sim().stop();
       try {
         await waitFor(
           () => seen.some((s) => s.fill === 'red' && /unreachable, retrying in \d+ s/.test(s.text ?? '')),
@@ -290,7 +300,7 @@ describe('beyond the SDK', function () {
           5000,
         );
       } finally {
-        await sim.restart();
+        await sim().restart();
       }
       const next = nextMessage('out', 8000);
       await client.deployMim('after', 'v1');
@@ -304,12 +314,12 @@ describe('beyond the SDK', function () {
 
     it('stops polling on close', async () => {
       await loadWatch();
-      await sleep(350);
+      await waitFor(() => sim().requests('listMims').length >= 2, 'two polls');
       await helper.unload();
-      const count = sim.requests('listMims').length;
-      assert.ok(count >= 2, `polled ${count} times`);
+      const count = sim().requests('listMims').length;
+      // Four poll intervals with the flow stopped: no poll may come.
       await sleep(400);
-      assert.equal(sim.requests('listMims').length, count);
+      assert.equal(sim().requests('listMims').length, count);
     });
   });
 
@@ -332,7 +342,7 @@ describe('beyond the SDK', function () {
     });
 
     it('fails with the file name when the key file is missing', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-list' }, { tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
+      await loadActionFlow(sim(), { type: 'mimoe-list' }, { tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /cannot read the key file \/nonexistent\/mimoe-api-key.env/);
@@ -340,22 +350,18 @@ describe('beyond the SDK', function () {
   });
 
   it('talks to an older runtime through /containers', async () => {
-    await loadActionFlow(sim, { type: 'mimoe-deploy' }, { resource: 'containers' });
-    sim.resetStats();
+    await loadActionFlow(sim(), { type: 'mimoe-deploy' }, { resource: 'containers' });
+    sim().resetStats();
     const { kind, msg } = await run({ payload: { name: 'legacy', image: 'v1' } });
     assert.equal(kind, 'sent');
     assert.equal(msg.payload.id, 'api-legacy');
     assert.deepEqual(
-      sim.log.map((e) => `${e.method} ${e.url}`),
+      sim().log.map((e) => `${e.method} ${e.url}`),
       byProfile({
         contract: ['POST /mcm/v1/containers'],
         // Answered without the mim: it is looked up in the list, under /containers too.
         field: ['POST /mcm/v1/containers', 'GET /mcm/v1/containers'],
       }),
     );
-  });
-
-  it('does not use collect by accident', () => {
-    assert.equal(typeof collect, 'function');
   });
 });

@@ -15,6 +15,7 @@ import type { RolloutResult } from '../../src/mcm/models';
 import type { MimoeFleetNode } from '../../src/nodes/shared/runtime';
 import { McmFleet, McmFleetDevice } from '../../src/simulator';
 import { collect, helper, loadFlow, run, statuses } from '../support/nodes';
+import { waitFor } from '../support/simulator-helpers';
 
 const SIZE = 20;
 const INSIGHT_TOKEN = 'insight-token-of-the-test-fleet';
@@ -194,14 +195,12 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
       assert.ok(checks.length >= 1 && checks.every((r) => r.url === '/api/hello/v1/'), `${names[i]} was health-checked`);
       assert.equal(checks[0].headers.authorization, undefined, 'no key is sent to a mim');
     }
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(perDevice.length, 20);
+    await waitFor(() => perDevice.length === 20, 'a msg per device');
     assert.deepEqual(perDevice.map((m) => m.device).sort(), names);
     assert.equal(perDevice[0].device, 'device-01', 'the canary first');
     assert.ok(perDevice.every((m) => m.payload.ok && m.topic === 'release-2'));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(seen[seen.length - 1].text, '20/20 done');
-    assert.equal(seen[seen.length - 1].fill, 'green');
+    await waitFor(() => seen.at(-1)?.text === '20/20 done', 'the final status');
+    assert.equal(seen.at(-1)?.fill, 'green');
   });
 
   it('one device offline fails alone and is named; the rest succeed', async () => {
@@ -304,7 +303,9 @@ describe('mimoe-fleet and mimoe-rollout against a simulated fleet of 20', functi
     const failures: Array<{ args: unknown[] }> = [];
     n1.on('call:error', (call) => failures.push(call));
     helper.getNode('n1').receive({});
-    await new Promise((r) => setTimeout(r, 1200));
+    // Mid-rollout: the canary is done once the next wave's deploys reach their (slow) devices.
+    const [, ...others] = fleet.devices;
+    await waitFor(() => others.some((d) => d.sim.requests('deployMim').length > 0), 'the next wave in flight', 8000);
     const started = Date.now();
     // As a redeploy does: Node-RED closes the node and waits until its close handler is done.
     await (helper.getNode('n1') as unknown as { close(removed: boolean): Promise<void> }).close(false);

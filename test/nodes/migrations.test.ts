@@ -1,6 +1,6 @@
 /**
- * Config versions: node configs as release 0.1.0 saved them (the shipped examples, no version
- * field) are brought to the current shape, and load and work in a real Node-RED flow by the
+ * Config versions: node configs as release 0.1.0 saved them (its shipped examples, kept as they
+ * were in test/fixtures/flows-0.1.0; no version field) are brought to the current shape, and load and work in a real Node-RED flow by the
  * migrated values; a config saved by a newer release runs as it is, with a warning in the log.
  */
 import assert from 'node:assert/strict';
@@ -12,15 +12,17 @@ import { buildImageTar } from '../../src/wire/image-tar';
 import { configVersion, migrateConfig, SavedConfig, versionSettingName } from '../../src/nodes/shared/migrations';
 import { McmSimulator } from '../../src/simulator';
 import { collect, helper, loadFlow, NODE_TYPES, nextMessage, run } from '../support/nodes';
+import { useSimulator } from '../support/simulator-fixture';
 import { waitFor } from '../support/simulator-helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
 
 const root = join(__dirname, '..', '..', '..');
-const examplesDir = join(root, 'examples');
+/** The examples as release 0.1.0 shipped them: today's examples change, these stay. */
+const examplesDir = join(root, 'test', 'fixtures', 'flows-0.1.0');
 
-/** Every node of this package in the shipped examples, as the 0.1.0 editor saved it. */
+/** Every node of this package in the 0.1.0 examples, as the 0.1.0 editor saved it. */
 const savedNodes: SavedConfig[] = readdirSync(examplesDir)
   .filter((file) => file.endsWith('.json'))
   .flatMap((file) => JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as SavedConfig[])
@@ -143,19 +145,14 @@ describe('config versions: the migration of saved configs', () => {
 });
 
 describe('config versions: flows saved by release 0.1.0 in a real Node-RED', function () {
-  let sim: McmSimulator;
+  const sim = useSimulator({ startDelayMs: 0 });
   let client: McmClient;
 
-  before(async () => {
-    sim = await McmSimulator.start({ quiet: true, startDelayMs: 0 });
-    client = new McmClient({ url: sim.url, token: sim.key });
+  before(() => {
+    client = new McmClient({ url: sim().url, token: sim().key });
   });
-  after(async () => {
-    client.close();
-    await sim.stop();
-  });
+  after(() => client.close());
   beforeEach(async () => {
-    sim.reset();
     await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
   });
   afterEach(() => helper.unload());
@@ -164,7 +161,7 @@ describe('config versions: flows saved by release 0.1.0 in a real Node-RED', fun
   const configNode = (extra: Record<string, unknown> = {}) => ({
     ...saved('mimoe-config'),
     id: 'cfg',
-    url: sim.url,
+    url: sim().url,
     tokenSource: 'credential',
     keyFile: '',
     ...extra,
@@ -181,7 +178,7 @@ describe('config versions: flows saved by release 0.1.0 in a real Node-RED', fun
         { id: 'catch', type: 'catch', scope: ['n1'], uncaught: false, wires: [['caught']] },
         { id: 'caught', type: 'helper' },
       ],
-      { cfg: { token: sim.key } },
+      { cfg: { token: sim().key } },
     );
   }
 
@@ -203,7 +200,7 @@ describe('config versions: flows saved by release 0.1.0 in a real Node-RED', fun
     const again = await run({ payload: { name: 'hello', image: 'hello-v1' } });
     assert.equal(again.kind, 'sent', 'ifExists keep: the running mim is kept');
     assert.equal(again.msg.payload.id, first.msg.payload.id);
-    assert.equal(sim.requests('deployMim').length, 1);
+    assert.equal(sim().requests('deployMim').length, 1);
   });
 
   it("a composition saved with its specs in the node and no type deploys them as JSON, the dialog's type", async () => {
@@ -230,13 +227,13 @@ describe('config versions: flows saved by release 0.1.0 in a real Node-RED', fun
   it('a saved watch node polls at its saved interval (text "0.2" in the flow)', async () => {
     await loadFlow(
       [configNode(), { ...saved('mimoe-watch'), id: 'w', server: 'cfg', interval: '0.2', wires: [['out']] }, { id: 'out', type: 'helper' }],
-      { cfg: { token: sim.key } },
+      { cfg: { token: sim().key } },
     );
     const changes = collect('out');
-    await waitFor(() => sim.requests('listImages').length >= 2, 'two polls', 8000);
+    await waitFor(() => sim().requests('listImages').length >= 2, 'two polls', 8000);
     const started = Date.now();
-    const polls = sim.requests('listImages').length;
-    await waitFor(() => sim.requests('listImages').length >= polls + 4, 'four more polls', 8000);
+    const polls = sim().requests('listImages').length;
+    await waitFor(() => sim().requests('listImages').length >= polls + 4, 'four more polls', 8000);
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 600, `four polls 0.2 s apart took ${elapsed} ms`);
     // resource "both", as saved: a new image is reported.
@@ -273,7 +270,7 @@ describe('config versions: a flow saved by release 0.1.0 in a Node-RED of its ow
     sim = await McmSimulator.start({ quiet: true, keyFile });
     const userDir = join(dir, 'node-red');
     launcher.linkPackage(userDir);
-    // examples/list.json as shipped, with one list node from a newer release.
+    // 0.1.0's examples/list.json, with one list node from a newer release.
     const flow = (JSON.parse(readFileSync(join(examplesDir, 'list.json'), 'utf8')) as SavedConfig[]).map((n) =>
       n.type === 'mimoe-list' && n.resource === 'image' ? { ...n, version: 99 } : n,
     );

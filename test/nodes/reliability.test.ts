@@ -10,7 +10,8 @@ import { buildImageTar, writeImageTar } from '../../src/wire/image-tar';
 import { McmClient } from '../../src/mcm/client';
 import { McmSimulator } from '../../src/simulator';
 import { CORE, collect, configNode, helper, loadActionFlow, loadFlow, run, statuses } from '../support/nodes';
-import { byProfile } from '../support/simulator-helpers';
+import { useSimulator } from '../support/simulator-fixture';
+import { byProfile, waitFor } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
 
 const TIMEOUT_S = 1;
@@ -19,27 +20,27 @@ const BOUND_MS = 1500;
 
 describe('reliability', function () {
   this.timeout(60_000);
-  let sim: McmSimulator;
+  const sim = useSimulator();
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-  before(async () => {
+  before(() => {
     process.on('unhandledRejection', onUnhandled);
-    sim = await McmSimulator.start({ quiet: true });
-    const client = new McmClient({ url: sim.url, token: sim.key });
+  });
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+  beforeEach(async () => {
+    const client = new McmClient({ url: sim().url, token: sim().key });
     await client.uploadImage(buildImageTar({ name: 'img' }));
     client.close();
-  });
-  after(async () => {
-    process.off('unhandledRejection', onUnhandled);
-    await sim.stop();
-  });
-  beforeEach(() => {
-    sim.clearFaults();
-    sim.resetStats();
+    sim().resetStats();
   });
   afterEach(async () => {
     await helper.unload();
+    // Every test checks its own: a rejection left unhandled shows up by the next turn of the loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled.splice(0), [], 'no unhandled rejection');
   });
 
   describe('faults', () => {
@@ -69,14 +70,14 @@ describe('reliability', function () {
     ];
     for (const [label, fault, message] of faults) {
       it(`${label}: Catch names the problem in time; the next msg succeeds`, async () => {
-        await loadActionFlow(sim, { type: 'mimoe-list' }, { timeout: TIMEOUT_S });
-        sim.setFault('listMims', fault);
+        await loadActionFlow(sim(), { type: 'mimoe-list' }, { timeout: TIMEOUT_S });
+        sim().setFault('listMims', fault);
         const started = Date.now();
         const failed = await run({ payload: 'first' });
         assert.equal(failed.kind, 'caught');
         assert.match(failed.msg.error.message, message);
         assert.ok(Date.now() - started < TIMEOUT_S * 1000 + BOUND_MS, `took ${Date.now() - started} ms`);
-        sim.clearFaults();
+        sim().clearFaults();
         const next = await run({ payload: 'second' });
         assert.equal(next.kind, 'sent');
         assert.ok(Array.isArray(next.msg.payload));
@@ -84,8 +85,8 @@ describe('reliability', function () {
     }
 
     it('msg.timeout (ms) overrides the config node timeout for that msg', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-list' }, { timeout: 20 });
-      sim.setFault('listMims', { hang: true });
+      await loadActionFlow(sim(), { type: 'mimoe-list' }, { timeout: 20 });
+      sim().setFault('listMims', { hang: true });
       const started = Date.now();
       const { kind, msg } = await run({ timeout: 300 });
       assert.equal(kind, 'caught');
@@ -94,11 +95,11 @@ describe('reliability', function () {
     });
 
     it('retries a list through a single 503 with Retry-After and succeeds', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-list' }, { timeout: TIMEOUT_S });
-      sim.setFault('listMims', { status: 503, headers: { 'Retry-After': '0' }, times: 1 });
+      await loadActionFlow(sim(), { type: 'mimoe-list' }, { timeout: TIMEOUT_S });
+      sim().setFault('listMims', { status: 503, headers: { 'Retry-After': '0' }, times: 1 });
       const { kind } = await run({});
       assert.equal(kind, 'sent');
-      assert.equal(sim.requests('listMims').length, 2);
+      assert.equal(sim().requests('listMims').length, 2);
     });
 
     it('connection refused: Catch says the runtime cannot be reached', async () => {
@@ -113,14 +114,14 @@ describe('reliability', function () {
     });
 
     it('a server restart in the middle of a flow: caught while down, served once back', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-deploy' }, { timeout: TIMEOUT_S });
+      await loadActionFlow(sim(), { type: 'mimoe-deploy' }, { timeout: TIMEOUT_S });
       assert.equal((await run({ payload: { name: 'before', image: 'img' } })).kind, 'sent');
-      await sim.stop();
+      await sim().stop();
       let down;
       try {
         down = await run({ payload: { name: 'during', image: 'img' } });
       } finally {
-        await sim.restart();
+        await sim().restart();
       }
       assert.equal(down.kind, 'caught');
       // A pooled connection the server closed, or a refused new one: either way the text says so.
@@ -129,7 +130,9 @@ describe('reliability', function () {
       assert.equal(back.kind, 'sent');
       assert.equal(back.msg.payload.id, 'api-after');
       assert.ok(
-        sim.mims().some((m) => m.id === 'api-before'),
+        sim()
+          .mims()
+          .some((m) => m.id === 'api-before'),
         'state survived the restart',
       );
     });
@@ -141,37 +144,33 @@ describe('reliability', function () {
         ['mimoe-remove', 'removeMim', 'api-x'],
         ['mimoe-composition', 'deployComposition', [{ name: 'z', image: 'img' }]],
       ] as const) {
-        await loadActionFlow(sim, { type }, { timeout: TIMEOUT_S });
-        sim.resetStats();
-        sim.setFault(route, { status: 503, headers: { 'Retry-After': '0' } });
+        await loadActionFlow(sim(), { type }, { timeout: TIMEOUT_S });
+        sim().resetStats();
+        sim().setFault(route, { status: 503, headers: { 'Retry-After': '0' } });
         const { kind, msg } = await run({ payload });
         assert.equal(kind, 'caught', type);
         assert.equal(msg.statusCode, 503, `${type}: ${msg.error.message}`);
-        assert.equal(sim.requests(route).length, 1, `${type} sent once`);
-        sim.clearFaults();
+        assert.equal(sim().requests(route).length, 1, `${type} sent once`);
+        sim().clearFaults();
         await helper.unload();
       }
-    });
-
-    it('had no unhandled rejections', () => {
-      assert.deepEqual(unhandled, []);
     });
   });
 
   describe('load', () => {
     it('1,000 msgs at once across list and deploy: none lost, concurrency bounded', async () => {
       const limit = 3;
-      sim.setFault('listMims', { delayMs: 2 });
+      sim().setFault('listMims', { delayMs: 2 });
       await loadFlow(
         [
-          configNode(sim, { concurrency: limit, timeout: 30 }),
+          configNode(sim(), { concurrency: limit, timeout: 30 }),
           { id: 'list', type: 'mimoe-list', server: 'cfg', wires: [['out']] },
           { id: 'deploy', type: 'mimoe-deploy', server: 'cfg', wires: [['out']] },
           { id: 'out', type: 'helper' },
           { id: 'catch', type: 'catch', scope: ['list', 'deploy'], uncaught: false, wires: [['caught']] },
           { id: 'caught', type: 'helper' },
         ],
-        { cfg: { token: sim.key } },
+        { cfg: { token: sim().key } },
       );
       const sent = collect('out');
       const caught = collect('caught');
@@ -182,8 +181,7 @@ describe('reliability', function () {
         if (i % 2) list.receive({ payload: i, seq: i });
         else deploy.receive({ payload: { name: `m${i % 10 === 0 ? 0 : i}`, image: 'img' }, seq: i });
       }
-      const deadline = Date.now() + 45_000;
-      while (sent.length + caught.length < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => sent.length + caught.length >= 1000, 'a result for each of the 1000 msgs', 45_000);
       assert.equal(sent.length + caught.length, 1000, `${sent.length} sent + ${caught.length} caught`);
       const seqs = new Set([...sent, ...caught].map((m) => m.seq));
       assert.equal(seqs.size, 1000, 'every msg accounted for once');
@@ -193,8 +191,8 @@ describe('reliability', function () {
         caught.every((m) => m.statusCode === refusal && /already exists/.test(m.error.message)),
         JSON.stringify(caught[0]?.error),
       );
-      assert.ok(sim.maxInFlight <= limit, `simulator saw ${sim.maxInFlight} at once`);
-      assert.ok(sim.maxInFlight >= 2, 'requests did run in parallel');
+      assert.ok(sim().maxInFlight <= limit, `simulator saw ${sim().maxInFlight} at once`);
+      assert.ok(sim().maxInFlight >= 2, 'requests did run in parallel');
     });
   });
 
@@ -214,21 +212,20 @@ describe('reliability', function () {
       const file = join(dir, 'big.tar');
       await writeImageTar(file, { name: 'big', paddingBytes: 64 * 1024 * 1024 });
       // The simulator sits on the request, so the upload stalls under backpressure mid-file.
-      sim.setFault('uploadImage', { delayMs: 3000 });
+      sim().setFault('uploadImage', { delayMs: 3000 });
       const socketsBefore = tcpSockets();
-      await loadActionFlow(sim, { type: 'mimoe-upload' });
+      await loadActionFlow(sim(), { type: 'mimoe-upload' });
       helper.getNode('n1').receive({ filename: file });
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(sim.inFlight, 1);
+      await waitFor(() => sim().requests('uploadImage').length === 1, 'the upload at the simulator');
+      assert.equal(sim().inFlight, 1);
       assert.equal(openHandlesOn(file), 1, 'the file is being read');
       assert.equal(tcpSockets(), socketsBefore + 2, 'client and server ends of the upload');
       const started = Date.now();
       await helper.unload();
       assert.ok(Date.now() - started < 2000, 'close did not wait for the upload');
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(openHandlesOn(file), 0, 'the file handle is closed');
-      // The client's socket is gone; the simulator's end lingers until its delay ends.
-      assert.ok(tcpSockets() <= socketsBefore + 1, `${tcpSockets() - socketsBefore} sockets left`);
+      await waitFor(() => openHandlesOn(file) === 0, 'the file handle closed');
+      // The client's socket goes; the simulator's end lingers until its delay ends.
+      await waitFor(() => tcpSockets() <= socketsBefore + 1, 'the client end of the upload closed');
     });
   });
 
@@ -273,16 +270,16 @@ describe('reliability', function () {
 
   describe('secrets', () => {
     it('never puts the token in a msg, a status, a log line or an error', async () => {
-      const secret = sim.key;
-      await loadActionFlow(sim, { type: 'mimoe-deploy' }, { timeout: TIMEOUT_S });
+      const secret = sim().key;
+      await loadActionFlow(sim(), { type: 'mimoe-deploy' }, { timeout: TIMEOUT_S });
       const seen = statuses('n1');
       const outcomes = [];
       outcomes.push(await run({ payload: { name: 'ok1', image: 'img' } }));
       outcomes.push(await run({ payload: { name: 'ok1', image: 'img' } }));
       outcomes.push(await run({ payload: { name: 'bad name', image: 'img' } }));
-      sim.setFault('deployMim', { status: 400, body: { message: `rejected Authorization: Bearer ${secret}` } });
+      sim().setFault('deployMim', { status: 400, body: { message: `rejected Authorization: Bearer ${secret}` } });
       outcomes.push(await run({ payload: { name: 'ok2', image: 'img' } }));
-      sim.setFault('deployMim', { hang: true });
+      sim().setFault('deployMim', { hang: true });
       outcomes.push(await run({ payload: { name: 'ok3', image: 'img' } }));
       const everything = JSON.stringify({ outcomes, seen, log: helper.log().args });
       assert.ok(!everything.includes(secret), 'the token leaked');

@@ -6,23 +6,21 @@
 import assert from 'node:assert/strict';
 import { McmClient } from '../../src/mcm/client';
 import { buildImageTar } from '../../src/wire/image-tar';
-import { McmSimulator } from '../../src/simulator';
 import { collect, configNode, helper, loadActionFlow, loadFlow, run } from '../support/nodes';
+import { useSimulator } from '../support/simulator-fixture';
 import { waitFor } from '../support/simulator-helpers';
 
 describe('shared node behaviour', function () {
-  let sim: McmSimulator;
+  const sim = useSimulator({ startDelayMs: 0 });
   let client: McmClient;
 
   beforeEach(async () => {
-    sim = await McmSimulator.start({ quiet: true, startDelayMs: 0 });
-    client = new McmClient({ url: sim.url, token: sim.key });
+    client = new McmClient({ url: sim().url, token: sim().key });
     await client.uploadImage(buildImageTar({ name: 'v1' }));
   });
   afterEach(async () => {
     await helper.unload();
     client.close();
-    await sim.stop();
   });
 
   describe('msg.statusCode at Catch', () => {
@@ -30,17 +28,17 @@ describe('shared node behaviour', function () {
     const fromHttpRequest = (payload: unknown) => ({ payload, statusCode: 200 });
 
     it('is gone after a failure without an HTTP status (invalid input): the 200 of an earlier request is not the answer', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-deploy' });
-      const before = sim.log.length;
+      await loadActionFlow(sim(), { type: 'mimoe-deploy' });
+      const before = sim().log.length;
       const { kind, msg } = await run(fromHttpRequest({ image: 'v1' }));
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /^deployMim: /);
       assert.equal('statusCode' in msg, false, `msg.statusCode ${String(msg.statusCode)}`);
-      assert.equal(sim.log.length, before, 'no request');
+      assert.equal(sim().log.length, before, 'no request');
     });
 
     it('is gone after a runtime that cannot be reached', async () => {
-      await loadActionFlow(sim, { type: 'mimoe-list' }, { url: 'http://127.0.0.1:1', timeout: 2 });
+      await loadActionFlow(sim(), { type: 'mimoe-list' }, { url: 'http://127.0.0.1:1', timeout: 2 });
       const { kind, msg } = await run(fromHttpRequest(undefined));
       assert.equal(kind, 'caught');
       assert.match(msg.error.message, /^listMims failed: /);
@@ -48,8 +46,8 @@ describe('shared node behaviour', function () {
     });
 
     it("is the runtime's own after an HTTP failure", async () => {
-      await loadActionFlow(sim, { type: 'mimoe-list' });
-      sim.rotateKey();
+      await loadActionFlow(sim(), { type: 'mimoe-list' });
+      sim().rotateKey();
       const { kind, msg } = await run(fromHttpRequest(undefined));
       assert.equal(kind, 'caught');
       assert.equal(msg.statusCode, 403);
@@ -61,13 +59,13 @@ describe('shared node behaviour', function () {
     async function loadWatch(): Promise<void> {
       await loadFlow(
         [
-          configNode(sim),
+          configNode(sim()),
           { id: 'w', type: 'mimoe-watch', server: 'cfg', resource: 'mim', interval: 0.1, wires: [['out']] },
           { id: 'out', type: 'helper' },
         ],
-        { cfg: { token: sim.key } },
+        { cfg: { token: sim().key } },
       );
-      await waitFor(() => sim.requests('listMims').length >= 2, 'the first polls', 8000);
+      await waitFor(() => sim().requests('listMims').length >= 2, 'the first polls', 8000);
     }
 
     it('a downstream node that edits msg.payload does not make the next poll see a change', async () => {
@@ -80,8 +78,8 @@ describe('shared node behaviour', function () {
       });
       await client.deployMim('svc', 'v1');
       await waitFor(() => received.length >= 1, 'the mim/added msg', 8000);
-      const polls = sim.requests('listMims').length;
-      await waitFor(() => sim.requests('listMims').length >= polls + 5, 'five more polls', 8000);
+      const polls = sim().requests('listMims').length;
+      await waitFor(() => sim().requests('listMims').length >= polls + 5, 'five more polls', 8000);
       assert.deepEqual(
         received.map((m) => m.topic),
         ['mim/added'],

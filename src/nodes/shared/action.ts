@@ -24,8 +24,8 @@ export interface ActionContext<C = McmClient> {
   input(key: string, fromMsg: FromMsg): Promise<unknown>;
   /** Text from this node's own catalog, e.g. t('status.deploying', {name}). */
   t(key: string, params?: Record<string, unknown>): string;
-  /** A blue status while the work goes on. */
-  progress(text: string): void;
+  /** A blue status while the work goes on; a function builds the text only when it is shown. */
+  progress(text: string | (() => string)): void;
   send: Send;
 }
 

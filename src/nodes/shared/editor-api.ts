@@ -125,19 +125,26 @@ function mediaType(header: string | undefined): string | undefined {
   return /^\s*([\w.+-]{1,40}\/[\w.+-]{1,60})/.exec(header ?? '')?.[1].toLowerCase();
 }
 
-/** Longest first line of a plain-text answer that is shown. */
+/** Longest first line of a server's error text that is shown. */
 const FIRST_LINE_MAX = 120;
 
 /**
- * The first line of a plain-text error answer, as the client kept it (redacted), or undefined:
- * never for another type, never when it holds markup, and never from a 2xx answer (the client
- * keeps no text of those here), so an internal service's content does not come back.
+ * The first line of a server's error text, as the client kept it (redacted), cut at
+ * FIRST_LINE_MAX, or undefined when it holds markup: whatever answers at the posted URL, no more
+ * of its content comes back to the editor.
  */
-function plainFirstLine(err: McmError, type: string | undefined): string | undefined {
-  if (type !== 'text/plain' || err.code !== 'http') return undefined;
-  const line = (err.serverMessage ?? '').split(/\r?\n/)[0].trim();
+function firstLine(message: string | undefined): string | undefined {
+  const line = (message ?? '').split(/\r?\n/)[0].trim();
   if (!line || /<[a-z!?/]/i.test(line)) return undefined;
   return line.length > FIRST_LINE_MAX ? `${line.slice(0, FIRST_LINE_MAX)}…` : line;
+}
+
+/**
+ * The first line of a plain-text error answer: never for another type, and never from a 2xx
+ * answer (the client keeps no text of those here).
+ */
+function plainFirstLine(err: McmError, type: string | undefined): string | undefined {
+  return type === 'text/plain' && err.code === 'http' ? firstLine(err.serverMessage) : undefined;
 }
 
 /** Network failures by system code: the editor names the cause in words (see transport's `detail`: "CODE host:port"). */
@@ -164,8 +171,9 @@ const NETWORK_CAUSES: Record<string, string> = {
 /**
  * The editor's text for a client failure, in the dialog user's words: no operation name. An
  * answer that is not MCM's (HTML, text, unknown JSON, a 2xx the client could not use) is
- * described by status and type, with only the first line of a plain-text error answer: an editor
- * user may point the route at any internal service, and its content must not come back.
+ * described by status and type, with only the first line of a plain-text error answer; a JSON
+ * error in a recognised shape shows the first line of its message. An editor user may point the
+ * route at any internal service, and its content must not come back.
  */
 function editorMessage(RED: RED, err: McmError, exchange: Exchange | undefined): string {
   const text = (key: string, params: Record<string, unknown> = {}) => RED._(`mimoe-config.admin.${key}`, params as Record<string, string>);
@@ -178,7 +186,7 @@ function editorMessage(RED: RED, err: McmError, exchange: Exchange | undefined):
     const type = mediaType(err.contentType ?? exchange?.responseHeaders['content-type']);
     const line = plainFirstLine(err, type);
     const answer = fromMcm
-      ? `HTTP ${status} ${err.serverMessage ?? ''}`.trimEnd()
+      ? `HTTP ${status} ${firstLine(err.serverMessage) ?? ''}`.trimEnd()
       : `HTTP ${status}, ${type ?? text('noType')}${line ? `: ${line}` : ''}`;
     if (status === 401 || status === 403) return text(carriesKey ? 'keyRefused' : 'tokenRefused', { answer });
     return text(fromMcm ? 'failure.http' : 'foreign', { answer });

@@ -16,6 +16,9 @@ export class StatusLight {
   /** The last status sent, as JSON. */
   private shown = '';
   private timer: NodeJS.Timeout | undefined;
+  /** What the timer will show: the latest update within the interval. */
+  private pendingFill: Fill = 'blue';
+  private pendingText: StatusText;
   private stopped = false;
 
   constructor(private readonly node: Node) {}
@@ -26,11 +29,16 @@ export class StatusLight {
    */
   show(fill: Fill, text: StatusText): void {
     if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const wait = this.last + STATUS_INTERVAL_MS - Date.now();
-    if (fill === 'red' || wait <= 0) this.apply(fill, text);
-    else this.timer = setTimeout(() => this.apply(fill, text), wait);
+    if (fill === 'red' || wait <= 0) {
+      clearTimeout(this.timer);
+      this.apply(fill, text);
+      return;
+    }
+    // One timer per interval, not one per msg: a later update only replaces what it will show.
+    this.pendingFill = fill;
+    this.pendingText = text;
+    this.timer ??= setTimeout(() => this.apply(this.pendingFill, this.pendingText), wait);
   }
 
   /** On close: no more updates, and a clear status. */
