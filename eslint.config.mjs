@@ -42,4 +42,6 @@ export default tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  // StrykerJS's sandboxes and reports (npm run mutate).
+  { ignores: ['.stryker-tmp/', 'reports/'] },
 );
