@@ -181,9 +181,9 @@ describe('McmClient configuration and secrets', function () {
 
     it('masks credentials and queries of URLs in the runtime’s text', async () => {
       client = make();
-      sim().setFault('listMims', { status: 502, body: 'upstream http://admin:hunter2@10.0.0.1/x?sig=abc123&k=v failed' });
+      sim().setFault('listMims', { status: 502, body: 'upstream http://admin:hunter2@127.0.0.1:9/x?sig=abc123&k=v failed' });
       const error = await rejects(client.listMims());
-      assert.equal(error.serverMessage, 'upstream http://***@10.0.0.1/x?*** failed');
+      assert.equal(error.serverMessage, 'upstream http://***@127.0.0.1:9/x?*** failed');
     });
 
     it('forgets no token it sent: an echo of a rotated key is removed too', async () => {
