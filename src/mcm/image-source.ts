@@ -32,17 +32,18 @@ import { isReadable } from './validate';
  * that only counts: 512 KiB took 0.5-0.7 s of CPU, 256 KiB 0.7 s (costs per chunk); 1 MiB 0.56 s
  * against 0.68 s in one set, but a 16-device rollout then held 20-30 MiB more. Read buffers are
  * reused (FileChunks), so larger chunks no longer push V8 into full collections as fresh 4 MiB
- * buffers did. They are sent on in smaller pieces (SEND_SLICE_BYTES), for the low-speed limit.
+ * buffers did. A chunk goes to the request whole, or in pieces where the socket asks for them.
  */
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 
 /**
- * What the request is handed at a time: a view of a part of a chunk (no copy). The low-speed limit
- * counts what the request has taken, and the request takes the next piece only once its socket
- * has passed on the last: in 64 KiB pieces a link must move 64 KiB per window to count as moving
- * (about 1 KiB/s with the default 60 s), where a whole 512 KiB chunk would ask 9 KiB/s of it.
+ * Pieces of a chunk the request is handed at a time where the socket tells only finished writes
+ * (TLS; UploadBody.sendWhole): the low-speed limit then counts what the request has taken, and
+ * the request takes the next piece once its socket has passed on the last. In 64 KiB pieces a
+ * link must move 64 KiB per window to count as moving (about 1 KiB/s with the default 60 s),
+ * where a whole 512 KiB chunk would ask 9 KiB/s of it.
  */
-const SEND_SLICE_BYTES = 64 * 1024;
+const SEND_PIECE_BYTES = 64 * 1024;
 
 /**
  * File uploads read into buffers that are read into again once the request has written their
@@ -136,6 +137,11 @@ export interface UploadBody {
   start: (onError: (error: McmError) => void) => void;
   /** The request has written this chunk to its socket: it counts as sent, and a file's read buffer can be reused. */
   written: (chunk: Buffer) => void;
+  /**
+   * The socket tells how much of a write the kernel has taken: chunks go to it whole from now on.
+   * Until then they go in SEND_PIECE_BYTES pieces, each counted once it is written.
+   */
+  sendWhole: () => void;
   destroy: () => void;
 }
 
@@ -264,6 +270,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
   let bodyBytes = 0;
   let ended = false;
   let failed = false;
+  let pieceBytes = SEND_PIECE_BYTES;
 
   const stop = () => {
     clearInterval(sizeCheck);
@@ -279,7 +286,9 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
   const changed = (actual?: number) => {
     const path = opened.watchedPath;
     if (path === undefined) return fail(McmError.invalid(op, 'source-size-mismatch', { expected: total }));
-    stop();
+    // The body holds back what it has not sent (see, end); stopped before the error is known, the
+    // request would fail first, as a broken connection.
+    clearInterval(sizeCheck);
     const report = (size: number | string) => fail(McmError.invalid(op, 'source-changed', { path, expected: total, actual: size }));
     if (actual !== undefined) return report(actual);
     // Bytes read are not the new size: ask the file.
@@ -318,7 +327,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
     body = tar = new Transform({
       transform(chunk: Buffer, _encoding, next) {
         if (!see(chunk)) return;
-        pushSlices(this, chunk);
+        pushPieces(this, chunk, pieceBytes);
         next();
       },
       flush(next) {
@@ -326,7 +335,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
       },
     });
   } else {
-    body = new FileChunks(file, { ...framing, see, end });
+    body = new FileChunks(file, { ...framing, see, end, pieceBytes: () => pieceBytes });
   }
 
   const start = (listener: (error: McmError) => void) => {
@@ -361,6 +370,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
       bodyBytes += chunk.length;
       if (source instanceof FileChunks) source.recycle(chunk);
     },
+    sendWhole: () => (pieceBytes = Infinity),
     destroy: stop,
   };
 }
@@ -378,6 +388,12 @@ function multipartFraming(filename: string, contentType: string): { head: Buffer
   return { head: whole.subarray(0, whole.length - tail.length), tail, contentType: String(form.getHeaders()['content-type']) };
 }
 
+/** A read buffer and how many bytes of it a read filled. */
+interface ReadChunk {
+  buffer: Buffer;
+  bytes: number;
+}
+
 /** What an upload's body puts around a file's bytes and sees of them (uploadBody). */
 interface BodyFraming {
   head: Buffer;
@@ -386,6 +402,8 @@ interface BodyFraming {
   see: (chunk: Buffer) => boolean;
   /** The file ended; false: the body stops without its tail. */
   end: () => boolean;
+  /** How many bytes of a chunk the request is handed at a time. */
+  pieceBytes: () => number;
 }
 
 /**
@@ -393,18 +411,22 @@ interface BodyFraming {
  * buffer goes back to them once every byte of its chunk was recycled (written by the request; a
  * chunk split on its way counts piece by piece); a chunk never recycled leaves its buffer to the
  * garbage collector. With a framing, it is an upload's whole body: the part's head, the file's
- * bytes in SEND_SLICE_BYTES pieces, the tail (no stream between the file and the request).
+ * bytes, the tail (no stream between the file and the request).
  */
 class FileChunks extends Readable {
   private fd?: number;
   private position = 0;
   private reading = false;
   private headSent = false;
+  /** The stream asked for a chunk (_read) and none was pushed since. */
+  private wanted = false;
+  /** A chunk read ahead that the stream has not asked for yet; null: the file's end. */
+  private readAhead?: ReadChunk | null;
   private closeAfterRead?: () => void;
   /** Held strongly while this upload lives. */
   private readonly free = sharedFreeReadBuffers();
   /** Buffers sent on, by their memory, with the bytes of their chunk not yet recycled. */
-  private readonly unwritten = new Map<ArrayBufferLike, { buffer: Buffer; bytes: number }>();
+  private readonly unwritten = new Map<ArrayBufferLike, ReadChunk>();
 
   constructor(
     private readonly path: string,
@@ -421,32 +443,65 @@ class FileChunks extends Readable {
   }
 
   override _read(): void {
-    const framing = this.framing;
     // The head alone: pushed from here, a read started with it could be started twice.
-    if (framing && !this.headSent) {
+    if (this.framing && !this.headSent) {
       this.headSent = true;
-      this.push(framing.head);
+      this.push(this.framing.head);
       return;
     }
+    this.wanted = true;
+    const ahead = this.readAhead;
+    if (ahead === undefined) {
+      if (!this.reading) this.readNext();
+      return;
+    }
+    this.readAhead = undefined;
+    if (ahead !== null) this.readNext();
+    this.deliver(ahead);
+  }
+
+  /**
+   * Reads the next chunk. A chunk the stream wants is pushed at once, and the read after it starts
+   * first: the file is read (in libuv's threads) while the request writes this chunk to its socket,
+   * instead of one after the other. One chunk at most waits read ahead.
+   */
+  private readNext(): void {
     const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(UPLOAD_CHUNK_BYTES);
     this.reading = true;
     readFd(this.fd as number, buffer, 0, buffer.length, this.position, (error, bytes) => {
       this.reading = false;
       if (this.destroyed) return this.closeAfterRead?.();
       if (error) return this.destroy(error);
-      if (bytes === 0) {
-        this.free.push(buffer);
-        if (framing && !framing.end()) return;
-        if (framing) this.push(framing.tail);
-        return this.push(null);
-      }
+      if (bytes === 0) this.free.push(buffer);
       this.position += bytes;
-      const chunk = bytes === buffer.length ? buffer : buffer.subarray(0, bytes);
-      if (framing && !framing.see(chunk)) return this.free.push(buffer);
-      this.unwritten.set(buffer.buffer, { buffer, bytes });
-      if (framing) pushSlices(this, chunk);
-      else this.push(chunk);
+      const chunk = bytes === 0 ? null : { buffer, bytes };
+      if (!this.wanted) {
+        this.readAhead = chunk;
+        return;
+      }
+      if (chunk !== null) this.readNext();
+      this.deliver(chunk);
     });
+  }
+
+  /** Hands a chunk (null: the file's end) to the stream, through the framing. */
+  private deliver(read: ReadChunk | null): void {
+    const framing = this.framing;
+    this.wanted = false;
+    if (read === null) {
+      if (framing && !framing.end()) return;
+      if (framing) this.push(framing.tail);
+      this.push(null);
+      return;
+    }
+    const { buffer, bytes } = read;
+    const chunk = bytes === buffer.length ? buffer : buffer.subarray(0, bytes);
+    if (framing && !framing.see(chunk)) {
+      this.free.push(buffer);
+      return;
+    }
+    this.unwritten.set(buffer.buffer, { buffer, bytes });
+    this.wanted = framing ? pushPieces(this, chunk, framing.pieceBytes()) : this.push(chunk);
   }
 
   /** The request has written this chunk (or a piece of it): once all of it is, its buffer is free. */
@@ -489,9 +544,12 @@ async function* bytesOnly(source: AsyncIterable<unknown>): AsyncGenerator<Buffer
   }
 }
 
-/** A chunk on its way to the request, in SEND_SLICE_BYTES views (no copy). */
-function pushSlices(stream: Readable, chunk: Buffer): void {
-  for (let offset = 0; offset < chunk.length; offset += SEND_SLICE_BYTES) stream.push(chunk.subarray(offset, offset + SEND_SLICE_BYTES));
+/** A chunk on its way to the request, in views of `pieceBytes` (no copy); false: the stream is full. */
+function pushPieces(stream: Readable, chunk: Buffer, pieceBytes: number): boolean {
+  if (chunk.length <= pieceBytes) return stream.push(chunk);
+  let more = true;
+  for (let offset = 0; offset < chunk.length; offset += pieceBytes) more = stream.push(chunk.subarray(offset, offset + pieceBytes));
+  return more;
 }
 
 function* chunks(buffer: Buffer): Generator<Buffer> {
