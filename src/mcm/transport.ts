@@ -493,7 +493,7 @@ interface SocketCounters {
  * move while a write is still under way. On a plain socket, the bytes Node handed to libuv minus
  * those libuv still holds are the bytes the kernel took, at any moment: there the body's chunks
  * go whole (one write per 512 KiB read: in 64 KiB pieces a 512 MiB upload to a receiver that only
- * counts took about 20% longer, measured with `npm run bench`). A TLS socket's queue holds the
+ * counts took 10-20% longer, docs/performance.md). A TLS socket's queue holds the
  * whole of a write until it is done: there the body goes in small pieces, counted as each is written.
  */
 function uploadProgress(socket: net.Socket, upload: UploadBody): () => number {
