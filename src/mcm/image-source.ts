@@ -138,8 +138,9 @@ export interface UploadBody {
   /** The request has written this chunk to its socket: it counts as sent, and a file's read buffer can be reused. */
   written: (chunk: Buffer) => void;
   /**
-   * The socket tells how much of a write the kernel has taken: chunks go to it whole from now on.
-   * Until then they go in SEND_PIECE_BYTES pieces, each counted once it is written.
+   * The socket tells how much of a write the kernel has taken: from now on the body goes to it in
+   * writes of UPLOAD_CHUNK_BYTES (a file's reads whole, a caller's larger chunks cut to that size).
+   * Until then it goes in SEND_PIECE_BYTES pieces, each counted once it is written.
    */
   sendWhole: () => void;
   destroy: () => void;
@@ -370,7 +371,7 @@ export function uploadBody(opened: OpenedSource, onProgress?: (progress: UploadP
       bodyBytes += chunk.length;
       if (source instanceof FileChunks) source.recycle(chunk);
     },
-    sendWhole: () => (pieceBytes = Infinity),
+    sendWhole: () => (pieceBytes = UPLOAD_CHUNK_BYTES),
     destroy: stop,
   };
 }
@@ -548,7 +549,9 @@ async function* bytesOnly(source: AsyncIterable<unknown>): AsyncGenerator<Buffer
 function pushPieces(stream: Readable, chunk: Buffer, pieceBytes: number): boolean {
   if (chunk.length <= pieceBytes) return stream.push(chunk);
   let more = true;
-  for (let offset = 0; offset < chunk.length; offset += pieceBytes) more = stream.push(chunk.subarray(offset, offset + pieceBytes));
+  for (let offset = 0; offset < chunk.length && !stream.destroyed; offset += pieceBytes) {
+    more = stream.push(chunk.subarray(offset, offset + pieceBytes));
+  }
   return more;
 }
 

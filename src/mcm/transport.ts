@@ -490,20 +490,21 @@ interface SocketCounters {
 
 /**
  * How far an upload has gone on this socket, for the low-speed limit, which must see a slow link
- * move while a write is still under way. On a plain socket, the bytes Node handed to libuv minus
- * those libuv still holds are the bytes the kernel took, at any moment: there the body's chunks
+ * move while a write is still under way. On a plain socket (Linux, macOS), the bytes Node handed to
+ * libuv minus those libuv still holds are the bytes the kernel took, at any moment: there the body's chunks
  * go whole (one write per 512 KiB read: in 64 KiB pieces a 512 MiB upload to a receiver that only
  * counts took 10-20% longer, docs/performance.md). A TLS socket's queue holds the
  * whole of a write until it is done: there the body goes in small pieces, counted as each is written.
  */
-function uploadProgress(socket: net.Socket, upload: UploadBody): () => number {
+export function uploadProgress(socket: net.Socket, upload: Pick<UploadBody, 'sent' | 'sendWhole'>): () => number {
   const counters = socket as unknown as SocketCounters;
   const kernelTook = () => {
     const queued = counters._handle?.writeQueueSize;
     return typeof counters._bytesDispatched === 'number' && typeof queued === 'number' ? counters._bytesDispatched - queued : undefined;
   };
   const first = kernelTook();
-  if (socket instanceof tls.TLSSocket || first === undefined) return upload.sent;
+  // libuv on Windows lowers the queue only when a whole write is done (uv__process_tcp_write_req).
+  if (socket instanceof tls.TLSSocket || process.platform === 'win32' || first === undefined) return upload.sent;
   upload.sendWhole();
   // A socket closed under the sampler has no handle: its last count stands.
   let last = first;
