@@ -169,8 +169,7 @@ async function removeMims(client: McmClient, created: Mim[], own: CallOptions): 
 }
 
 /** Adds what was rolled back to the error's text, keeping its kind and status. */
-function withRollback(err: unknown, removed: string[], left: string[]): unknown {
-  if (!(err instanceof McmError)) return err;
+function withRollback(err: McmError, removed: string[], left: string[]): McmError {
   // An McmError's fields are those of the McmErrorInit it was made from.
   return new McmError({ ...err, rolledBack: removed, rollbackFailed: left });
 }

@@ -15,9 +15,23 @@ describe('the key file', () => {
     assert.equal(DEFAULT_KEY_FILE, join(homedir(), '.mimoe', 'mimoe-api-key.env'));
   });
 
+  it('gives the MCM_API_KEY of the file', () => {
+    const file = join(tempDir(), 'mimoe-api-key.env');
+    writeFileSync(file, '# written by mimOE\nACCOUNT_API_KEY=acct\nMCM_API_KEY=the-key\n');
+    assert.equal(readApiKey(file), 'the-key');
+  });
+
   it('names a file that cannot be read, with the system’s reason', () => {
     const missing = join(tempDir(), 'nowhere.env');
-    assert.throws(() => readApiKey(missing), { message: `cannot read the key file ${missing} (ENOENT)` });
+    assert.throws(
+      () => readApiKey(missing),
+      (err: Error) => {
+        assert.equal(err.message, `cannot read the key file ${missing} (ENOENT)`);
+        // The system's own error stays reachable for a program that wants more than the text.
+        assert.equal((err.cause as NodeJS.ErrnoException).code, 'ENOENT');
+        return true;
+      },
+    );
     const directory = join(tempDir(), 'a-directory');
     mkdirSync(directory);
     assert.throws(() => readApiKey(directory), { message: `cannot read the key file ${directory} (EISDIR)` });
