@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -90,6 +91,22 @@ describe('upload source checks', function () {
       const error = await rejects(client.uploadImage(work));
       assert.equal(error.rule, 'source-directory');
       assert.equal(error.message, `uploadImage: the image path "${work}" is a directory, not a tar file`);
+    });
+
+    it('names a Unix socket given as the image', async () => {
+      const path = join(work, 'image.sock');
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(path, resolve));
+      try {
+        const error = await rejects(client.uploadImage(path));
+        assert.equal(error.rule, 'source-not-file');
+        assert.equal(
+          error.message,
+          `uploadImage: the image path "${path}" is a socket, not a file; read it into msg.payload as a stream instead`,
+        );
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     for (const size of [0, -512, 1.5, Number.NaN, 2 ** 53]) {
@@ -381,6 +398,13 @@ describe('upload source checks', function () {
     it('are all closed after the upload', async () => {
       await client.uploadImage(file);
       await waitFor(() => !openOn(file), 'the file closed');
+    });
+
+    it('are all closed when the upload cannot be sent for want of a key', async () => {
+      make({ token: () => '' });
+      assert.equal((await rejects(client.uploadImage(file))).rule, 'token-missing');
+      await waitFor(() => !openOn(file), 'the file closed');
+      assert.equal(uploads().length, 0);
     });
 
     it('are all closed after the runtime refused the upload', async () => {
