@@ -7,7 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +117,26 @@ describe('upload source checks', function () {
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
+    });
+
+    it('names a block device given as the image (where this user may read one)', async function () {
+      const device = readdirSync('/dev')
+        .map((name) => join('/dev', name))
+        .find((path) => {
+          try {
+            accessSync(path, fsConstants.R_OK);
+            return statSync(path).isBlockDevice();
+          } catch {
+            return false;
+          }
+        });
+      if (!device) this.skip();
+      const error = await rejects(client.uploadImage(device));
+      assert.equal(error.rule, 'source-not-file');
+      assert.equal(
+        error.message,
+        `uploadImage: the image path "${device}" is a block device, not a file; read it into msg.payload as a stream instead`,
+      );
     });
 
     for (const size of [0, -512, 1.5, Number.NaN, 2 ** 53]) {
