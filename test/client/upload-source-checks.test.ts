@@ -52,6 +52,7 @@ describe('upload source checks', function () {
 
   beforeEach(() => make());
   afterEach(() => client.close());
+  after(() => rmSync(work, { recursive: true, force: true }));
 
   /** A client with one slot, held by a list the simulator answers late: an upload then waits for the slot. */
   const holdTheOnlySlot = async () => {
