@@ -216,6 +216,9 @@ async function openFile(path: string, options: SourceOptions, signal?: AbortSign
 
 /** Copies a stream into a private temporary file (directory 0700, file 0600) to learn its length. */
 async function spool(stream: Readable, filename: string, signal?: AbortSignal): Promise<OpenedSource> {
+  // Heard from the start: a stream that fails while the directory is made must not go unheard.
+  let readFailure: Error | undefined;
+  stream.once('error', (err) => (readFailure = err));
   let dir: string;
   try {
     dir = await fsp.mkdtemp(join(tmpdir(), 'mimoe-upload-'));
@@ -225,8 +228,6 @@ async function spool(stream: Readable, filename: string, signal?: AbortSignal): 
   }
   const remove = () => fsp.rm(dir, { recursive: true, force: true });
   const file = join(dir, 'image.tar');
-  let readFailure: Error | undefined;
-  stream.once('error', (err) => (readFailure = err));
   try {
     await pipeline(stream, bytesOnly, createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: UPLOAD_CHUNK_BYTES }), { signal });
   } catch (err) {

@@ -8,6 +8,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
+  appendFileSync,
+  renameSync,
+  truncateSync,
   accessSync,
   constants as fsConstants,
   mkdirSync,
@@ -416,6 +419,37 @@ describe('upload source checks', function () {
       assert.equal(error.rule, 'source-stream-failed');
       assert.equal(error.message, 'uploadImage: reading the image stream failed (EISDIR: illegal operation on a directory, read)');
       await waitFor(() => !openOn(file), 'the directory closed');
+    });
+    for (const [label, change, stopsAt] of [
+      ['cut short', (moved: string) => truncateSync(moved, MiB), 'its end'],
+      ['made longer', (moved: string) => appendFileSync(moved, Buffer.alloc(4096)), 'its extra bytes'],
+    ] as const) {
+      it(`fails at ${stopsAt} when moved away and ${label} while sent, its new size unknown`, async () => {
+        const file = join(work, `moved-${label.replace(/ /g, '-')}.tar`);
+        const size = await writeImageTar(file, { name: 'moved', paddingBytes: 32 * MiB });
+        // The simulator reads the body only after a while: the upload is mid-file when the file moves.
+        sim().setFault('uploadImage', { delayMs: 300, times: 1 });
+        const upload = client.uploadImage(file);
+        await waitFor(() => uploads().length === 1, 'the upload at the simulator');
+        const moved = `${file}.moved`;
+        renameSync(file, moved);
+        change(moved);
+        const error = await rejects(upload);
+        assert.equal(error.rule, 'source-changed');
+        assert.equal(
+          error.message,
+          `uploadImage: the image file "${file}" changed size while it was being sent (from ${size} to an unknown number of bytes); send it again once it is complete`,
+        );
+        assert.equal(sim().images().length, 0);
+      });
+    }
+    it('fails with the stream’s reason when it fails before its copy begins', async () => {
+      const stream = new PassThrough();
+      stream.write('abc');
+      const upload = client.uploadImage(stream);
+      stream.destroy(new Error('early failure'));
+      const error = await rejects(upload);
+      assert.equal(error.message, 'uploadImage: reading the image stream failed (early failure)');
     });
   });
 
