@@ -164,3 +164,52 @@ describe('FleetClient settings refused before any request', () => {
     }
   });
 });
+
+describe('FleetClient target devices, chosen before any request', () => {
+  /** Members on closed loopback ports: the choice fails before any of them is asked. */
+  const fleetOf = (size: number): FleetClient =>
+    new FleetClient({
+      members: Array.from({ length: size }, (_, i) => ({ name: `m${i + 1}`, url: `http://127.0.0.1:${i + 1}` })),
+      token: 'unused',
+    });
+  const plan = { operation: 'remove', id: 'api-hello' } as const;
+
+  async function refusal(fleet: FleetClient, devices: string[] | undefined): Promise<FleetError> {
+    try {
+      const err = await fleet.rollout(plan, { devices }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof FleetError, `a FleetError, not ${String(err)}`);
+      return err;
+    } finally {
+      fleet.close();
+    }
+  }
+
+  it('no members at all', async () => {
+    const err = await refusal(new FleetClient({ members: [] }), undefined);
+    assert.equal(err.code, 'no-members');
+    assert.equal(err.message, 'the fleet has no members: list some, or check the seed and the name filter');
+  });
+
+  it('a list of blank names', async () => {
+    const err = await refusal(fleetOf(2), [' ', '']);
+    assert.equal(err.code, 'devices-invalid');
+    assert.match(err.message, /\(got an empty list\)$/);
+  });
+
+  it('an entry that is no name or glob, with the reason', async () => {
+    const err = await refusal(fleetOf(2), ['m1', 'm[2]']);
+    assert.equal(err.code, 'device-pattern-invalid');
+    assert.equal(err.message, 'the target device "m[2]" is not a member name or glob: only * and ? are wildcards ("m[2]")');
+  });
+
+  it('names nothing matches, with the members (the first ten of a longer list)', async () => {
+    const ten = await refusal(fleetOf(10), ['m1', 'x', 'y*']);
+    assert.equal(ten.code, 'devices-unknown');
+    assert.equal(ten.message, 'no fleet member matches "x", "y*" (members: m1, m2, m3, m4, m5, m6, m7, m8, m9, m10)');
+    const eleven = await refusal(fleetOf(11), ['x']);
+    assert.equal(eleven.message, 'no fleet member matches "x" (members: m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, …)');
+  });
+});

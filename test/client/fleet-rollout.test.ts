@@ -203,8 +203,15 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
     it('is not done when the rollout was aborted', async () => {
       const controller = new AbortController();
       sims()[1].setFault('deployMim', { delayMs: 2000 });
-      const running = fleet().rollout(deploy(), { rollback: true, canary: 0, parallel: 3, signal: controller.signal });
-      await waitFor(() => sims()[1].requests('deployMim').length > 0 && sims()[0].mims().length > 0, 'dev-1 done, dev-2 in flight');
+      const finished: string[] = [];
+      const running = fleet().rollout(deploy(), {
+        rollback: true,
+        canary: 0,
+        parallel: 3,
+        signal: controller.signal,
+        onDevice: (device) => finished.push(device.device),
+      });
+      await waitFor(() => finished.includes('dev-1') && sims()[1].requests('deployMim').length > 0, 'dev-1 done, dev-2 in flight');
       controller.abort();
       const result = await running;
       assert.equal(result.stopped, 'aborted');
@@ -309,6 +316,18 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
       for (const sim of sims()) assert.deepEqual(mimsOf(sim), ['hello hello-v1 {"COLOUR":"green"}']);
     });
 
+    it('deploys again the removed mim, not another one of the device', async () => {
+      await deployEverywhere('bystander', 'hello-v1');
+      await deployEverywhere('hello', 'hello-v2', { COLOUR: 'green' });
+      const id = sims()[0]
+        .mims()
+        .find((m) => m.name === 'hello')!.id;
+      sims()[1].setFault('removeMim', { status: 500 });
+      const result = await fleet().rollout({ operation: 'remove', id }, { canary: 0, parallel: 1, rollback: true });
+      assert.equal(result.devices[0].note, 'rolled-back');
+      assert.deepEqual(mimsOf(sims()[0]), ['bystander hello-v1 {}', 'hello hello-v2 {"COLOUR":"green"}']);
+    });
+
     it('has nothing to restore where the mim to remove was not there', async () => {
       const result = await fleet().rollout({ operation: 'remove', id: 'api-absent' }, { parallel: 1, rollback: true });
       assert.equal(result.stopped, 'failures');
@@ -337,6 +356,17 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
       assert.deepEqual(imagesOf(sims()[1]), ['hello-v1', 'hello-v2']);
     });
 
+    it('cannot bring back an image deleted by its id either', async () => {
+      const id = sims()[0]
+        .images()
+        .find((i) => i.name === 'hello-v2')!.id;
+      sims()[1].setFault('deleteImage', { status: 500 });
+      const result = await fleet().rollout({ operation: 'remove', id, resource: 'image' }, { canary: 0, parallel: 1, rollback: true });
+      assert.equal(result.devices[0].note, 'rollback-failed');
+      assert.equal(result.devices[0].rollbackError, 'the deleted image hello-v2 cannot be restored by a rollback');
+      assert.equal(result.devices[1].note, undefined);
+    });
+
     it('deletes an uploaded image again only where the upload worked', async () => {
       sims()[1].setFault('uploadImage', { status: 500 });
       const result = await fleet().rollout(
@@ -357,6 +387,15 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
   });
 
   describe('other operations', () => {
+    it('targets the devices named, their names trimmed and blank entries ignored', async () => {
+      const result = await fleet().rollout(deploy(), { devices: [' dev-3 ', '', 'dev-1'] });
+      assert.deepEqual(
+        result.devices.map((d) => d.device),
+        ['dev-1', 'dev-3'],
+      );
+      assert.equal(sims()[1].requests().length, 0);
+    });
+
     it('removes an image by id from every device', async () => {
       const ids = sims().map((sim) => sim.images().find((i) => i.name === 'hello-v1')!.id);
       assert.ok(ids.every((id) => id === ids[0]));
