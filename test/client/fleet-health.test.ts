@@ -250,6 +250,14 @@ describe('FleetClient health checks', function () {
     );
   });
 
+  it('leaves no connection open once the rollout is done', async () => {
+    const openSockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
+    const before = openSockets();
+    const result = await fleet().rollout(deploy(), { health: QUICK });
+    assert.equal(result.succeeded, 2);
+    await waitFor(() => openSockets() <= before, 'the sockets of the rollout closed');
+  });
+
   it('is not made for removals and uploads', async () => {
     const result = await fleet().rollout({ operation: 'upload', source: buildImageTar({ name: 'hello-v2' }) }, { health: QUICK });
     assert.equal(result.succeeded, 2);
