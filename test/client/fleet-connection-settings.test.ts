@@ -119,6 +119,14 @@ describe('FleetClient connection settings for discovery and health checks', func
       assert.equal(proxy.seen.length, 2);
     });
 
+    it('says what the proxy answered when it opens no tunnel to an https seed', async () => {
+      const err = await make({ discovery: { seedUrl: 'https://unknown-seed.test:8083' }, proxy: viaProxy() })
+        .members()
+        .catch((e: McmError) => e);
+      assert.equal((err as McmError).code, 'unreachable');
+      assert.match((err as McmError).message, /answered HTTP 502 to the tunnel request \(CONNECT\) for unknown-seed\.test:8083/);
+    });
+
     it("never shows the proxy's password, even when an answer echoes it", async () => {
       sim().setFault('insightNodes', { status: 500, body: `refused for ${USER}:${PASSWORD}` });
       const err = await make({ discovery: discovery(), proxy: viaProxy() })
