@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { McmClient } from '../../src/mcm/client';
 import { FleetClient, FleetClientOptions, FleetError, HealthCheck } from '../../src/mcm/fleet';
 import { MimSpec } from '../../src/mcm/models';
+import { Exchange } from '../../src/mcm/transport';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
 import { useSimulator } from '../support/simulator-fixture';
@@ -55,8 +56,17 @@ describe('FleetClient health checks', function () {
   const healthRequests = (sim: McmSimulator) => sim.requests('mimApi');
 
   it("asks each device's mim at its own path, without the runtime's key", async () => {
-    const result = await fleet().rollout(deploy(), { health: QUICK });
+    const exchanges: Exchange[] = [];
+    const result = await fleet({ onExchange: (exchange) => exchanges.push(exchange) }).rollout(deploy(), { health: QUICK });
     assert.equal(result.succeeded, 2);
+    assert.deepEqual(
+      exchanges.map((e) => [e.operation, e.method, e.path, e.status]),
+      [
+        ['checkHealth', 'GET', '/api/hello/v1/healthcheck', 200],
+        ['checkHealth', 'GET', '/api/hello/v1/healthcheck', 200],
+      ],
+      "the fleet's own exchanges are the health checks (each member's client reports its own)",
+    );
     for (const sim of sims()) {
       const asked = healthRequests(sim);
       assert.deepEqual(
