@@ -241,6 +241,33 @@ describe('FleetClient discovery: what Insight answers', function () {
     });
   });
 
+  describe('rollouts', () => {
+    it('ask Insight again before choosing the devices when told to refresh', async () => {
+      peers = [node({ id: 'n1', name: 'gone' }, 'http://127.0.0.1:1')];
+      const fleet = client();
+      assert.deepEqual(
+        (await fleet.members()).map((m) => m.name),
+        ['gone'],
+      );
+      peers = [];
+      await assert.rejects(fleet.rollout({ operation: 'remove', id: 'api-hello' }, { refresh: true }), (err: Error) => {
+        assert.match(err.message, /the fleet has no members/);
+        return true;
+      });
+      assert.equal(seed().requests('insightNodes').length, 2);
+      assert.deepEqual(fleet.known, []);
+    });
+
+    it("end a discovery they wait for at the rollout's signal", async () => {
+      seed().setFault('insightNodes', { hang: true });
+      const controller = new AbortController();
+      const running = client().rollout({ operation: 'remove', id: 'api-hello' }, { signal: controller.signal });
+      await waitFor(() => insightRequests().length === 1, 'the discovery in flight');
+      controller.abort();
+      await assert.rejects(running, (err: McmError) => err.code === 'aborted' && err.operation === 'discoverMembers');
+    });
+  });
+
   describe('periodic discovery', () => {
     it('starts only on the first need when no positive interval is set', async () => {
       for (const intervalMs of [undefined, 0, -100]) {

@@ -4,6 +4,7 @@
  * how, retries until a mim answers 2xx, what a failed check says, and an abort during a check.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { McmClient } from '../../src/mcm/client';
 import { FleetClient, FleetClientOptions, FleetError, HealthCheck } from '../../src/mcm/fleet';
 import { MimSpec } from '../../src/mcm/models';
@@ -261,11 +262,32 @@ describe('FleetClient health checks', function () {
   });
 
   it('leaves no connection open once the rollout is done', async () => {
-    const openSockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
-    const before = openSockets();
-    const result = await fleet().rollout(deploy(), { health: QUICK });
-    assert.equal(result.succeeded, 2);
-    await waitFor(() => openSockets() <= before, 'the sockets of the rollout closed');
+    // The member is reached through a relay that counts its open connections.
+    const open = new Set<net.Socket>();
+    const relay = net.createServer((socket) => {
+      const upstream = net.connect(sims()[0].port, '127.0.0.1');
+      open.add(socket);
+      for (const end of [socket, upstream]) {
+        end.on('error', () => undefined);
+        end.on('close', () => {
+          open.delete(socket);
+          socket.destroy();
+          upstream.destroy();
+        });
+      }
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+      const result = await fleet({ members: [{ name: 'dev-1', url }] }).rollout(deploy(), { health: QUICK });
+      assert.equal(result.succeeded, 1);
+      assert.equal(healthRequests(sims()[0]).length, 1);
+      await waitFor(() => open.size === 0, 'every connection to the member closed');
+    } finally {
+      open.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 
   it('is not made for removals and uploads', async () => {

@@ -87,9 +87,15 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
     });
 
     it('takes blank options (null, empty text) as their defaults, and whole numbers given as text', async () => {
-      const result = await fleet().rollout(deploy(), { canary: null as never, parallel: '' as never, maxFailures: '0' as never });
-      assert.equal(result.succeeded, 3);
-      assert.equal(result.stopped, undefined);
+      for (const blank of [null, '']) {
+        const result = await fleet().rollout(deploy('replace'), {
+          canary: blank as never,
+          parallel: blank as never,
+          maxFailures: '0' as never,
+        });
+        assert.equal(result.succeeded, 3);
+        assert.equal(result.stopped, undefined);
+      }
     });
 
     it('does nothing once its signal is aborted: every device skipped, no request sent', async () => {
