@@ -261,6 +261,20 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
       for (const sim of sims()) assert.deepEqual(mimsOf(sim), ['hello hello-v2 {"COLOUR":"blue"}']);
     });
 
+    it('restores a mim whose image alone changed', async () => {
+      await deployEverywhere('hello', 'hello-v1');
+      sims()[2].setFault('deployMim', { status: 500, times: 1 });
+      const result = await fleet().rollout(deploy('replace'), { devices: ['dev-2', 'dev-3'], parallel: 1, rollback: true });
+      assert.deepEqual(
+        result.devices.map((d) => [d.device, d.ok, d.note ?? '']),
+        [
+          ['dev-2', true, 'rolled-back'],
+          ['dev-3', false, 'rolled-back'],
+        ],
+      );
+      for (const sim of sims()) assert.deepEqual(mimsOf(sim), ['hello hello-v1 {}']);
+    });
+
     it('leaves alone a device where keep kept the same mim it had', async () => {
       const first = new McmClient({ url: sims()[0].url, token: sims()[0].key });
       await first.deployMim('hello', 'hello-v2', { COLOUR: 'blue' });
@@ -429,6 +443,32 @@ describe('FleetClient rollouts: options, results and rollbacks', function () {
       await assert.rejects(
         fleet().rollout({ operation: 'composition', specs: [{ name: 'a b', image: 'x' }] }),
         /^McmError: deployComposition: /,
+      );
+    });
+
+    it('sends an image given as bytes again after a refused key was reloaded', async () => {
+      sims()[0].rotateKey('the-rotated-key');
+      let key = 'key-of-dev-1';
+      let reloads = 0;
+      const result = await fleet({
+        keys: {},
+        token: () => key,
+        client: {
+          timeoutMs: 3000,
+          reloadToken: async () => {
+            reloads++;
+            key = 'the-rotated-key';
+            return true;
+          },
+        },
+      }).rollout({ operation: 'upload', source: buildImageTar({ name: 'hello-v7' }) }, { devices: ['dev-1'] });
+      assert.equal(result.succeeded, 1, result.devices[0].error);
+      assert.equal(reloads, 1);
+      assert.deepEqual(
+        sims()[0]
+          .requests('uploadImage')
+          .map((r) => r.status),
+        [403, 201],
       );
     });
 
