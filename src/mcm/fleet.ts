@@ -113,13 +113,13 @@ export function parseMemberKeys(text: string | undefined): Record<string, string
   const trimmed = (text ?? '').trim();
   if (trimmed === '') return {};
   if (trimmed.startsWith('{')) {
-    let parsed: unknown;
+    let parsed: Record<string, unknown>;
     try {
-      parsed = JSON.parse(trimmed);
+      // Text that starts with { is a JSON object or no JSON at all.
+      parsed = JSON.parse(trimmed) as Record<string, unknown>;
     } catch {
       throw new FleetError('keys-invalid', { index: 1 });
     }
-    if (!isPlainObject(parsed)) throw new FleetError('keys-invalid', { index: 1 });
     const keys: Record<string, string> = {};
     Object.entries(parsed).forEach(([name, key], i) => {
       if (typeof key !== 'string' || key === '' || name.trim() === '') throw new FleetError('keys-invalid', { index: i + 1 });
@@ -309,7 +309,7 @@ export class FleetClient {
     this.filter = nameFilter(discovery?.filter);
     if (discovery) {
       if (!isHttpUrl(discovery.seedUrl?.trim() ?? '')) throw new FleetError('seed-invalid', { url: discovery.seedUrl ?? '' });
-      if (discovery.intervalMs && discovery.intervalMs > 0) this.schedule(0);
+      if (discovery.intervalMs && discovery.intervalMs > 0) this.schedule(0, discovery.intervalMs);
     }
   }
 
@@ -460,14 +460,15 @@ export class FleetClient {
     });
   }
 
-  private schedule(ms: number): void {
+  /** Discovers after `ms`, then every `intervalMs` (the interval the fleet was made with) until close. */
+  private schedule(ms: number, intervalMs: number): void {
     if (this.closing.signal.aborted) return;
     this.timer = setTimeout(() => {
       this.refresh()
         .catch((err: unknown) => {
           if (!this.closing.signal.aborted) this.options.onDiscoveryError?.(err);
         })
-        .finally(() => this.schedule(this.options.discovery?.intervalMs ?? FLEET_DEFAULTS.interval * 1000));
+        .finally(() => this.schedule(intervalMs, intervalMs));
     }, ms);
     this.timer.unref?.();
   }
