@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { McmClient } from '../../src/mcm/client';
-import { FleetClient, FleetClientOptions, FleetError, HealthCheck } from '../../src/mcm/fleet';
+import { FleetError, HealthCheck } from '../../src/mcm/fleet';
 import { MimSpec } from '../../src/mcm/models';
 import { Exchange } from '../../src/mcm/transport';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
-import { useSimulator } from '../support/simulator-fixture';
+import { useSimulatedFleet } from '../support/fleet-fixture';
 import { waitFor } from '../support/simulator-helpers';
 
 const NAMES = ['dev-1', 'dev-2'];
@@ -26,32 +26,7 @@ const FAILING: HealthCheck = { path: '/healthcheck', timeoutMs: 300, intervalMs:
 
 describe('FleetClient health checks', function () {
   this.timeout(20_000);
-  const devices = NAMES.map((_, i) => useSimulator({ key: `key-of-dev-${i + 1}`, profile: 'contract' }));
-  const sims = (): McmSimulator[] => devices.map((device) => device());
-  const fleets: FleetClient[] = [];
-
-  beforeEach(async () => {
-    for (const sim of sims()) {
-      const client = new McmClient({ url: sim.url, token: sim.key });
-      await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
-      client.close();
-      sim.resetStats();
-    }
-  });
-  afterEach(() => {
-    fleets.splice(0).forEach((fleet) => fleet.close());
-  });
-
-  function fleet(options: Partial<FleetClientOptions> = {}): FleetClient {
-    const made = new FleetClient({
-      members: sims().map((sim, i) => ({ name: NAMES[i], url: sim.url })),
-      keys: Object.fromEntries(sims().map((sim, i) => [NAMES[i], sim.key])),
-      client: { timeoutMs: 3000, retryBaseMs: 20 },
-      ...options,
-    });
-    fleets.push(made);
-    return made;
-  }
+  const { sims, fleet } = useSimulatedFleet(NAMES, { keyPrefix: 'key-of-dev', images: ['hello-v1'], profile: 'contract' });
 
   const deploy = (env: Record<string, string> = API) => ({ operation: 'deploy', spec: { name: 'hello', image: 'hello-v1', env } }) as const;
   const healthRequests = (sim: McmSimulator) => sim.requests('mimApi');

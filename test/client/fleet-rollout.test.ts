@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { McmClient } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
-import { FleetClient, FleetClientOptions, FleetError, RolloutOptions } from '../../src/mcm/fleet';
+import { FleetClientOptions, FleetError, RolloutOptions } from '../../src/mcm/fleet';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
-import { useSimulator } from '../support/simulator-fixture';
+import { useSimulatedFleet } from '../support/fleet-fixture';
 import { waitFor } from '../support/simulator-helpers';
 
 const NAMES = ['dev-1', 'dev-2', 'dev-3'];
@@ -29,33 +29,7 @@ const imagesOf = (sim: McmSimulator): string[] =>
 
 describe('FleetClient rollouts: options, results and rollbacks', function () {
   this.timeout(20_000);
-  const devices = NAMES.map((_, i) => useSimulator({ key: `key-of-dev-${i + 1}`, profile: 'contract' }));
-  const sims = (): McmSimulator[] => devices.map((device) => device());
-  const fleets: FleetClient[] = [];
-
-  beforeEach(async () => {
-    for (const sim of sims()) {
-      const client = new McmClient({ url: sim.url, token: sim.key });
-      await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
-      await client.uploadImage(buildImageTar({ name: 'hello-v2' }));
-      client.close();
-      sim.resetStats();
-    }
-  });
-  afterEach(() => {
-    fleets.splice(0).forEach((fleet) => fleet.close());
-  });
-
-  function fleet(options: Partial<FleetClientOptions> = {}): FleetClient {
-    const made = new FleetClient({
-      members: sims().map((sim, i) => ({ name: NAMES[i], url: sim.url })),
-      keys: Object.fromEntries(sims().map((sim, i) => [NAMES[i], sim.key])),
-      client: { timeoutMs: 3000, retryBaseMs: 20 },
-      ...options,
-    });
-    fleets.push(made);
-    return made;
-  }
+  const { sims, fleet } = useSimulatedFleet(NAMES, { keyPrefix: 'key-of-dev', images: ['hello-v1', 'hello-v2'], profile: 'contract' });
 
   async function deployEverywhere(name: string, image: string, env: Record<string, string> = {}): Promise<void> {
     for (const sim of sims()) {

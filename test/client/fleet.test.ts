@@ -8,19 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { McmClient } from '../../src/mcm/client';
-import {
-  FleetClient,
-  FleetClientOptions,
-  FleetError,
-  healthPath,
-  nameFilter,
-  nameFilterProblem,
-  parseMemberKeys,
-} from '../../src/mcm/fleet';
+import { FleetClient, FleetError, healthPath, nameFilter, nameFilterProblem, parseMemberKeys } from '../../src/mcm/fleet';
 import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { McmSimulator } from '../../src/simulator';
-import { useSimulator } from '../support/simulator-fixture';
+import { useSimulatedFleet } from '../support/fleet-fixture';
 import { waitFor } from '../support/simulator-helpers';
 
 const SIZE = 5;
@@ -35,34 +27,8 @@ async function stateOf(sim: McmSimulator): Promise<string> {
 
 describe('FleetClient against several simulators', function () {
   this.timeout(20_000);
-  const fleets: FleetClient[] = [];
   const names = Array.from({ length: SIZE }, (_, i) => `dev-${i + 1}`);
-  const devices = names.map((_, i) => useSimulator({ key: `key-of-device-${i + 1}` }));
-  const sims = (): McmSimulator[] => devices.map((device) => device());
-
-  beforeEach(async () => {
-    for (const sim of sims()) {
-      const client = new McmClient({ url: sim.url, token: sim.key });
-      await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
-      await client.uploadImage(buildImageTar({ name: 'hello-v2' }));
-      client.close();
-      sim.resetStats();
-    }
-  });
-  afterEach(() => {
-    fleets.splice(0).forEach((fleet) => fleet.close());
-  });
-
-  function fleet(options: Partial<FleetClientOptions> = {}): FleetClient {
-    const made = new FleetClient({
-      members: sims().map((sim, i) => ({ name: names[i], url: sim.url })),
-      keys: Object.fromEntries(sims().map((sim, i) => [names[i], sim.key])),
-      client: { timeoutMs: 3000, retryBaseMs: 20 },
-      ...options,
-    });
-    fleets.push(made);
-    return made;
-  }
+  const { sims, fleet } = useSimulatedFleet(names, { keyPrefix: 'key-of-device', images: ['hello-v1', 'hello-v2'] });
 
   const deployPlan = (image = 'hello-v2', ifExists: 'fail' | 'replace' | 'keep' = 'fail') =>
     ({ operation: 'deploy', spec: { name: 'hello', image, env: { 'MCM.BASE_API_PATH': '/hello/v1' } }, policy: { ifExists } }) as const;
