@@ -4,6 +4,7 @@
  * 127.0.0.1 that maps a made-up device name to the simulator, so no name is ever looked up.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
@@ -14,7 +15,7 @@ import { RecordingProxy } from '../support/proxy';
 import { useSimulator } from '../support/simulator-fixture';
 import { byProfile, sleep, waitFor } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
-import { listenOnLoopback } from '../support/loopback-server';
+import { closeServer, listenOnLoopback } from '../support/loopback-server';
 
 const DEVICE = 'mimoe-device.test';
 const PROXY_VARIABLES = [
@@ -213,6 +214,25 @@ describe('requests through a proxy', function () {
     assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${sim().port} via the proxy 127\\.0\\.0\\.1:\\d+`));
   });
 
+  it('keeps the proxy’s password out of an error text when the proxy echoes it', async () => {
+    const password = 'proxy-pass-7781';
+    const echoing = http.createServer((req, res) => {
+      res.writeHead(502, { 'Content-Type': 'text/plain' });
+      res.end(`cannot carry ${req.url} for me:${password}`);
+    });
+    const echoingUrl = await listenOnLoopback(echoing);
+    try {
+      make({ proxy: { url: echoingUrl, username: 'me', password } });
+      const error = await client!.deployMim('a', 'b').catch((err: McmError) => err);
+      assert.ok(error instanceof McmError);
+      assert.equal(error.statusCode, 502);
+      assert.match(error.message, /cannot carry .* for me:\*\*\*/);
+      assert.ok(!JSON.stringify({ ...error, message: error.message }).includes(password));
+    } finally {
+      await closeServer(echoing);
+    }
+  });
+
   describe('https through a CONNECT tunnel', () => {
     let cert: ReturnType<typeof makeCertificate>;
     const tlsSim = useSimulator(() => {
@@ -252,6 +272,34 @@ describe('requests through a proxy', function () {
         assert.equal(otherSim.requests().length, 0);
       } finally {
         await otherSim.stop();
+      }
+    });
+
+    it('gives a tunnel all the time it needs when calls have no time limit', async () => {
+      restoreEnv = withEnv({ https_proxy: proxy.url });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 0, tls: { ca: cert.cert } });
+      assert.deepEqual(await client.listMims(), []);
+      assert.equal(proxy.seen[0].method, 'CONNECT');
+    });
+
+    it('sends an explicit proxy its credentials with the tunnel request', async () => {
+      const expected = `Basic ${Buffer.from('me:pw').toString('base64')}`;
+      const guarded = await RecordingProxy.start({ [`${DEVICE}:${tlsSim().port}`]: tlsSim().port }, expected);
+      try {
+        client = new McmClient({
+          url: tlsUrl(),
+          token: tlsSim().key,
+          tls: { ca: cert.cert },
+          proxy: { url: guarded.url, username: 'me', password: 'pw' },
+        });
+        assert.deepEqual(await client.listMims(), []);
+        assert.deepEqual(
+          guarded.seen.map((r) => [r.method, r.headers['proxy-authorization']]),
+          [['CONNECT', expected]],
+        );
+        assert.equal(tlsSim().requests('listMims')[0].headers['proxy-authorization'], undefined, 'the runtime never sees them');
+      } finally {
+        await guarded.stop();
       }
     });
 
