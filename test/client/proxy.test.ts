@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/wire/image-tar';
@@ -230,6 +231,31 @@ describe('requests through a proxy', function () {
       assert.ok(!JSON.stringify({ ...error, message: error.message }).includes(password));
     } finally {
       await closeServer(echoing);
+    }
+  });
+
+  describe('an https proxy', () => {
+    let proxyCert: ReturnType<typeof makeCertificate>;
+    let tlsProxy: tls.Server;
+    let tlsProxyUrl = '';
+    before(async () => {
+      proxyCert = makeCertificate();
+      tlsProxy = tls.createServer({ key: proxyCert.key, cert: proxyCert.cert }, (socket) => socket.destroy());
+      await new Promise<void>((resolve) => tlsProxy.listen(0, '127.0.0.1', resolve));
+      tlsProxyUrl = `https://127.0.0.1:${(tlsProxy.address() as net.AddressInfo).port}`;
+    });
+    after(() => new Promise((resolve) => tlsProxy.close(resolve)));
+
+    // The proxy's self-signed certificate is not trusted (the tls option is for the runtime): only
+    // a client that speaks TLS to the proxy finds that out.
+    for (const scheme of ['http', 'https']) {
+      it(`is spoken to over TLS, its certificate checked, for an ${scheme} runtime`, async () => {
+        make({ url: `${scheme}://${DEVICE}:${sim().port}`, proxy: { url: tlsProxyUrl } });
+        const error = await client!.listMims().catch((err: McmError) => err);
+        assert.ok(error instanceof McmError);
+        assert.equal(error.code, 'tls');
+        assert.match(error.message, /SELF_SIGNED|UNABLE_TO_VERIFY/);
+      });
     }
   });
 
