@@ -198,6 +198,41 @@ describe('HTTP exchanges with a test’s own server', function () {
     }
   });
 
+  it('keeps the path of a runtime URL that has one, before /mcm/v1', async () => {
+    const paths: string[] = [];
+    handle = (req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('[]');
+    };
+    client = new McmClient({ url: `${url}/edge/device-1/`, token: 'k' });
+    await client.listMims();
+    assert.deepEqual(paths, ['/edge/device-1/mcm/v1/mims']);
+  });
+
+  it('leaves no timer running once its calls are over', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    // A server without timers of its own: it answers every request at once and keeps the connection.
+    const plain = net.createServer((socket) =>
+      socket.on('data', (data) => {
+        const answer = data.toString().startsWith('POST') ? '{"id":"api-t","name":"t"}' : '[]';
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${answer.length}\r\n\r\n${answer}`);
+      }),
+    );
+    const plainUrl = await listenOnLoopback(plain as unknown as http.Server);
+    try {
+      await new Promise((resolve) => setImmediate(resolve)); // mocha starts its test timer after the first step
+      const before = timers();
+      client = new McmClient({ url: plainUrl, token: 'k', timeoutMs: 60_000, answerTimeoutMs: 60_000 });
+      await client.listMims();
+      await client.deployMim('t', 'img');
+      assert.equal(timers(), before, 'no time limit outlives its exchange');
+    } finally {
+      client?.close();
+      plain.close();
+    }
+  });
+
   it('joins a header given twice into one value', async () => {
     handle = (_req, res) => {
       res.setHeader('Set-Cookie', ['a=1', 'b=2']);
