@@ -362,6 +362,22 @@ describe('requests through a proxy', function () {
       }
     });
 
+    it('names a tunnel’s proxy that cannot be reached, and leaves no timer behind', async () => {
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      const closed = await RecordingProxy.start({});
+      const proxyUrl = closed.url;
+      await closed.stop();
+      await new Promise((resolve) => setImmediate(resolve)); // mocha starts its test timer after the first step
+      const before = timers();
+      client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 60_000, retries: 0, proxy: { url: proxyUrl } });
+      const error = await client.listMims().catch((err: McmError) => err);
+      assert.ok(error instanceof McmError);
+      assert.equal(error.code, 'unreachable');
+      assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${tlsSim().port} via the proxy 127\\.0\\.0\\.1:\\d+`));
+      // The minute allowed to open the tunnel does not keep running once it failed.
+      await waitFor(() => timers() === before, 'no timer left');
+    });
+
     it('says so when the proxy refuses the tunnel', async () => {
       const guarded = await RecordingProxy.start({ [`${DEVICE}:${tlsSim().port}`]: tlsSim().port }, 'Basic right');
       try {
