@@ -262,6 +262,20 @@ describe('HTTP exchanges with a test’s own server', function () {
     assert.equal(image.id, 'api-patient');
   });
 
+  it('once an upload’s answer has begun, its silence is timed by timeoutMs again', async () => {
+    handle = (req, res) => {
+      req.resume();
+      // The whole upload read, the answer begins, then stops half-way.
+      req.on('end', () => {
+        res.writeHead(201, { 'Content-Type': 'application/json' });
+        res.write('{"id": "api-half", ');
+      });
+    };
+    client = new McmClient({ url, token: 'k', retries: 0, timeoutMs: 300, answerTimeoutMs: 10_000 });
+    const error = await rejects(client.uploadImage(buildImageTar({ name: 'half' })));
+    assert.equal(error.message, 'uploadImage failed: timed out (nothing from the runtime for 300 ms)');
+  });
+
   it('after an upload answered before its body was read, the next call gets a connection', async () => {
     handle = (req, res) => {
       if (req.method === 'POST') {
