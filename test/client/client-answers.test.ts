@@ -10,7 +10,7 @@ import { buildImageTar } from '../../src/wire/image-tar';
 import { rejects, simulatorClient } from '../support/client';
 import { useSimulator } from '../support/simulator-fixture';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
-import { waitFor } from '../support/simulator-helpers';
+import { simulatorProfile, waitFor } from '../support/simulator-helpers';
 
 describe('McmClient answers', function () {
   this.timeout(20_000);
@@ -46,10 +46,11 @@ describe('McmClient answers', function () {
     it('a deploy answered with another mim in a list looks for its own in the list', async () => {
       make();
       await deployed('mine');
+      const listed = sim().requests('listMims').length;
       sim().setFault('deployMim', { status: 200, body: { data: [{ id: 'api-other', name: 'other' }] } });
       const mim = await client!.deployMim('mine', 'img');
       assert.equal(mim.name, 'mine');
-      assert.equal(sim().requests('listMims').length, 1);
+      assert.equal(sim().requests('listMims').length, listed + 1);
     });
 
     it('a deploy answered with one unnamed mim takes it as this one', async () => {
@@ -148,9 +149,12 @@ describe('McmClient answers', function () {
 
   describe('data store answers', () => {
     const inProgress = { action: 'backup', path: '/b', status: 'inProgress', percentage: 40 };
+    /** Field runtimes offer no route to follow an operation: faults on it are never reached. */
+    const contractOnly = (test: Mocha.Context) => simulatorProfile() === 'field' && test.skip();
 
     for (const status of [404, 405, 501]) {
-      it(`an operation the runtime answers ${status} to follow is its own inProgress answer`, async () => {
+      it(`an operation the runtime answers ${status} to follow is its own inProgress answer`, async function () {
+        contractOnly(this);
         sim().setFault('dataStore', { status: 202, body: inProgress });
         sim().setFault('dataStoreStatus', { status, body: { message: 'no such route' } });
         const result = await make({ dataStorePollMs: 5 }).backupDataStore('api-db', '/b');
@@ -160,14 +164,16 @@ describe('McmClient answers', function () {
       });
     }
 
-    it('an operation whose follow-up finds nothing mounted is its own inProgress answer', async () => {
+    it('an operation whose follow-up finds nothing mounted is its own inProgress answer', async function () {
+      contractOnly(this);
       sim().setFault('dataStore', { status: 202, body: inProgress });
       sim().setFault('dataStoreStatus', { status: 503, body: '' });
       const result = await make({ dataStorePollMs: 5, retries: 0 }).backupDataStore('api-db', '/b');
       assert.equal(result.status, 'inProgress');
     });
 
-    it('a follow-up that fails otherwise fails the call', async () => {
+    it('a follow-up that fails otherwise fails the call', async function () {
+      contractOnly(this);
       sim().setFault('dataStore', { status: 202, body: inProgress });
       sim().setFault('dataStoreStatus', { status: 500, body: { message: 'broken' } });
       const error = await rejects(make({ dataStorePollMs: 5 }).backupDataStore('api-db', '/b'));
@@ -175,7 +181,8 @@ describe('McmClient answers', function () {
       assert.equal(error.operation, 'backupDataStore');
     });
 
-    it('a follow-up that stops answering after the first poll fails the call', async () => {
+    it('a follow-up that stops answering after the first poll fails the call', async function () {
+      contractOnly(this);
       sim().setFault('dataStore', { status: 202, body: inProgress });
       sim().setFault('dataStoreStatus', { status: 200, body: inProgress, times: 1 });
       const polled = make({ dataStorePollMs: 5 }).restoreDataStore('api-db', '/b');
