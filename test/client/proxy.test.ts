@@ -4,7 +4,9 @@
  * 127.0.0.1 that maps a made-up device name to the simulator, so no name is ever looked up.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { McmClient, McmClientOptions } from '../../src/mcm/client';
 import { McmError } from '../../src/mcm/errors';
 import { buildImageTar } from '../../src/wire/image-tar';
@@ -14,7 +16,7 @@ import { RecordingProxy } from '../support/proxy';
 import { useSimulator } from '../support/simulator-fixture';
 import { byProfile, sleep, waitFor } from '../support/simulator-helpers';
 import { makeCertificate } from '../support/tls';
-import { listenOnLoopback } from '../support/loopback-server';
+import { closeServer, listenOnLoopback } from '../support/loopback-server';
 
 const DEVICE = 'mimoe-device.test';
 const PROXY_VARIABLES = [
@@ -213,6 +215,50 @@ describe('requests through a proxy', function () {
     assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${sim().port} via the proxy 127\\.0\\.0\\.1:\\d+`));
   });
 
+  it('keeps the proxy’s password out of an error text when the proxy echoes it', async () => {
+    const password = 'proxy-pass-7781';
+    const echoing = http.createServer((req, res) => {
+      res.writeHead(502, { 'Content-Type': 'text/plain' });
+      res.end(`cannot carry ${req.url} for me:${password}`);
+    });
+    const echoingUrl = await listenOnLoopback(echoing);
+    try {
+      make({ proxy: { url: echoingUrl, username: 'me', password } });
+      const error = await client!.deployMim('a', 'b').catch((err: McmError) => err);
+      assert.ok(error instanceof McmError);
+      assert.equal(error.statusCode, 502);
+      assert.match(error.message, /cannot carry .* for me:\*\*\*/);
+      assert.ok(!JSON.stringify({ ...error, message: error.message }).includes(password));
+    } finally {
+      await closeServer(echoing);
+    }
+  });
+
+  describe('an https proxy', () => {
+    let proxyCert: ReturnType<typeof makeCertificate>;
+    let tlsProxy: tls.Server;
+    let tlsProxyUrl = '';
+    before(async () => {
+      proxyCert = makeCertificate();
+      tlsProxy = tls.createServer({ key: proxyCert.key, cert: proxyCert.cert }, (socket) => socket.destroy());
+      await new Promise<void>((resolve) => tlsProxy.listen(0, '127.0.0.1', resolve));
+      tlsProxyUrl = `https://127.0.0.1:${(tlsProxy.address() as net.AddressInfo).port}`;
+    });
+    after(() => new Promise((resolve) => tlsProxy.close(resolve)));
+
+    // The proxy's self-signed certificate is not trusted (the tls option is for the runtime): only
+    // a client that speaks TLS to the proxy finds that out.
+    for (const scheme of ['http', 'https']) {
+      it(`is spoken to over TLS, its certificate checked, for an ${scheme} runtime`, async () => {
+        make({ url: `${scheme}://${DEVICE}:${sim().port}`, proxy: { url: tlsProxyUrl } });
+        const error = await client!.listMims().catch((err: McmError) => err);
+        assert.ok(error instanceof McmError);
+        assert.equal(error.code, 'tls');
+        assert.match(error.message, /SELF_SIGNED|UNABLE_TO_VERIFY/);
+      });
+    }
+  });
+
   describe('https through a CONNECT tunnel', () => {
     let cert: ReturnType<typeof makeCertificate>;
     const tlsSim = useSimulator(() => {
@@ -255,6 +301,34 @@ describe('requests through a proxy', function () {
       }
     });
 
+    it('gives a tunnel all the time it needs when calls have no time limit', async () => {
+      restoreEnv = withEnv({ https_proxy: proxy.url });
+      client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 0, tls: { ca: cert.cert } });
+      assert.deepEqual(await client.listMims(), []);
+      assert.equal(proxy.seen[0].method, 'CONNECT');
+    });
+
+    it('sends an explicit proxy its credentials with the tunnel request', async () => {
+      const expected = `Basic ${Buffer.from('me:pw').toString('base64')}`;
+      const guarded = await RecordingProxy.start({ [`${DEVICE}:${tlsSim().port}`]: tlsSim().port }, expected);
+      try {
+        client = new McmClient({
+          url: tlsUrl(),
+          token: tlsSim().key,
+          tls: { ca: cert.cert },
+          proxy: { url: guarded.url, username: 'me', password: 'pw' },
+        });
+        assert.deepEqual(await client.listMims(), []);
+        assert.deepEqual(
+          guarded.seen.map((r) => [r.method, r.headers['proxy-authorization']]),
+          [['CONNECT', expected]],
+        );
+        assert.equal(tlsSim().requests('listMims')[0].headers['proxy-authorization'], undefined, 'the runtime never sees them');
+      } finally {
+        await guarded.stop();
+      }
+    });
+
     it('keeps an idle tunnel open longer than the time allowed to open one', async () => {
       restoreEnv = withEnv({ https_proxy: proxy.url });
       client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 300, tls: { ca: cert.cert } });
@@ -286,6 +360,22 @@ describe('requests through a proxy', function () {
       } finally {
         silent.close();
       }
+    });
+
+    it('names a tunnel’s proxy that cannot be reached, and leaves no timer behind', async () => {
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      const closed = await RecordingProxy.start({});
+      const proxyUrl = closed.url;
+      await closed.stop();
+      await new Promise((resolve) => setImmediate(resolve)); // mocha starts its test timer after the first step
+      const before = timers();
+      client = new McmClient({ url: tlsUrl(), token: tlsSim().key, timeoutMs: 60_000, retries: 0, proxy: { url: proxyUrl } });
+      const error = await client.listMims().catch((err: McmError) => err);
+      assert.ok(error instanceof McmError);
+      assert.equal(error.code, 'unreachable');
+      assert.match(error.message, new RegExp(`ECONNREFUSED ${DEVICE}:${tlsSim().port} via the proxy 127\\.0\\.0\\.1:\\d+`));
+      // The minute allowed to open the tunnel does not keep running once it failed.
+      await waitFor(() => timers() === before, 'no timer left');
     });
 
     it('says so when the proxy refuses the tunnel', async () => {
