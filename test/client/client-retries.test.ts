@@ -177,10 +177,11 @@ describe('McmClient retries', function () {
   });
 
   describe('a refused key', () => {
-    const reloading = (result: () => boolean | Promise<boolean>) => {
+    /** A client whose reloadToken counts its calls; by default it starts with a wrong key. */
+    const reloading = (result: () => boolean | Promise<boolean>, startWith: 'wrong-key' | 'right-key' = 'wrong-key') => {
       const calls = { count: 0 };
       make({
-        token: () => 'wrong-key',
+        ...(startWith === 'wrong-key' ? { token: () => 'wrong-key' } : {}),
         reloadToken: () => {
           calls.count++;
           return result();
@@ -215,32 +216,20 @@ describe('McmClient retries', function () {
 
     it('also after a 401, and for a call that is not a read', async () => {
       sim().setFault('deployMim', { status: 401, times: 1 });
-      let reloads = 0;
-      make({
-        reloadToken: () => {
-          reloads++;
-          return true;
-        },
-      });
+      const calls = reloading(() => true, 'right-key');
       await client!.uploadImage(buildImageTar({ name: 'img' }));
       const mim = await client!.deployMim('again', 'img');
       assert.equal(mim.name, 'again');
-      assert.equal(reloads, 1);
+      assert.equal(calls.count, 1);
       assert.equal(sim().requests('deployMim').length, 2);
     });
 
     it('is not reloaded for an answer that is not a refusal', async () => {
       sim().setFault('listMims', { status: 500, times: 1 });
-      let reloads = 0;
-      make({
-        reloadToken: () => {
-          reloads++;
-          return true;
-        },
-      });
+      const calls = reloading(() => true, 'right-key');
       const error = await rejects(client!.listMims());
       assert.equal(error.statusCode, 500);
-      assert.equal(reloads, 0);
+      assert.equal(calls.count, 0);
       assert.equal(sim().requests('listMims').length, 1);
     });
 
