@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McmClient } from '../../src/mcm/client';
 import { buildImageTar } from '../../src/wire/image-tar';
 import { configVersion, migrateConfig, SavedConfig, versionSettingName } from '../../src/nodes/shared/migrations';
 import { McmSimulator } from '../../src/simulator';
 import { collect, helper, loadFlow, NODE_TYPES, nextMessage, run } from '../support/nodes';
-import { useSimulator } from '../support/simulator-fixture';
-import { waitFor } from '../support/simulator-helpers';
+import { useSimulatorWithImages } from '../support/simulator-fixture';
+import { uploadTar, waitFor } from '../support/simulator-helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
@@ -145,16 +144,7 @@ describe('config versions: the migration of saved configs', () => {
 });
 
 describe('config versions: flows saved by release 0.1.0 in a real Node-RED', function () {
-  const sim = useSimulator({ startDelayMs: 0 });
-  let client: McmClient;
-
-  before(() => {
-    client = new McmClient({ url: sim().url, token: sim().key });
-  });
-  after(() => client.close());
-  beforeEach(async () => {
-    await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
-  });
+  const sim = useSimulatorWithImages(['hello-v1'], { startDelayMs: 0 });
   afterEach(() => helper.unload());
 
   /** The examples' config node, pointing at the simulator with a key of its own (the example reads a key file). */
@@ -238,7 +228,7 @@ describe('config versions: flows saved by release 0.1.0 in a real Node-RED', fun
     assert.ok(elapsed >= 600, `four polls 0.2 s apart took ${elapsed} ms`);
     // resource "both", as saved: a new image is reported.
     const added = nextMessage('out');
-    await client.uploadImage(buildImageTar({ name: 'hello-v2' }));
+    await uploadTar(sim(), buildImageTar({ name: 'hello-v2' }));
     assert.equal((await added).topic, 'image/added');
     assert.equal(changes.length, 1);
   });

@@ -3,23 +3,12 @@
  * to the Admin API may be: no migration step runs on it), is read as its dialog's type.
  */
 import assert from 'node:assert/strict';
-import { McmClient } from '../../src/mcm/client';
 import { configVersion } from '../../src/nodes/shared/migrations';
-import { buildImageTar } from '../../src/wire/image-tar';
 import { helper, loadActionFlow, run } from '../support/nodes';
-import { useSimulator } from '../support/simulator-fixture';
+import { useSimulatorWithImages } from '../support/simulator-fixture';
 
 describe('TypedInput fields saved without their type', () => {
-  const sim = useSimulator({ startDelayMs: 0 });
-  let client: McmClient;
-
-  before(() => {
-    client = new McmClient({ url: sim().url, token: sim().key });
-  });
-  after(() => client.close());
-  beforeEach(async () => {
-    await client.uploadImage(buildImageTar({ name: 'hello-v1' }));
-  });
+  const sim = useSimulatorWithImages(['hello-v1'], { startDelayMs: 0 });
   afterEach(() => helper.unload());
 
   it('a composition at the current version, its specs JSON text and no specsType, deploys the specs as JSON', async () => {

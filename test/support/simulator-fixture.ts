@@ -2,6 +2,8 @@
  * The one simulator set-up of the client, flow and integration suites.
  */
 import { McmSimulator, SimulatorOptions } from '../../src/simulator';
+import { buildImageTar } from '../../src/wire/image-tar';
+import { uploadTar } from './simulator-helpers';
 
 /**
  * One quiet simulator for the calling describe block: started before its first test, listening and
@@ -25,4 +27,16 @@ export function useSimulator(options: SimulatorOptions | (() => SimulatorOptions
     if (!started) throw new Error('the simulator runs only inside the tests and hooks of its describe block');
     return started;
   };
+}
+
+/** useSimulator, with these images uploaded before each test (after the reset). */
+export function useSimulatorWithImages(images: string[], options: SimulatorOptions = {}): () => McmSimulator {
+  const sim = useSimulator(options);
+  beforeEach(async () => {
+    for (const name of images) {
+      const { status } = await uploadTar(sim(), buildImageTar({ name }));
+      if (status < 200 || status > 299) throw new Error(`the simulator answered ${status} to the upload of ${name}`);
+    }
+  });
+  return sim;
 }
