@@ -7,7 +7,8 @@
  * process), each server too; each is repeated BENCH_REPEAT times, interleaved, and the median kept.
  *
  *   1. Upload of an image tar (BENCH_UPLOAD_MIB, default 1024): curl -F (reference), the
- *      mimoe-upload node, and core `file in` + `function` + `http request` (multipart), to each server.
+ *      mimoe-upload node, core `file in` + `function` + `http request` (multipart), and a bare
+ *      node:http write loop (what Node itself costs), to each server.
  *   2. BENCH_LIST_REQUESTS (5000) list msgs and as many deploy msgs, BENCH_CONCURRENCY (8) in
  *      flight: a plain axios loop (reference), McmClient alone, the mimoe-list / mimoe-deploy node,
  *      the core `http request` node (list), and for the cost of one msg the mimoe node with a client
@@ -260,6 +261,7 @@ async function benchUpload(
         { key: 'node-again', label: 'mimoe-upload node, after one upload', run: worker('node', 1), results: [] },
         { key: 'node-warm', label: 'mimoe-upload node, after three uploads', run: worker('node', WARM_UPLOADS), results: [] },
         { key: 'diy', label: 'file in + http request (DIY)', run: worker('diy'), results: [] },
+        { key: 'bare', label: 'bare node:http write loop, first upload (no axios, no streams)', run: worker('bare'), results: [] },
       ];
       await rounds(
         `upload to the ${target.name}`,
