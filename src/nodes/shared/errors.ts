@@ -71,14 +71,25 @@ export function setStatusCode(msg: Record<string, unknown>, failure: NodeFailure
   else delete msg.statusCode;
 }
 
+/**
+ * An HTTP error answered with a web page (HTML or XML, not MCM's JSON): the URL reaches some
+ * other server. Its markup would fill the message and say nothing a person can act on.
+ */
+function answeredWithPage(err: McmError): boolean {
+  return (
+    err.code === 'http' && err.structured !== true && (/html|xml/.test(err.contentType ?? '') || /^\s*</.test(err.serverMessage ?? ''))
+  );
+}
+
 export function describeFailure(RED: RED, err: unknown): NodeFailure {
   if (err instanceof McmError) {
     const reason = err.rule ? shared(RED, `invalid.${err.rule}`, err.params) : '';
+    const page = answeredWithPage(err);
     let message = shared(RED, `errors.${err.code}`, {
       ...err.params,
       operation: err.operation,
       status: err.statusCode ?? '',
-      message: err.serverMessage ?? '',
+      message: page ? shared(RED, 'errors.web-page', { type: err.contentType ?? 'markup' }) : (err.serverMessage ?? ''),
       detail: err.detail ?? '',
       reason,
     }).trimEnd();
@@ -90,9 +101,11 @@ export function describeFailure(RED: RED, err: unknown): NodeFailure {
       ? shared(RED, 'status.key-refused', { status: err.statusCode })
       : KEY_RULES.has(err.rule ?? '')
         ? shared(RED, 'status.config')
-        : err.code === 'http'
-          ? `HTTP ${err.statusCode}`
-          : shared(RED, `status.${err.code}`);
+        : page
+          ? shared(RED, 'status.no-api')
+          : err.code === 'http'
+            ? `HTTP ${err.statusCode}`
+            : shared(RED, `status.${err.code}`);
     return { error: new MimoeNodeError(message, `MCM_${err.code.toUpperCase().replace(/-/g, '_')}`), status, statusCode: err.statusCode };
   }
   if (err instanceof FleetError) {
