@@ -1,11 +1,14 @@
 /**
  * What a new user's trial of the package found, in real flows against the simulator over HTTP:
  * a config URL that reaches a web server other than mimOE (Node-RED's own port, say) reaches
- * Catch with a sentence, not with that server's HTML page.
+ * Catch with a sentence, not with that server's HTML page; env values that are numbers or booleans
+ * are sent as their text, as the deploy help says.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { helper, loadActionFlow, run, StatusCall, statuses } from '../support/nodes';
-import { useSimulator } from '../support/simulator-fixture';
+import { useSimulator, useSimulatorWithImages } from '../support/simulator-fixture';
 import { waitFor } from '../support/simulator-helpers';
 
 const last = (seen: StatusCall[]) => seen[seen.length - 1];
@@ -47,6 +50,21 @@ describe('trial findings in flows', function () {
       assert.equal(msg.error.message, 'listMims failed: HTTP 404 404 page not found');
       await waitFor(() => last(seen)?.fill === 'red', 'the red status', 3000);
       assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'HTTP 404' });
+    });
+  });
+
+  describe('env values in msg.payload.env', () => {
+    const withImage = useSimulatorWithImages(['hello-v1']);
+
+    it('a number or a boolean is sent as its text, and the deploy help says so', async () => {
+      await loadActionFlow(withImage(), { type: 'mimoe-deploy' });
+      const { kind, msg } = await run({ payload: { name: 'web', image: 'hello-v1', env: { PORT: 8080, VERBOSE: true } } });
+      assert.equal(kind, 'sent');
+      assert.deepEqual(msg.payload.env, { PORT: '8080', VERBOSE: 'true' });
+      assert.deepEqual((withImage().requests('deployMim')[0].body as { env: unknown }).env, { PORT: '8080', VERBOSE: 'true' });
+      const help = readFileSync(join(__dirname, '..', '..', '..', 'locales', 'en-US', 'mimoe-deploy.html'), 'utf8').replace(/\s+/g, ' ');
+      assert.doesNotMatch(help, /string values only|not <code>true<\/code>/);
+      assert.match(help, /a number or a boolean is sent as its text \(<code>8080<\/code> as <code>"8080"<\/code>\)/);
     });
   });
 });
