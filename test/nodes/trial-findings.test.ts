@@ -67,4 +67,24 @@ describe('trial findings in flows', function () {
       assert.match(help, /a number or a boolean is sent as its text \(<code>8080<\/code> as <code>"8080"<\/code>\)/);
     });
   });
+
+  it("the README's steps for a fleet on a new tab name the dialog's own labels", () => {
+    const root = join(__dirname, '..', '..', '..');
+    const readme = readFileSync(join(root, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const steps = /A `mimoe-rollout` needs a fleet.*?`npm start` set up\./.exec(readme)?.[0];
+    assert.ok(steps, "the README's Quick start says how to give a rollout a fleet");
+    const labels = (type: string) =>
+      (
+        JSON.parse(readFileSync(join(root, 'locales', 'en-US', `${type}.json`), 'utf8')) as Record<
+          string,
+          { label: Record<string, string> }
+        >
+      )[type].label;
+    const fleet = labels('mimoe-fleet');
+    for (const label of [fleet.seedUrl, fleet.keyFile, fleet.localKeyFile, labels('mimoe-rollout').fleet]) {
+      assert.ok(steps.includes(`_${label}_`), `the steps name "${label}"`);
+    }
+    assert.ok(fleet.discover.startsWith(/_(discover[^_]*)_/.exec(steps)![1]), 'the discovery checkbox as the dialog names it');
+    for (const variable of ['${MIMOE_FLEET_SEED}', '${MIMOE_KEY_FILE}']) assert.ok(steps.includes(variable));
+  });
 });
