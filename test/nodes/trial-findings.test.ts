@@ -2,7 +2,8 @@
  * What a new user's trial of the package found, in real flows against the simulator over HTTP:
  * a config URL that reaches a web server other than mimOE (Node-RED's own port, say) reaches
  * Catch with a sentence, not with that server's HTML page; env values that are numbers or booleans
- * are sent as their text, as the deploy help says.
+ * are sent as their text, as the deploy help says; a field set to an environment variable that is
+ * not set fails naming the variable and the field, before any request.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -86,5 +87,46 @@ describe('trial findings in flows', function () {
     }
     assert.ok(fleet.discover.startsWith(/_(discover[^_]*)_/.exec(steps)![1]), 'the discovery checkbox as the dialog names it');
     for (const variable of ['${MIMOE_FLEET_SEED}', '${MIMOE_KEY_FILE}']) assert.ok(steps.includes(variable));
+  });
+
+  describe('a field set to an environment variable', () => {
+    const withImage = useSimulatorWithImages(['hello-v1']);
+    const UNSET = 'MIMOE_TRIAL_NOT_SET';
+    afterEach(() => {
+      delete process.env[UNSET];
+    });
+
+    it('that is not set: the upload fails naming the variable and the Image file field, and sends nothing', async () => {
+      delete process.env[UNSET];
+      await loadActionFlow(withImage(), { type: 'mimoe-upload', filename: UNSET, filenameType: 'env' });
+      const seen = statuses('n1');
+      const uploads = withImage().requests('uploadImage').length;
+      const { kind, msg } = await run({ payload: 'ignored' });
+      assert.equal(kind, 'caught');
+      assert.equal(
+        msg.error.message,
+        `the environment variable ${UNSET} is not set, or is empty: this node's Image file reads it; set it in Node-RED's environment, or change Image file`,
+      );
+      assert.equal(msg.error.code, 'MCM_INVALID_INPUT');
+      await waitFor(() => last(seen)?.fill === 'red', 'the red status', 3000);
+      assert.deepEqual(last(seen), { fill: 'red', shape: 'ring', text: 'invalid input' });
+      assert.equal(withImage().requests('uploadImage').length, uploads, 'no upload sent');
+    });
+
+    it('that is empty: the deploy fails naming the Mim name field; once set, it deploys', async () => {
+      process.env[UNSET] = '';
+      await loadActionFlow(withImage(), { type: 'mimoe-deploy', mimName: UNSET, mimNameType: 'env', image: 'hello-v1', imageType: 'str' });
+      const failed = await run({ payload: {} });
+      assert.equal(failed.kind, 'caught');
+      assert.match(
+        failed.msg.error.message,
+        new RegExp(`^the environment variable ${UNSET} is not set, or is empty: this node's Mim name reads it`),
+      );
+      assert.equal(withImage().requests('deployMim').length, 0);
+      process.env[UNSET] = 'from-env';
+      const sent = await run({ payload: {} });
+      assert.equal(sent.kind, 'sent');
+      assert.equal(sent.msg.payload.name, 'from-env');
+    });
   });
 });
