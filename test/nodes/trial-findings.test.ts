@@ -3,7 +3,8 @@
  * a config URL that reaches a web server other than mimOE (Node-RED's own port, say) reaches
  * Catch with a sentence, not with that server's HTML page; env values that are numbers or booleans
  * are sent as their text, as the deploy help says; a field set to an environment variable that is
- * not set fails naming the variable and the field, before any request.
+ * not set fails naming the variable and the field, before any request; a remove given a name
+ * instead of an id is told what an id looks like.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -127,6 +128,36 @@ describe('trial findings in flows', function () {
       const sent = await run({ payload: {} });
       assert.equal(sent.kind, 'sent');
       assert.equal(sent.msg.payload.name, 'from-env');
+    });
+  });
+
+  describe('a remove given a name, not an id', () => {
+    const withImage = useSimulatorWithImages(['hello-v1']);
+
+    for (const [resource, operation, name] of [
+      ['mim', 'removeMim', 'hello'],
+      ['image', 'deleteImage', 'no-such-image'],
+    ] as const) {
+      it(`(${resource}) reaches Catch with the runtime's 404 and what an id looks like`, async () => {
+        await loadActionFlow(withImage(), { type: 'mimoe-remove', resource, target: '', targetType: 'str' });
+        const { kind, msg } = await run({ payload: name });
+        assert.equal(kind, 'caught');
+        assert.equal(msg.statusCode, 404);
+        assert.match(
+          msg.error.message,
+          new RegExp(
+            `^${operation} failed: HTTP 404 .*${name}.*; an id is <client id>-<name>, e\\.g\\. api-hello, not the name: a list node shows each one's id$`,
+          ),
+        );
+      });
+    }
+
+    it('other failures of a remove get no such hint', async () => {
+      withImage().setFault('removeMim', { status: 500, body: 'disk full' });
+      await loadActionFlow(withImage(), { type: 'mimoe-remove', resource: 'mim', target: '', targetType: 'str' });
+      const { kind, msg } = await run({ payload: 'api-hello' });
+      assert.equal(kind, 'caught');
+      assert.doesNotMatch(msg.error.message, /an id is/);
     });
   });
 });

@@ -95,6 +95,9 @@ export function describeFailure(RED: RED, err: unknown): NodeFailure {
     }).trimEnd();
     // The runtime's own words ("Forbidden") do not say what to do.
     if (keyRefused(err)) message += shared(RED, 'errors.key-refused');
+    // A name given for an id (some runtimes delete images by name, most do not) reads as "not found".
+    if (err.code === 'http' && err.statusCode === 404 && (err.operation === 'removeMim' || err.operation === 'deleteImage'))
+      message += shared(RED, 'errors.id-hint');
     if (err.rolledBack.length) message += shared(RED, 'errors.rolled-back', { ids: err.rolledBack.join(', ') });
     if (err.rollbackFailed.length) message += shared(RED, 'errors.rollback-failed', { ids: err.rollbackFailed.join(', ') });
     const status = keyRefused(err)
