@@ -4,10 +4,11 @@
  * Catch with a sentence, not with that server's HTML page; env values that are numbers or booleans
  * are sent as their text, as the deploy help says; a field set to an environment variable that is
  * not set fails naming the variable and the field, before any request; a remove given a name
- * instead of an id is told what an id looks like.
+ * instead of an id is told what an id looks like; each example's Comment says where its config node
+ * belongs as the flow has it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { helper, loadActionFlow, run, StatusCall, statuses } from '../support/nodes';
 import { useSimulator, useSimulatorWithImages } from '../support/simulator-fixture';
@@ -159,5 +160,15 @@ describe('trial findings in flows', function () {
       assert.equal(kind, 'caught');
       assert.doesNotMatch(msg.error.message, /an id is/);
     });
+  });
+
+  it("each example's Comment says its config node belongs to its own flow only when it does (the demo's belongs to every flow)", () => {
+    const dir = join(__dirname, '..', '..', '..', 'examples');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      const flow = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<Record<string, string | undefined>>;
+      const config = flow.find((n) => n.type === 'mimoe-config' || n.type === 'mimoe-fleet')!;
+      const says = flow.filter((n) => n.type === 'comment').some((n) => /belongs to this flow/.test(n.info ?? ''));
+      assert.equal(says, config.z !== undefined, `${file}: the comment and the config node's scope agree`);
+    }
   });
 });
