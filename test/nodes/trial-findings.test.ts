@@ -5,7 +5,7 @@
  * are sent as their text, as the deploy help says; a field set to an environment variable that is
  * not set fails naming the variable and the field, before any request; a remove given a name
  * instead of an id is told what an id looks like; each example's Comment says where its config node
- * belongs as the flow has it.
+ * belongs as the flow has it; a required name, image or id that is missing says where to set it.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -170,5 +170,41 @@ describe('trial findings in flows', function () {
       const says = flow.filter((n) => n.type === 'comment').some((n) => /belongs to this flow/.test(n.info ?? ''));
       assert.equal(says, config.z !== undefined, `${file}: the comment and the config node's scope agree`);
     }
+  });
+
+  describe('a required input that is missing says where to set it', () => {
+    const cases = [
+      {
+        node: { type: 'mimoe-deploy' },
+        payload: { mimName: 'typo', image: 'hello-v1' },
+        message: "deployMim: a mim name is required (set the node's Mim name, or name in msg.payload when Mim name is blank)",
+      },
+      {
+        node: { type: 'mimoe-deploy', mimName: 'web', mimNameType: 'str' },
+        payload: {},
+        message: "deployMim: an image name is required (set the node's Image, or image in msg.payload when Image is blank)",
+      },
+      {
+        node: { type: 'mimoe-remove', resource: 'image' },
+        payload: { name: 'hello-v1' },
+        message: "deleteImage: an id is required (set the node's Id, or msg.payload when Id is blank: the id, or an object {id})",
+      },
+    ];
+    for (const { node, payload, message } of cases) {
+      it(message, async () => {
+        await loadActionFlow(sim(), node);
+        const { kind, msg } = await run({ payload });
+        assert.equal(kind, 'caught');
+        assert.equal(msg.error.message, message);
+        assert.equal(sim().requests().length, 0, 'nothing sent');
+      });
+    }
+
+    it('a composition spec without a name keeps the rule alone (its mims have no node fields)', async () => {
+      await loadActionFlow(sim(), { type: 'mimoe-composition', specs: '', specsType: 'json' });
+      const { kind, msg } = await run({ payload: [{ image: 'hello-v1' }] });
+      assert.equal(kind, 'caught');
+      assert.equal(msg.error.message, 'deployComposition: a mim name is required');
+    });
   });
 });

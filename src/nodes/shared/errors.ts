@@ -46,6 +46,17 @@ export function configError(RED: RED, problem: unknown): MimoeNodeError {
   return new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason }), 'MCM_CONFIG', { status: shared(RED, 'status.config') });
 }
 
+/**
+ * Required inputs the deploy and remove nodes (and a rollout of those) read from a field or, when
+ * it is blank, from msg.payload: the hint says both places, since the rule alone names neither.
+ */
+const WHERE_TO_SET: Record<string, string> = {
+  'deployMim name-missing': 'mim-name',
+  'deployMim image-missing': 'image',
+  'removeMim id-missing': 'id',
+  'deleteImage id-missing': 'id',
+};
+
 /** Input rules about the config node's key, not about the msg. */
 const KEY_RULES = new Set(['token-unavailable', 'token-invalid', 'token-missing']);
 
@@ -95,6 +106,8 @@ export function describeFailure(RED: RED, err: unknown): NodeFailure {
     }).trimEnd();
     // The runtime's own words ("Forbidden") do not say what to do.
     if (keyRefused(err)) message += shared(RED, 'errors.key-refused');
+    const where = WHERE_TO_SET[`${err.operation} ${err.rule}`];
+    if (where) message += shared(RED, `errors.where.${where}`);
     // A name given for an id (some runtimes delete images by name, most do not) reads as "not found".
     if (err.code === 'http' && err.statusCode === 404 && (err.operation === 'removeMim' || err.operation === 'deleteImage'))
       message += shared(RED, 'errors.id-hint');
