@@ -177,17 +177,19 @@ describe('trial findings in flows', function () {
       {
         node: { type: 'mimoe-deploy' },
         payload: { mimName: 'typo', image: 'hello-v1' },
-        message: "deployMim: a mim name is required (set the node's Mim name, or name in msg.payload when Mim name is blank)",
+        message:
+          "deployMim: a mim name is required (it comes from the node's Mim name, or from name in msg.payload when Mim name is blank)",
       },
       {
         node: { type: 'mimoe-deploy', mimName: 'web', mimNameType: 'str' },
         payload: {},
-        message: "deployMim: an image name is required (set the node's Image, or image in msg.payload when Image is blank)",
+        message: "deployMim: an image name is required (it comes from the node's Image, or from image in msg.payload when Image is blank)",
       },
       {
         node: { type: 'mimoe-remove', resource: 'image' },
         payload: { name: 'hello-v1' },
-        message: "deleteImage: an id is required (set the node's Id, or msg.payload when Id is blank: the id, or an object {id})",
+        message:
+          "deleteImage: an id is required (it comes from the node's Id, or from msg.payload when Id is blank: the id, or an object {id})",
       },
     ];
     for (const { node, payload, message } of cases) {
