@@ -46,6 +46,17 @@ export function configError(RED: RED, problem: unknown): MimoeNodeError {
   return new MimoeNodeError(shared(RED, 'errors.config-invalid', { reason }), 'MCM_CONFIG', { status: shared(RED, 'status.config') });
 }
 
+/**
+ * Required inputs the deploy and remove nodes (and a rollout of those) read from a field or, when
+ * it is blank, from msg.payload: the hint says both places, since the rule alone names neither.
+ */
+const WHERE_TO_SET: Record<string, string> = {
+  'deployMim name-missing': 'mim-name',
+  'deployMim image-missing': 'image',
+  'removeMim id-missing': 'id',
+  'deleteImage id-missing': 'id',
+};
+
 /** Input rules about the config node's key, not about the msg. */
 const KEY_RULES = new Set(['token-unavailable', 'token-invalid', 'token-missing']);
 
@@ -71,28 +82,46 @@ export function setStatusCode(msg: Record<string, unknown>, failure: NodeFailure
   else delete msg.statusCode;
 }
 
+/**
+ * An HTTP error answered with a web page (HTML or XML, not MCM's JSON): the URL reaches some
+ * other server. Its markup would fill the message and say nothing a person can act on.
+ */
+function answeredWithPage(err: McmError): boolean {
+  return (
+    err.code === 'http' && err.structured !== true && (/html|xml/.test(err.contentType ?? '') || /^\s*</.test(err.serverMessage ?? ''))
+  );
+}
+
 export function describeFailure(RED: RED, err: unknown): NodeFailure {
   if (err instanceof McmError) {
     const reason = err.rule ? shared(RED, `invalid.${err.rule}`, err.params) : '';
+    const page = answeredWithPage(err);
     let message = shared(RED, `errors.${err.code}`, {
       ...err.params,
       operation: err.operation,
       status: err.statusCode ?? '',
-      message: err.serverMessage ?? '',
+      message: page ? shared(RED, 'errors.web-page', { type: err.contentType ?? 'markup' }) : (err.serverMessage ?? ''),
       detail: err.detail ?? '',
       reason,
     }).trimEnd();
     // The runtime's own words ("Forbidden") do not say what to do.
     if (keyRefused(err)) message += shared(RED, 'errors.key-refused');
+    const where = WHERE_TO_SET[`${err.operation} ${err.rule}`];
+    if (where) message += shared(RED, `errors.where.${where}`);
+    // A name given for an id (some runtimes delete images by name, most do not) reads as "not found".
+    if (err.code === 'http' && err.statusCode === 404 && (err.operation === 'removeMim' || err.operation === 'deleteImage'))
+      message += shared(RED, 'errors.id-hint');
     if (err.rolledBack.length) message += shared(RED, 'errors.rolled-back', { ids: err.rolledBack.join(', ') });
     if (err.rollbackFailed.length) message += shared(RED, 'errors.rollback-failed', { ids: err.rollbackFailed.join(', ') });
     const status = keyRefused(err)
       ? shared(RED, 'status.key-refused', { status: err.statusCode })
       : KEY_RULES.has(err.rule ?? '')
         ? shared(RED, 'status.config')
-        : err.code === 'http'
-          ? `HTTP ${err.statusCode}`
-          : shared(RED, `status.${err.code}`);
+        : page
+          ? shared(RED, 'status.no-api')
+          : err.code === 'http'
+            ? `HTTP ${err.statusCode}`
+            : shared(RED, `status.${err.code}`);
     return { error: new MimoeNodeError(message, `MCM_${err.code.toUpperCase().replace(/-/g, '_')}`), status, statusCode: err.statusCode };
   }
   if (err instanceof FleetError) {

@@ -6,6 +6,7 @@ import type { Node } from 'node-red';
 import { ACTION_DEFAULTS } from '../../mcm/defaults';
 import { McmError, McmOperation } from '../../mcm/errors';
 import { describeType, isBlank, isPlainObject, isReadable } from '../../mcm/validate';
+import { MimoeNodeError, shared } from './errors';
 import { Msg, NodeConfig, RED } from './runtime';
 
 export type FromMsg = (msg: Msg) => unknown;
@@ -23,9 +24,20 @@ export function readInput(RED: RED, node: Node, config: NodeConfig, key: string,
   const type = typeof saved === 'string' && saved ? saved : defaultInputType(key);
   return new Promise((resolve, reject) => {
     // The callback form is the one that works with asynchronous context stores.
-    RED.util.evaluateNodeProperty(value as string, type, node, msg, (err: Error | null, result: unknown) =>
-      err ? reject(err) : resolve(result),
-    );
+    RED.util.evaluateNodeProperty(value as string, type, node, msg, (err: Error | null, result: unknown) => {
+      if (err) reject(err);
+      // Unset, it would read as blank, and the error would name what is missing, not the variable.
+      else if (type === 'env' && isBlank(result)) reject(envUnset(RED, node, key, value as string));
+      else resolve(result);
+    });
+  });
+}
+
+/** A field set to an environment variable that is not set (or empty): the error names both. */
+function envUnset(RED: RED, node: Node, key: string, name: string): MimoeNodeError {
+  const field = RED._(`${node.type}.label.${key}`);
+  return new MimoeNodeError(shared(RED, 'errors.env-input', { name, field }), 'MCM_INVALID_INPUT', {
+    status: shared(RED, 'status.invalid-input'),
   });
 }
 
