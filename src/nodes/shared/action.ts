@@ -7,7 +7,7 @@ import type { Node } from 'node-red';
 import { CallOptions, McmClient } from '../../mcm/client';
 import { upgradeConfig, versionSetting } from './config-version';
 import { describeFailure, MimoeNodeError, setStatusCode } from './errors';
-import { FromMsg, readInput } from './inputs';
+import { FromMsg, messageTimeout, readInput } from './inputs';
 import { Done, Msg, NodeConfig, RED, Send } from './runtime';
 import { serverClient } from './server';
 import { StatusLight } from './status';
@@ -59,7 +59,7 @@ export function registerAction<C = McmClient>(RED: RED, spec: ActionSpec<C>): vo
     async function handle(msg: Msg, send: Send, done: Done, controller: AbortController): Promise<void> {
       try {
         const client = clientOf(config);
-        const timeoutMs = typeof msg.timeout === 'number' && msg.timeout > 0 ? msg.timeout : undefined;
+        const timeoutMs = messageTimeout(RED, msg.timeout);
         const ctx: ActionContext<C> = {
           RED,
           node,

@@ -33,12 +33,29 @@ export function readInput(RED: RED, node: Node, config: NodeConfig, key: string,
   });
 }
 
+/**
+ * msg.timeout, the msg's own limit in ms, when it has one. Digits in a text count (an http in
+ * node's query gives text); anything else fails before any request instead of quietly falling
+ * back to the server's timeout.
+ */
+export function messageTimeout(RED: RED, value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const shown =
+    typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value === 'number' ? String(value) : describeType(value);
+  throw invalidInput(RED, shared(RED, 'errors.msg-timeout', { value: shown }));
+}
+
+/** Input the node refuses before any request, with the status every invalid input shows. */
+function invalidInput(RED: RED, message: string): MimoeNodeError {
+  return new MimoeNodeError(message, 'MCM_INVALID_INPUT', { status: shared(RED, 'status.invalid-input') });
+}
+
 /** A field set to an environment variable that is not set (or empty): the error names both. */
 function envUnset(RED: RED, node: Node, key: string, name: string): MimoeNodeError {
   const field = RED._(`${node.type}.label.${key}`);
-  return new MimoeNodeError(shared(RED, 'errors.env-input', { name, field }), 'MCM_INVALID_INPUT', {
-    status: shared(RED, 'status.invalid-input'),
-  });
+  return invalidInput(RED, shared(RED, 'errors.env-input', { name, field }));
 }
 
 /** An object msg.payload a node reads its blank fields from: for the error when it is something else. */
