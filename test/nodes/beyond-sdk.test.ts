@@ -341,11 +341,15 @@ describe('beyond the SDK', function () {
       }
     });
 
-    it('fails with the file name when the key file is missing', async () => {
+    it('fails with the file name when the key file is missing, pointing at the field that names it', async () => {
       await loadActionFlow(sim(), { type: 'mimoe-list' }, { tokenSource: 'file', keyFile: '/nonexistent/mimoe-api-key.env' });
       const { kind, msg } = await run({});
       assert.equal(kind, 'caught');
-      assert.match(msg.error.message, /cannot read the key file \/nonexistent\/mimoe-api-key.env/);
+      assert.match(
+        msg.error.message,
+        /cannot read the key file \/nonexistent\/mimoe-api-key.env \(ENOENT\)\): check the config node's Key file/,
+      );
+      assert.equal(sim().requests('listMims').length, 0);
     });
   });
 
