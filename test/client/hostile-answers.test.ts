@@ -1,0 +1,164 @@
+/**
+ * A hostile or broken runtime, byte by byte on a raw socket of 127.0.0.1: whatever it sends, the
+ * call ends in an McmError (never a TypeError or RangeError), within the time limit, and nothing it
+ * sends reaches Object.prototype or drops what it named.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { McmClient } from '../../src/mcm/client';
+import { McmErrorCode } from '../../src/mcm/errors';
+import { rejects } from '../support/client';
+
+/** What the runtime writes once it has read a request; it never ends the socket unless it says so. */
+type Answer = (socket: net.Socket) => void;
+
+const json = (body: string, status = '200 OK', type = 'application/json') =>
+  `HTTP/1.1 ${status}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+describe('hostile answers on the wire', function () {
+  this.timeout(10_000);
+  let server: net.Server;
+  let sockets: net.Socket[] = [];
+  let answer: Answer = () => undefined;
+  let client: McmClient;
+
+  before(async () => {
+    server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.once('data', () => answer(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  beforeEach(() => {
+    const { port } = server.address() as net.AddressInfo;
+    client = new McmClient({ url: `http://127.0.0.1:${port}`, token: 'k', timeoutMs: 600, retries: 0 });
+  });
+  afterEach(() => {
+    client.close();
+    sockets.forEach((socket) => socket.destroy());
+    sockets = [];
+  });
+  after(() => new Promise((resolve) => server.close(resolve)));
+
+  /** listMims against `send`: the McmError's code and message. */
+  async function failure(send: Answer): Promise<{ code: McmErrorCode; message: string }> {
+    answer = send;
+    const err = await rejects(client.listMims());
+    return { code: err.code, message: err.message };
+  }
+
+  describe('JSON shapes', () => {
+    it('an answer nested thousands deep fails as bad-response before anything walks it', async () => {
+      const deep = `[{"id":"a","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}]`;
+      const { code, message } = await failure((s) => s.end(json(deep)));
+      assert.equal(code, 'bad-response');
+      assert.match(message, /nested deeper than 64 levels/);
+    });
+
+    it('nesting up to the limit, and brackets inside strings, are read', async () => {
+      const inner = `${'['.repeat(61)}${']'.repeat(61)}`;
+      answer = (s) => s.end(json(`[{"id":"a","name":"${'['.repeat(500)}","x":${inner}}]`));
+      const [mim] = await client.listMims();
+      assert.equal(mim.name, '['.repeat(500));
+    });
+
+    it('a deep JSON error body reaches the error only as a short excerpt', async () => {
+      const deep = `{"error":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+      const { code, message } = await failure((s) => s.end(json(deep, '500 Boom')));
+      assert.equal(code, 'http');
+      assert.ok(message.length < 1000, 'the excerpt is short');
+    });
+
+    it('an object where text belongs (even with a toString key) becomes its JSON, not a TypeError', async () => {
+      answer = (s) => s.end(json('[{"id":{"toString":1},"name":{"valueOf":2},"state":["started"],"env":{"A":{"toString":1}}}]'));
+      const [mim] = await client.listMims();
+      assert.equal(mim.id, '{"toString":1}');
+      assert.equal(mim.name, '{"valueOf":2}');
+      assert.equal(mim.state, '["started"]');
+      assert.deepEqual(mim.env, { A: '{"toString":1}' });
+    });
+
+    it('__proto__ and constructor keys stay plain data: kept in env, nothing reaches Object.prototype', async () => {
+      const body =
+        '[{"id":"a","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},' +
+        '"env":{"__proto__":"p","constructor":"c","A":"1"}},' +
+        '{"id":"b","env":["__proto__=q","toString=t"]},{"id":"c","env":[{"name":"__proto__","value":"r"}]}]';
+      answer = (s) => s.end(json(body));
+      const [a, b, c] = await client.listMims();
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      assert.equal(Object.getPrototypeOf(a), Object.prototype);
+      assert.equal(Object.getPrototypeOf(a.env), Object.prototype);
+      assert.deepEqual(Object.entries(a.env), [
+        ['__proto__', 'p'],
+        ['constructor', 'c'],
+        ['A', '1'],
+      ]);
+      assert.deepEqual(Object.entries(b.env), [
+        ['__proto__', 'q'],
+        ['toString', 't'],
+      ]);
+      assert.deepEqual(Object.entries(c.env), [['__proto__', 'r']]);
+    });
+
+    it('a Content-Type that lies (HTML as JSON) fails as bad-response, with markup only as an excerpt', async () => {
+      const { code, message } = await failure((s) => s.end(json('<html><body>x</body></html>')));
+      assert.equal(code, 'bad-response');
+      assert.match(message, /malformed JSON/);
+    });
+  });
+
+  describe('HTTP framing', () => {
+    const cases: Array<[string, Answer, McmErrorCode]> = [
+      ['5,000 headers', (s) => s.end(`HTTP/1.1 200 OK\r\n${'X-H: v\r\n'.repeat(5000)}Content-Length: 2\r\n\r\n[]`), 'connection'],
+      ['a 100 KB header', (s) => s.end(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(100_000)}\r\nContent-Length: 2\r\n\r\n[]`), 'connection'],
+      [
+        '102 Processing, again and again',
+        (s) => {
+          const timer = setInterval(() => (s.destroyed ? clearInterval(timer) : s.write('HTTP/1.1 102 Processing\r\n\r\n')), 50);
+        },
+        'timeout',
+      ],
+      [
+        '101 Switching Protocols',
+        (s) => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'),
+        'timeout',
+      ],
+      ['HTTP/1.0 without a length, socket kept open', (s) => s.write('HTTP/1.0 200 OK\r\n\r\n[{"id":"a"}]'), 'timeout'],
+      ['a chunk that never ends', (s) => s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffff\r\n[{"id":"a"}'), 'timeout'],
+      ['a bad chunk size', (s) => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'), 'connection'],
+      [
+        'both Content-Length and chunked',
+        (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n'),
+        'connection',
+      ],
+      ['two Content-Lengths', (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\n[]'), 'connection'],
+      ['fewer bytes than its Content-Length', (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n[]'), 'connection'],
+      ['no HTTP at all', (s) => s.end('garbage\r\n\r\n'), 'connection'],
+    ];
+    for (const [what, send, expected] of cases) {
+      it(`${what}: ${expected}`, async () => {
+        const started = Date.now();
+        const { code } = await failure(send);
+        assert.equal(code, expected);
+        assert.ok(Date.now() - started < 3000, 'within the time limit');
+      });
+    }
+
+    it('1xx answers before the real one (100, 103) are skipped', async () => {
+      answer = (s) => s.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n' + json('[{"id":"a"}]'));
+      assert.deepEqual(
+        (await client.listMims()).map((m) => m.id),
+        ['a'],
+      );
+    });
+
+    it('HTTP/1.0 without a length is read to the end of the connection', async () => {
+      answer = (s) => s.end('HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{"id":"a"}]');
+      assert.deepEqual(
+        (await client.listMims()).map((m) => m.id),
+        ['a'],
+      );
+    });
+  });
+});
