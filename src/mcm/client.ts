@@ -458,6 +458,7 @@ export class McmClient {
     const raw = typeof response.text === 'string' ? response.text : '';
     if (status >= 200 && status < 300) {
       if (spec.ignoreBody || raw.trim() === '') return { status, body: undefined };
+      checkNesting(operation, status, raw);
       try {
         return { status, body: JSON.parse(raw) as unknown };
       } catch {
@@ -535,6 +536,42 @@ function unwrapObject(body: Record<string, unknown>): Record<string, unknown> {
 function answeredMims(body: unknown): Mim[] {
   const items = unwrapList(body) ?? (isPlainObject(body) ? [unwrapObject(body)] : []);
   return items.filter(isPlainObject).map(normalizeMim);
+}
+
+/**
+ * Deepest nesting of arrays and objects taken from an answer: MCM's answers are a few levels
+ * deep, and thousands would overflow the stack of whatever copies or prints the msg later
+ * (Node-RED's clone for a second wire, the debug sidebar), losing it without a word.
+ */
+export const MAX_ANSWER_DEPTH = 64;
+
+/** Fails a JSON answer that nests deeper than MAX_ANSWER_DEPTH (brackets inside strings do not count). */
+export function checkNesting(operation: McmOperation, status: number, text: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: on to its closing quote (JSON.parse judges one that never closes).
+      do i = text.indexOf('"', i + 1);
+      while (i > 0 && escapedAt(text, i));
+      if (i < 0) return;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_ANSWER_DEPTH) {
+        throw new McmError({
+          operation,
+          code: 'bad-response',
+          detail: `HTTP ${status} with JSON nested deeper than ${MAX_ANSWER_DEPTH} levels`,
+        });
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
+/** Whether the character at `i` follows an odd number of backslashes. */
+function escapedAt(text: string, i: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(i - 1 - backslashes) === 0x5c) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 export interface ServerMessage {

@@ -7,7 +7,7 @@
  * Built on McmClient and the deploy policies, with no Node-RED imports.
  */
 import { setMaxListeners } from 'node:events';
-import { CallOptions, McmClient, McmClientOptions, serverMessage } from './client';
+import { CallOptions, checkNesting, McmClient, McmClientOptions, serverMessage } from './client';
 import { CLIENT_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
@@ -782,6 +782,7 @@ function select(members: FleetMember[], devices: string[] | undefined): FleetMem
 /** A JSON answer of a non-MCM endpoint, with MCM's error handling: the server's own words on failure. */
 function jsonAnswer(operation: 'discoverMembers', status: number, text: string, redactor: Redactor): unknown {
   if (status >= 200 && status < 300) {
+    checkNesting(operation, status, text);
     try {
       return JSON.parse(text) as unknown;
     } catch {

@@ -4,7 +4,7 @@
  * that do need Node.js.
  */
 import { McmError, McmOperation } from './errors';
-import { Env, MimSpec } from './models';
+import { Env, MimSpec, setEnv } from './models';
 
 /** Larger env bodies are refused locally: no runtime needs them, and they hint at a wiring mistake. */
 export const MAX_ENV_BYTES = 64 * 1024;
@@ -59,8 +59,8 @@ export function checkEnv(op: McmOperation, env: unknown): Env {
   if (!isPlainObject(env)) throw McmError.invalid(op, 'env-not-object');
   const result: Env = {};
   for (const [key, value] of Object.entries(env)) {
-    if (typeof value === 'string') result[key] = value;
-    else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') result[key] = String(value);
+    if (typeof value === 'string') setEnv(result, key, value);
+    else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') setEnv(result, key, String(value));
     else throw McmError.invalid(op, 'env-value', { key, type: typeName(value) });
   }
   const size = new TextEncoder().encode(JSON.stringify(result)).length;

@@ -73,7 +73,18 @@ function asObject(raw: unknown): Extra {
 }
 
 function str(value: unknown): string {
-  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '';
+  // An object where text belongs is shown as the runtime sent it: String() throws on a `toString` key.
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Sets env[key] as an own entry: plain assignment of `__proto__` would try to change the object's
+ * prototype and silently drop the variable.
+ */
+export function setEnv(env: Env, key: string, value: string): void {
+  Object.defineProperty(env, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -83,17 +94,17 @@ function str(value: unknown): string {
 function stringEnv(raw: unknown): Env {
   const env: Env = {};
   if (!Array.isArray(raw)) {
-    for (const [key, value] of Object.entries(asObject(raw))) env[key] = str(value);
+    for (const [key, value] of Object.entries(asObject(raw))) setEnv(env, key, str(value));
     return env;
   }
   for (const entry of raw) {
     if (typeof entry === 'string') {
       const equals = entry.indexOf('=');
       const key = equals < 0 ? entry : entry.slice(0, equals);
-      if (key) env[key] = equals < 0 ? '' : entry.slice(equals + 1);
+      if (key) setEnv(env, key, equals < 0 ? '' : entry.slice(equals + 1));
     } else {
       const { name, value } = asObject(entry);
-      if (typeof name === 'string' && name) env[name] = str(value);
+      if (typeof name === 'string' && name) setEnv(env, name, str(value));
     }
   }
   return env;
