@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { McmClient } from '../../src/mcm/client';
 import { McmErrorCode } from '../../src/mcm/errors';
+import { FleetClient } from '../../src/mcm/fleet';
 import { rejects } from '../support/client';
 
 /** What the runtime writes once it has read a request; it never ends the socket unless it says so. */
@@ -20,12 +21,15 @@ describe('hostile answers on the wire', function () {
   let server: net.Server;
   let sockets: net.Socket[] = [];
   let answer: Answer = () => undefined;
+  /** What the last connections sent. */
+  let received = '';
   let client: McmClient;
 
   before(async () => {
     server = net.createServer((socket) => {
       sockets.push(socket);
       socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
       socket.once('data', () => answer(socket));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,6 +42,7 @@ describe('hostile answers on the wire', function () {
     client.close();
     sockets.forEach((socket) => socket.destroy());
     sockets = [];
+    received = '';
   });
   after(() => new Promise((resolve) => server.close(resolve)));
 
@@ -64,6 +69,19 @@ describe('hostile answers on the wire', function () {
       assert.equal(mim.name, `"${'['.repeat(500)}`);
       const { code } = await failure((s) => s.end(json(nested(63))));
       assert.equal(code, 'bad-response');
+    });
+
+    it("Insight's answer nested thousands deep fails discovery as bad-response", async () => {
+      answer = (s) => s.end(json(`{"data":${'['.repeat(100_000)}${']'.repeat(100_000)}}`));
+      const { port } = server.address() as net.AddressInfo;
+      const fleet = new FleetClient({ token: 'k', timeoutMs: 600, discovery: { seedUrl: `http://127.0.0.1:${port}`, token: 'i' } });
+      try {
+        const err = await rejects(fleet.members());
+        assert.equal(err.code, 'bad-response');
+        assert.match(err.message, /^discoverMembers failed: .*nested deeper than 64 levels/);
+      } finally {
+        fleet.close();
+      }
     });
 
     it('a deep JSON error body reaches the error only as a short excerpt', async () => {
@@ -102,6 +120,13 @@ describe('hostile answers on the wire', function () {
         ['toString', 't'],
       ]);
       assert.deepEqual(Object.entries(c.env), [['__proto__', 'r']]);
+    });
+
+    it('an env variable named __proto__ in the input is sent, not dropped', async () => {
+      answer = (s) => setTimeout(() => s.end(json('{"id":"a"}', '201 Created')), 50);
+      const env = JSON.parse('{"__proto__":"p","A":"1"}') as Record<string, string>;
+      await client.deployMim('a', 'img', env);
+      assert.match(received, /"env":\{"__proto__":"p","A":"1"\}/);
     });
 
     it('a Content-Type that lies (HTML as JSON) fails as bad-response, with markup only as an excerpt', async () => {
