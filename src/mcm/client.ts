@@ -460,7 +460,7 @@ export class McmClient {
       if (spec.ignoreBody || raw.trim() === '') return { status, body: undefined };
       checkNesting(operation, status, raw);
       try {
-        return { status, body: JSON.parse(raw) as unknown };
+        return { status, body: parseAnswer(raw) };
       } catch {
         if (spec.anyBody) return { status, body: undefined };
         throw new McmError({
@@ -565,6 +565,16 @@ export function checkNesting(operation: McmOperation, status: number, text: stri
       }
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
+}
+
+/**
+ * An answer's JSON without `__proto__` keys: Node-RED's copy of a msg for a second wire would make
+ * such a key's value the copy's prototype (and drop a text one), so each wire would see other data.
+ * Any key may be written with \u escapes; text without `proto` or an escape is parsed as it is.
+ */
+export function parseAnswer(text: string): unknown {
+  const mayHoldProto = text.includes('proto') || text.includes('\\u');
+  return mayHoldProto ? JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value)) : JSON.parse(text);
 }
 
 /** Whether the character at `i` follows an odd number of backslashes. */

@@ -7,7 +7,7 @@
  * Built on McmClient and the deploy policies, with no Node-RED imports.
  */
 import { setMaxListeners } from 'node:events';
-import { CallOptions, checkNesting, McmClient, McmClientOptions, serverMessage } from './client';
+import { CallOptions, checkNesting, McmClient, McmClientOptions, parseAnswer, serverMessage } from './client';
 import { CLIENT_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
@@ -784,7 +784,7 @@ function jsonAnswer(operation: 'discoverMembers', status: number, text: string, 
   if (status >= 200 && status < 300) {
     checkNesting(operation, status, text);
     try {
-      return JSON.parse(text) as unknown;
+      return parseAnswer(text);
     } catch {
       throw new McmError({ operation, code: 'bad-response', detail: `HTTP ${status} with malformed JSON` });
     }

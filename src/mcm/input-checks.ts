@@ -4,7 +4,7 @@
  * that do need Node.js.
  */
 import { McmError, McmOperation } from './errors';
-import { Env, MimSpec, setEnv } from './models';
+import { Env, MimSpec } from './models';
 
 /** Larger env bodies are refused locally: no runtime needs them, and they hint at a wiring mistake. */
 export const MAX_ENV_BYTES = 64 * 1024;
@@ -51,6 +51,14 @@ export function checkName(op: McmOperation, name: unknown): string {
 export function checkImageName(op: McmOperation, image: unknown): string {
   if (isBlank(image) || typeof image !== 'string') throw McmError.invalid(op, 'image-missing');
   return image.trim();
+}
+
+/**
+ * Sets env[key] as an own entry: plain assignment of `__proto__` would try to change the object's
+ * prototype and silently drop the variable.
+ */
+function setEnv(env: Env, key: string, value: string): void {
+  Object.defineProperty(env, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Env values must be strings; numbers and booleans become strings ("120", "true"). */

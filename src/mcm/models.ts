@@ -80,31 +80,26 @@ function str(value: unknown): string {
 }
 
 /**
- * Sets env[key] as an own entry: plain assignment of `__proto__` would try to change the object's
- * prototype and silently drop the variable.
- */
-export function setEnv(env: Env, key: string, value: string): void {
-  Object.defineProperty(env, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-/**
  * An object of strings; older runtimes send an array of "KEY=VALUE" strings (the value keeps
  * everything after the first '='; "KEY" alone is an empty value) or of {name, value} objects.
+ * A variable named `__proto__` is left out, as parseAnswer leaves out such keys.
  */
 function stringEnv(raw: unknown): Env {
   const env: Env = {};
   if (!Array.isArray(raw)) {
-    for (const [key, value] of Object.entries(asObject(raw))) setEnv(env, key, str(value));
+    for (const [key, value] of Object.entries(asObject(raw))) env[key] = str(value);
     return env;
   }
+  const add = (key: unknown, value: string) => {
+    if (typeof key === 'string' && key && key !== '__proto__') env[key] = value;
+  };
   for (const entry of raw) {
     if (typeof entry === 'string') {
       const equals = entry.indexOf('=');
-      const key = equals < 0 ? entry : entry.slice(0, equals);
-      if (key) setEnv(env, key, equals < 0 ? '' : entry.slice(equals + 1));
+      add(equals < 0 ? entry : entry.slice(0, equals), equals < 0 ? '' : entry.slice(equals + 1));
     } else {
       const { name, value } = asObject(entry);
-      if (typeof name === 'string' && name) setEnv(env, name, str(value));
+      add(name, str(value));
     }
   }
   return env;

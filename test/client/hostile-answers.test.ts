@@ -100,26 +100,33 @@ describe('hostile answers on the wire', function () {
       assert.deepEqual(mim.env, { A: '{"toString":1}' });
     });
 
-    it('__proto__ and constructor keys stay plain data: kept in env, nothing reaches Object.prototype', async () => {
+    it('__proto__ keys, however written, are left out; constructor keys stay plain data; nothing reaches Object.prototype', async () => {
       const body =
-        '[{"id":"a","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":2}},' +
-        '"env":{"__proto__":"p","constructor":"c","A":"1"}},' +
+        '[{"id":"a","__proto__":{"state":"started"},"constructor":{"prototype":{"polluted":2}},' +
+        '"env":{"__proto__":"p","constructor":"c","A":"1"},"extra":{"\\u005f_proto__":{"polluted":3},"keep":1}},' +
         '{"id":"b","env":["__proto__=q","toString=t"]},{"id":"c","env":[{"name":"__proto__","value":"r"}]}]';
       answer = (s) => s.end(json(body));
       const [a, b, c] = await client.listMims();
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
       assert.equal(Object.getPrototypeOf(a), Object.prototype);
-      assert.equal(Object.getPrototypeOf(a.env), Object.prototype);
+      assert.equal(Object.hasOwn(a, '__proto__'), false);
+      assert.equal(a.state, '');
+      assert.deepEqual(a.constructor, { prototype: { polluted: 2 } });
+      assert.deepEqual(a.extra, { keep: 1 });
       assert.deepEqual(Object.entries(a.env), [
-        ['__proto__', 'p'],
         ['constructor', 'c'],
         ['A', '1'],
       ]);
-      assert.deepEqual(Object.entries(b.env), [
-        ['__proto__', 'q'],
-        ['toString', 't'],
-      ]);
-      assert.deepEqual(Object.entries(c.env), [['__proto__', 'r']]);
+      assert.deepEqual(Object.entries(b.env), [['toString', 't']]);
+      assert.deepEqual(Object.entries(c.env), []);
+    });
+
+    it('a __proto__ key spelled only in \\u escapes is left out too', async () => {
+      const key = '\\u005f\\u005f\\u0070\\u0072\\u006f\\u0074\\u006f\\u005f\\u005f';
+      answer = (s) => s.end(json(`[{"id":"d","${key}":{"polluted":4}}]`));
+      const [d] = await client.listMims();
+      assert.equal(Object.hasOwn(d, '__proto__'), false);
+      assert.deepEqual(Object.keys(d).sort(), ['clientId', 'created', 'env', 'id', 'image', 'imageId', 'name', 'state', 'status']);
     });
 
     it('an env variable named __proto__ in the input is sent, not dropped', async () => {
