@@ -136,6 +136,27 @@ describe('hostile answers on the wire', function () {
       assert.match(received, /"env":\{"__proto__":"p","A":"1"\}/);
     });
 
+    it('integers past 2^53 keep every digit, as text; other numbers stay numbers', async () => {
+      answer = (s) =>
+        s.end(
+          json(
+            '[{"id":12345678901234567890,"created":1700000000123456789,"count":-98765432109876543210,' +
+              '"safe":1234567890123456,"fraction":1.2345678901234567890,"power":1e22,"exponent":2E-12345678901234567,' +
+              '"text":"12345678901234567890","list":[9007199254740993]}]',
+          ),
+        );
+      const [mim] = await client.listMims();
+      assert.equal(mim.id, '12345678901234567890');
+      assert.equal(mim.created, '1700000000123456789');
+      assert.equal(mim.count, '-98765432109876543210');
+      assert.equal(mim.safe, 1234567890123456);
+      assert.equal(mim.fraction, 1.2345678901234567);
+      assert.equal(mim.power, 1e22);
+      assert.equal(mim.exponent, 0);
+      assert.equal(mim.text, '12345678901234567890');
+      assert.deepEqual(mim.list, ['9007199254740993']);
+    });
+
     it('a Content-Type that lies (HTML as JSON) fails as bad-response, with markup only as an excerpt', async () => {
       const { code, message } = await failure((s) => s.end(json('<html><body>x</body></html>')));
       assert.equal(code, 'bad-response');
