@@ -7,7 +7,7 @@
  * Built on McmClient and the deploy policies, with no Node-RED imports.
  */
 import { setMaxListeners } from 'node:events';
-import { CallOptions, checkNesting, McmClient, McmClientOptions, parseAnswer, serverMessage } from './client';
+import { answerJson, CallOptions, McmClient, McmClientOptions, parseAnswer, serverMessage } from './client';
 import { CLIENT_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
@@ -782,9 +782,9 @@ function select(members: FleetMember[], devices: string[] | undefined): FleetMem
 /** A JSON answer of a non-MCM endpoint, with MCM's error handling: the server's own words on failure. */
 function jsonAnswer(operation: 'discoverMembers', status: number, text: string, redactor: Redactor): unknown {
   if (status >= 200 && status < 300) {
-    checkNesting(operation, status, text);
+    const json = answerJson(operation, status, text);
     try {
-      return parseAnswer(text);
+      return parseAnswer(json);
     } catch {
       throw new McmError({ operation, code: 'bad-response', detail: `HTTP ${status} with malformed JSON` });
     }
