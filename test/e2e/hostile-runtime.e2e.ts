@@ -22,7 +22,7 @@ declare const RED: any, document: any, window: any;
 /** Markup whose script records `tag` in window.__mimoePwned if it ever becomes an element. */
 const markup = (tag: string) => `<img src="x" class="mimoe-pwned" onerror="(window.__mimoePwned ??= []).push('${tag}')">`;
 
-/** What the runtime answers GET /mcm/v1/mims with. */
+/** What the runtime answers GET /mcm/v1/mims and Insight's /nodes with. */
 type MimsMode = 'list' | 'json-error' | 'text-error';
 
 describe('a hostile runtime in the editor (chromium): its markup is only ever text', function () {
@@ -39,6 +39,13 @@ describe('a hostile runtime in the editor (chromium): its markup is only ever te
       const send = (status: number, type: string, body: string) => res.writeHead(status, { 'Content-Type': type }).end(body);
       if (req.url === '/mcm/v1/images') {
         return send(200, 'application/json', JSON.stringify([{ id: markup('image-id'), name: markup('image-name') }]));
+      }
+      if (req.url === '/mimik-mesh/insight/v1/info')
+        return send(200, 'application/json', JSON.stringify({ id: 'seed', name: markup('seed') }));
+      if (req.url === '/mimik-mesh/insight/v1/nodes?type=linkLocal') {
+        if (mims === 'json-error') return send(500, 'application/json', JSON.stringify({ error: { message: markup('insight-error') } }));
+        const address = { type: 'local', url: { href: 'http://127.0.0.1:1' } };
+        return send(200, 'application/json', JSON.stringify({ data: [{ id: 'n1', name: markup('member'), addresses: [address] }] }));
       }
       if (req.url !== '/mcm/v1/mims') return send(404, 'text/plain', 'not here');
       if (mims === 'json-error') return send(500, 'application/json', JSON.stringify({ error: { message: markup('json-error') } }));
@@ -109,7 +116,7 @@ describe('a hostile runtime in the editor (chromium): its markup is only ever te
     // The image suggestions: the name, with the id as detail, each as text.
     await typedInput('image').focus();
     const list = page.locator('ul.mimoe-autocomplete:visible');
-    await list.locator('li .mimoe-ac-value').first().waitFor();
+    await list.locator('li .mimoe-ac-detail').first().waitFor();
     assert.deepEqual(await list.locator('li .mimoe-ac-value').allTextContents(), [markup('image-name')]);
     assert.deepEqual(await list.locator('li .mimoe-ac-detail').allTextContents(), [markup('image-id')]);
     await list.locator('li').first().click();
@@ -122,7 +129,7 @@ describe('a hostile runtime in the editor (chromium): its markup is only ever te
     const removeId = await editor.dragFromPalette('mimoe-remove', 360, 320);
     await editor.onCanvas(removeId).dblclick();
     await typedInput('target').focus();
-    await list.locator('li .mimoe-ac-value').first().waitFor();
+    await list.locator('li .mimoe-ac-detail').first().waitFor();
     assert.deepEqual(await list.locator('li .mimoe-ac-value').allTextContents(), [markup('mim-id')]);
     assert.deepEqual(await list.locator('li .mimoe-ac-detail').allTextContents(), [`${markup('mim-image')} ${markup('mim-state')}`]);
     await assertNothingRan();
@@ -166,6 +173,32 @@ describe('a hostile runtime in the editor (chromium): its markup is only ever te
     assert.ok((await failed.innerText()).includes('HTTP 500'), await failed.innerText());
     await editor.onCanvas(listId).locator('.red-ui-flow-node-status-label').filter({ hasText: /\S/ }).waitFor();
     await assertNothingRan();
+    editor.assertNoProblems();
+  });
+
+  it("Show members of a fleet: names discovered through the runtime's Insight, and its error texts, are shown as text", async () => {
+    const rolloutId = await editor.dragFromPalette('mimoe-rollout', 360, 520);
+    await editor.onCanvas(rolloutId).dblclick();
+    await page.locator('#node-input-btn-fleet-add').click();
+    await page.locator('#node-config-input-discover').check();
+    await page.locator('#node-config-input-seedUrl').fill(url);
+    const show = async () => {
+      await page.locator('#node-config-mimoe-show').click();
+      const result = page.locator('#node-config-mimoe-show-result:is(.mimoe-ok, .mimoe-error)');
+      await result.waitFor();
+      return ((await result.textContent()) ?? '').trim();
+    };
+    mims = 'list';
+    assert.equal(await show(), text('mimoe-fleet', 'show.count_plural', { count: 2, names: `${markup('seed')}, ${markup('member')}` }));
+    mims = 'json-error';
+    const failed = await show();
+    assert.match(failed, /HTTP 500/);
+    assert.ok(!failed.includes('<img'), `the markup is not repeated: ${failed}`);
+    await assertNothingRan();
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#node-config-input-seedUrl').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('.red-ui-tray').waitFor({ state: 'detached' });
     editor.assertNoProblems();
   });
 });
