@@ -458,8 +458,9 @@ export class McmClient {
     const raw = typeof response.text === 'string' ? response.text : '';
     if (status >= 200 && status < 300) {
       if (spec.ignoreBody || raw.trim() === '') return { status, body: undefined };
+      const json = answerJson(operation, status, raw);
       try {
-        return { status, body: JSON.parse(raw) as unknown };
+        return { status, body: parseAnswer(json) };
       } catch {
         if (spec.anyBody) return { status, body: undefined };
         throw new McmError({
@@ -535,6 +536,81 @@ function unwrapObject(body: Record<string, unknown>): Record<string, unknown> {
 function answeredMims(body: unknown): Mim[] {
   const items = unwrapList(body) ?? (isPlainObject(body) ? [unwrapObject(body)] : []);
   return items.filter(isPlainObject).map(normalizeMim);
+}
+
+/**
+ * Deepest nesting of arrays and objects taken from an answer: MCM's answers are a few levels
+ * deep, and thousands would overflow the stack of whatever copies or prints the msg later
+ * (Node-RED's clone for a second wire, the debug sidebar), losing it without a word.
+ */
+export const MAX_ANSWER_DEPTH = 64;
+
+/**
+ * An answer's JSON text as it is parsed. Fails when it nests deeper than MAX_ANSWER_DEPTH; an
+ * integer past 2^53 (a numeric id, a time in nanoseconds) is quoted, so it keeps every digit as
+ * text instead of becoming another number. Strings are skipped whole: their brackets and digits
+ * do not count.
+ */
+export function answerJson(operation: McmOperation, status: number, text: string): string {
+  let depth = 0;
+  /** Start and end of each integer literal to quote. */
+  const unsafe: Array<[number, number]> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // On to the closing quote (JSON.parse judges a string that never closes).
+      do i = text.indexOf('"', i + 1);
+      while (i > 0 && escapedAt(text, i));
+      if (i < 0) break;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_ANSWER_DEPTH) {
+        throw new McmError({
+          operation,
+          code: 'bad-response',
+          detail: `HTTP ${status} with JSON nested deeper than ${MAX_ANSWER_DEPTH} levels`,
+        });
+      }
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (isDigit(c)) {
+      const start = text.charCodeAt(i - 1) === 0x2d ? i - 1 : i;
+      while (isDigit(text.charCodeAt(i + 1))) i++;
+      if (i - start >= 15 && wholeInteger(text, start, i) && !Number.isSafeInteger(Number(text.slice(start, i + 1))))
+        unsafe.push([start, i + 1]);
+    }
+  }
+  if (unsafe.length === 0) return text;
+  let quoted = '';
+  let from = 0;
+  for (const [start, end] of unsafe) {
+    quoted += `${text.slice(from, start)}"${text.slice(start, end)}"`;
+    from = end;
+  }
+  return quoted + text.slice(from);
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/** Whether the digits from `start` to `last` are a whole integer: not a fraction's or an exponent's, nor followed by them. */
+function wholeInteger(text: string, start: number, last: number): boolean {
+  return !/[.eE+-]/.test(text[start - 1] ?? '') && !/[.eE]/.test(text[last + 1] ?? '');
+}
+
+/**
+ * An answer's JSON without `__proto__` keys: Node-RED's copy of a msg for a second wire would make
+ * such a key's value the copy's prototype (and drop a text one), so each wire would see other data.
+ * Any key may be written with \u escapes; text without `proto` or an escape is parsed as it is.
+ */
+export function parseAnswer(text: string): unknown {
+  const mayHoldProto = text.includes('proto') || text.includes('\\u');
+  return mayHoldProto ? JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value)) : JSON.parse(text);
+}
+
+/** Whether the character at `i` follows an odd number of backslashes. */
+function escapedAt(text: string, i: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(i - 1 - backslashes) === 0x5c) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 export interface ServerMessage {

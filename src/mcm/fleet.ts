@@ -7,7 +7,7 @@
  * Built on McmClient and the deploy policies, with no Node-RED imports.
  */
 import { setMaxListeners } from 'node:events';
-import { CallOptions, McmClient, McmClientOptions, serverMessage } from './client';
+import { answerJson, CallOptions, McmClient, McmClientOptions, parseAnswer, serverMessage } from './client';
 import { CLIENT_DEFAULTS, FLEET_DEFAULTS, ROLLOUT_DEFAULTS } from './defaults';
 import { delay } from './delay';
 import { ErrorParams, fillPlaceholders, McmError } from './errors';
@@ -29,7 +29,7 @@ import { nameFilterFault } from './name-filter';
 import { deployCompositionWithPolicy, deployMimWithPolicy, DeployPolicy, sameEnv } from './policies';
 import { Redactor } from './redact';
 import { Exchange, HttpTransport, ProxyOptions, TlsOptions } from './transport';
-import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable } from './validate';
+import { checkEnv, checkId, checkImageName, checkName, checkSpecs, isPlainObject, isReadable, setOwn } from './validate';
 
 export const INSIGHT_BASE_PATH = '/mimik-mesh/insight/v1';
 /** The env key that mounts a mim's API: health checks need it. */
@@ -123,7 +123,7 @@ export function parseMemberKeys(text: string | undefined): Record<string, string
     const keys: Record<string, string> = {};
     Object.entries(parsed).forEach(([name, key], i) => {
       if (typeof key !== 'string' || key === '' || name.trim() === '') throw new FleetError('keys-invalid', { index: i + 1 });
-      keys[name.trim()] = key;
+      setOwn(keys, name.trim(), key);
     });
     return keys;
   }
@@ -134,9 +134,14 @@ export function parseMemberKeys(text: string | undefined): Record<string, string
     .forEach((entry, i) => {
       const at = entry.indexOf('=');
       if (at <= 0 || at === entry.length - 1) throw new FleetError('keys-invalid', { index: i + 1 });
-      keys[entry.slice(0, at)] = entry.slice(at + 1);
+      setOwn(keys, entry.slice(0, at), entry.slice(at + 1));
     });
   return keys;
+}
+
+/** The member's own key, if `keys` names it (never a property every object inherits). */
+export function memberKey(keys: Record<string, string> | undefined, name: string): string | undefined {
+  return keys && Object.hasOwn(keys, name) ? keys[name] : undefined;
 }
 
 const isHttpUrl = (url: string): boolean => /^https?:\/\/[^\s/]+/i.test(url);
@@ -431,7 +436,11 @@ export class FleetClient {
   private async withClient<T>(member: FleetMember, work: (client: McmClient) => Promise<T>): Promise<T> {
     const client = this.options.connect
       ? this.options.connect(member)
-      : new McmClient({ ...this.options.client, url: member.url, token: this.options.keys?.[member.name] ?? this.options.token ?? '' });
+      : new McmClient({
+          ...this.options.client,
+          url: member.url,
+          token: memberKey(this.options.keys, member.name) ?? this.options.token ?? '',
+        });
     try {
       return await work(client);
     } finally {
@@ -782,8 +791,9 @@ function select(members: FleetMember[], devices: string[] | undefined): FleetMem
 /** A JSON answer of a non-MCM endpoint, with MCM's error handling: the server's own words on failure. */
 function jsonAnswer(operation: 'discoverMembers', status: number, text: string, redactor: Redactor): unknown {
   if (status >= 200 && status < 300) {
+    const json = answerJson(operation, status, text);
     try {
-      return JSON.parse(text) as unknown;
+      return parseAnswer(json);
     } catch {
       throw new McmError({ operation, code: 'bad-response', detail: `HTTP ${status} with malformed JSON` });
     }

@@ -53,14 +53,22 @@ export function checkImageName(op: McmOperation, image: unknown): string {
   return image.trim();
 }
 
+/**
+ * Sets object[key] as an own entry: plain assignment of `__proto__` would try to change the
+ * object's prototype and silently drop the entry.
+ */
+export function setOwn(object: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Env values must be strings; numbers and booleans become strings ("120", "true"). */
 export function checkEnv(op: McmOperation, env: unknown): Env {
   if (env === undefined || env === null || env === '') return {};
   if (!isPlainObject(env)) throw McmError.invalid(op, 'env-not-object');
   const result: Env = {};
   for (const [key, value] of Object.entries(env)) {
-    if (typeof value === 'string') result[key] = value;
-    else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') result[key] = String(value);
+    if (typeof value === 'string') setOwn(result, key, value);
+    else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') setOwn(result, key, String(value));
     else throw McmError.invalid(op, 'env-value', { key, type: typeName(value) });
   }
   const size = new TextEncoder().encode(JSON.stringify(result)).length;

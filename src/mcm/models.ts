@@ -73,12 +73,16 @@ function asObject(raw: unknown): Extra {
 }
 
 function str(value: unknown): string {
-  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '';
+  // An object where text belongs is shown as the runtime sent it: String() throws on a `toString` key.
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /**
  * An object of strings; older runtimes send an array of "KEY=VALUE" strings (the value keeps
  * everything after the first '='; "KEY" alone is an empty value) or of {name, value} objects.
+ * A variable named `__proto__` is left out, as parseAnswer leaves out such keys.
  */
 function stringEnv(raw: unknown): Env {
   const env: Env = {};
@@ -86,14 +90,16 @@ function stringEnv(raw: unknown): Env {
     for (const [key, value] of Object.entries(asObject(raw))) env[key] = str(value);
     return env;
   }
+  const add = (key: unknown, value: string) => {
+    if (typeof key === 'string' && key && key !== '__proto__') env[key] = value;
+  };
   for (const entry of raw) {
     if (typeof entry === 'string') {
       const equals = entry.indexOf('=');
-      const key = equals < 0 ? entry : entry.slice(0, equals);
-      if (key) env[key] = equals < 0 ? '' : entry.slice(equals + 1);
+      add(equals < 0 ? entry : entry.slice(0, equals), equals < 0 ? '' : entry.slice(equals + 1));
     } else {
       const { name, value } = asObject(entry);
-      if (typeof name === 'string' && name) env[name] = str(value);
+      add(name, str(value));
     }
   }
   return env;

@@ -16,6 +16,7 @@ export {
   isBlank,
   isPlainObject,
   MAX_ENV_BYTES,
+  setOwn,
   typeName,
 } from './input-checks';
 

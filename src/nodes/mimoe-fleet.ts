@@ -6,7 +6,7 @@
 import type { Request, Response } from 'express';
 import { McmClient } from '../mcm/client';
 import { CONNECTION_DEFAULTS, FLEET_DEFAULTS } from '../mcm/defaults';
-import { FleetClient, FleetClientOptions, ListedMember, parseMemberKeys } from '../mcm/fleet';
+import { FleetClient, FleetClientOptions, ListedMember, memberKey, parseMemberKeys } from '../mcm/fleet';
 import type { Exchange } from '../mcm/transport';
 import { isLoopback } from '../mcm/proxy';
 import {
@@ -98,7 +98,7 @@ function fleetOptions(RED: RED, settings: FleetSettings, credentials: FleetCrede
       : undefined,
     timeoutMs: (seconds(settings.timeout, CONNECTION_DEFAULTS.timeout) || CONNECTION_DEFAULTS.timeout) * 1000,
     connect: (member) => {
-      const own = keys[member.name];
+      const own = memberKey(keys, member.name);
       const local = own === undefined && settings.localKeyFile === true && isLoopback(new URL(member.url).hostname);
       const settingsOfMember: ConfigSettings = {
         ...shared,
