@@ -347,7 +347,7 @@ describe('beyond the SDK', function () {
       assert.equal(kind, 'caught');
       assert.match(
         msg.error.message,
-        /cannot read the key file \/nonexistent\/mimoe-api-key.env \(ENOENT\)\): check the config node's Key file/,
+        /cannot read the key file \/nonexistent\/mimoe-api-key.env \(ENOENT\); check the config node's Key file \(mimOE writes it when it starts\)\)$/,
       );
       assert.equal(sim().requests('listMims').length, 0);
     });

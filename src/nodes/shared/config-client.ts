@@ -2,6 +2,7 @@
 import { McmClientOptions, ProxyOptions, TlsOptions } from '../../mcm/client';
 import { CONNECTION_DEFAULTS } from '../../mcm/defaults';
 import { DEFAULT_KEY_FILE, readApiKey } from '../../mcm/key-file';
+import { shared } from './errors';
 import { RED, SHARED_CATALOG } from './runtime';
 
 /** How a config node's requests travel, besides the URL: the settings mimoe-config and mimoe-fleet share. */
@@ -133,10 +134,17 @@ export function clientOptions(
     const keyFile = expandEnv(settings.keyFile ?? '').trim() || DEFAULT_KEY_FILE;
     // Read on first use, not now: Node-RED may start before mimOE has written the file.
     let key: string | undefined;
-    options.token = () => (key ??= readApiKey(keyFile));
+    const readKey = () => {
+      try {
+        return readApiKey(keyFile);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}${shared(RED, 'errors.key-file-hint')}`, { cause: err });
+      }
+    };
+    options.token = () => (key ??= readKey());
     // The runtime may regenerate its key: after a 401 or 403, read the file again and retry once.
     options.reloadToken = () => {
-      const fresh = readApiKey(keyFile);
+      const fresh = readKey();
       const changed = fresh !== key;
       key = fresh;
       return changed;
