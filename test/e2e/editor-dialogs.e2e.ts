@@ -17,7 +17,7 @@ import { EditorPage, text } from '../support/editor-page';
 const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
 
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
-declare const RED: any, document: any, getComputedStyle: any;
+declare const RED: any, getComputedStyle: any;
 
 /** A port on 127.0.0.1 that nothing listens on: taken from the system, then let go. */
 async function closedPort(): Promise<number> {
@@ -37,12 +37,7 @@ describe('the dialogs in a real browser (chromium): blank URL, unreachable runti
     this.timeout(120_000);
     editor = await EditorPage.start();
     page = editor.page;
-    await page.goto(editor.red.url);
-    // Node-RED loads the node files one by one: wait for the last.
-    await page.waitForFunction(
-      (all) => all.every((type: string) => RED.nodes.getType(type)) && document.querySelector('#red-ui-workspace-chart svg'),
-      launcher.nodeTypes,
-    );
+    await editor.openEditor();
   });
 
   after(async () => {

@@ -13,11 +13,8 @@ import type { Locator, Page } from 'playwright-core';
 import { EditorPage, text } from '../support/editor-page';
 import { closeServer, listenOnLoopback } from '../support/loopback-server';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require('../../../scripts/node-red-launcher.js') as typeof import('../../scripts/node-red-launcher');
-
 // What page.evaluate callbacks see in the browser (this project compiles without the DOM types).
-declare const RED: any, document: any, window: any;
+declare const document: any, window: any;
 
 /** Markup whose script records `tag` in window.__mimoePwned if it ever becomes an element. */
 const markup = (tag: string) => `<img src="x" class="mimoe-pwned" onerror="(window.__mimoePwned ??= []).push('${tag}')">`;
@@ -55,12 +52,7 @@ describe('a hostile runtime in the editor (chromium): its markup is only ever te
     url = await listenOnLoopback(runtime);
     editor = await EditorPage.start();
     page = editor.page;
-    await page.goto(editor.red.url);
-    // Node-RED loads the node files one by one: wait for the last.
-    await page.waitForFunction(
-      (all) => all.every((type: string) => RED.nodes.getType(type)) && document.querySelector('#red-ui-workspace-chart svg'),
-      launcher.nodeTypes,
-    );
+    await editor.openEditor();
   });
 
   after(async () => {

@@ -98,6 +98,15 @@ export class EditorPage {
     }
   }
 
+  /** Opens the editor and waits until every node type of the package is loaded (Node-RED loads their files one by one). */
+  async openEditor(): Promise<void> {
+    await this.page.goto(this.red.url);
+    await this.page.waitForFunction(
+      (all) => all.every((type: string) => RED.nodes.getType(type)) && document.querySelector('#red-ui-workspace-chart svg'),
+      launcher.nodeTypes,
+    );
+  }
+
   async stop(): Promise<void> {
     await this.browser.close();
     await this.red.stop();
